@@ -1,0 +1,102 @@
+# dhtrace build. `make` builds build/dhtrace; `make test`, `make demo` and
+# `make bench` install missing dependencies first (tools/install-deps.sh).
+
+ARCH      := x86
+CC        ?= gcc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+BUILD     := build
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -I$(BUILD) -Ibpf
+LDLIBS    := -lbpf -lelf -ldw -lz -l:libiberty.a
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
+	      -Wall -Werror
+
+SRCS      := $(wildcard src/*/*.c)
+LIB_SRCS  := $(filter-out src/cli/%,$(SRCS))
+CLI_SRCS  := $(filter src/cli/%,$(SRCS))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# Stages without BPF: what unit tests link against.
+PURE_OBJS := $(filter-out $(BUILD)/src/trace/%,$(LIB_OBJS))
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+HDRS      := $(wildcard src/*/*.h) bpf/dhtrace.h
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+# Test programs: deterministic targets that the suite traces and compares
+# with valgrind. Built with frame pointers (frame-pointer unwinding).
+PROG_CFLAGS := -g -O0 -fno-omit-frame-pointer -Wall -Werror
+PROG_LIBS   := $(wildcard tests/progs/lib_*.c)
+PROG_C      := $(filter-out $(PROG_LIBS),$(wildcard tests/progs/*.c))
+PROG_CXX    := $(wildcard tests/progs/*.cc)
+PROG_BINS   := $(PROG_C:tests/progs/%.c=$(BUILD)/progs/%) \
+	       $(PROG_CXX:tests/progs/%.cc=$(BUILD)/progs/%) \
+	       $(PROG_LIBS:tests/progs/%.c=$(BUILD)/progs/%.so)
+
+.PHONY: all deps test demo bench clean vmlinux
+all: $(BUILD)/dhtrace
+
+$(BUILD)/dhtrace.bpf.o: bpf/dhtrace.bpf.c bpf/dhtrace.h vmlinux/$(ARCH)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/dhtrace.skel.h: $(BUILD)/dhtrace.bpf.o
+	$(BPFTOOL) gen skeleton $< name dhtrace_bpf > $@
+
+$(BUILD)/src/%.o: src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(filter $(BUILD)/src/trace/%,$(LIB_OBJS)) $(CLI_OBJS): $(BUILD)/dhtrace.skel.h
+
+$(BUILD)/dhtrace: $(CLI_OBJS) $(LIB_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(PURE_OBJS) tests/unit/unit.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit $< $(PURE_OBJS) $(LDLIBS) -o $@
+
+$(BUILD)/progs/%: tests/progs/%.c
+	@mkdir -p $(@D)
+	$(CC) $(PROG_CFLAGS) $< -o $@ -ldl -lpthread
+
+$(BUILD)/progs/%.so: tests/progs/%.c
+	@mkdir -p $(@D)
+	$(CC) $(PROG_CFLAGS) -fPIC -shared $< -o $@
+
+$(BUILD)/progs/%: tests/progs/%.cc
+	@mkdir -p $(@D)
+	$(CXX) -std=c++17 $(PROG_CFLAGS) $< -o $@
+
+deps:
+	@tools/install-deps.sh --if-missing
+
+test: deps
+	$(MAKE) all $(UNIT_BINS) $(PROG_BINS)
+	python3 tests/run.py
+
+demo: deps
+	$(MAKE) all $(PROG_BINS)
+	$(BUILD)/dhtrace -o $(BUILD)/dhat-heap.json -- $(BUILD)/progs/demo
+
+BENCH_BINS := $(BUILD)/bench/mallocfree $(BUILD)/bench/heap_replay
+
+$(BUILD)/bench/mallocfree: tests/bench/mallocfree.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -fno-omit-frame-pointer $< -o $@
+
+$(BUILD)/bench/heap_replay: tests/bench/heap_replay.c $(filter $(BUILD)/src/heap/%,$(LIB_OBJS))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -o $@
+
+bench: deps
+	$(MAKE) all $(BENCH_BINS)
+	tools/bench.py
+
+vmlinux:
+	tools/gen-vmlinux.sh
+
+clean:
+	rm -rf $(BUILD)
