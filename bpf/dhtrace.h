@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The only contract between the kernel side (bpf/dhtrace.bpf.c) and user
+ * space. Both sides include this file; keep it free of kernel or libc
+ * headers beyond fixed-width integer types.
+ */
+#ifndef DHTRACE_H
+#define DHTRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Upper bound on captured frames; the real depth is a load-time setting. */
+#define DH_MAX_FRAMES 128
+
+/*
+ * What an attached probe stands for, passed as the uprobe's attach cookie.
+ * The entry program reads its arguments by this kind; the return program
+ * reads the result.
+ */
+enum dh_fn {
+	DH_FN_MALLOC,		/* malloc(size) */
+	DH_FN_CALLOC,		/* calloc(nmemb, size) */
+	DH_FN_REALLOC,		/* realloc(ptr, size) */
+	DH_FN_REALLOCARRAY,	/* reallocarray(ptr, nmemb, size) */
+	DH_FN_MEMALIGN,		/* memalign(align, size), aligned_alloc */
+	DH_FN_POSIX_MEMALIGN,	/* posix_memalign(&ptr, align, size) */
+	DH_FN_VALLOC,		/* valloc(size), pvalloc(size) */
+	DH_FN_NEW,		/* operator new(size, ...), all variants */
+	DH_FN_FREE,		/* free(ptr), cfree(ptr) */
+	DH_FN_DELETE,		/* operator delete(ptr, ...), all variants */
+	DH_FN_COUNT,
+};
+
+/* Event kinds, in the one ring buffer, in the order things happened. */
+enum dh_event_kind {
+	DH_EV_ALLOC = 1,	/* a new block: addr, size, stack_id */
+	DH_EV_FREE,		/* addr released */
+	DH_EV_REALLOC_BEGIN,	/* realloc entry: old_addr is released for now */
+	DH_EV_REALLOC_END,	/* realloc return: addr (0 = failed or freed), size */
+};
+
+struct dh_event {
+	__u32 kind;		/* enum dh_event_kind */
+	__u32 pid;		/* thread group id */
+	__u32 tid;
+	__u32 pad;
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	__u64 addr;
+	__u64 old_addr;		/* DH_EV_REALLOC_*: the block being resized */
+	__u64 size;		/* requested size (calloc: nmemb * size) */
+	__u64 stack_id;		/* key into the stacks map; 0 = no stack */
+};
+
+/* Counters of what the kernel side could not deliver (per-CPU array). */
+enum dh_counter {
+	DH_CNT_EVENTS_LOST,	/* ring buffer full */
+	DH_CNT_STACKS_LOST,	/* stacks map full */
+	DH_CNT_STACK_TRUNCATED,	/* stack deeper than the frame limit */
+	DH_CNT_NESTED_RESET,	/* outer call left without returning (longjmp, throw) */
+	DH_CNT_COUNT,
+};
+
+/* Value of the stacks map: return addresses, innermost first, 0-terminated. */
+struct dh_stack {
+	__u64 ips[DH_MAX_FRAMES];
+};
+
+#endif /* DHTRACE_H */
