@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DHAT accounting, after valgrind's dh_main.c (intro_Block, resize_Block,
+ * retire_Block, check_for_peak, dh_fini), with dhat-rs's true per-PP max.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap/blocks.h"
+#include "heap/heap.h"
+
+/*
+ * One program point. s.eb/s.ebk are its current bytes/blocks all along:
+ * nothing changes them after heap_finish(), so they are the t-end values.
+ */
+struct pp_info {
+	struct heap_pp_stats s;
+	uint64_t epoch;		/* h->epoch at the last change of s.eb/ebk */
+};
+
+/* A realloc between its begin and its end: the block, out of the table. */
+struct pending {
+	uint32_t pid, tid;
+	struct block b;
+};
+
+struct heap {
+	struct block_table blocks;
+	struct pp_info *pps;
+	size_t pp_cap, pp_count;
+	/*
+	 * At most one per thread, and only for the length of a call: a short
+	 * array searched in full beats a table.
+	 */
+	struct pending *pending;
+	size_t pending_cap, pending_count;
+	uint64_t t0, now, tgmax;
+	uint64_t total_bytes, total_blocks;
+	uint64_t curr_bytes, curr_blocks;
+	uint64_t max_bytes, max_blocks;
+	uint64_t epoch;		/* snapshots of the global peak taken so far */
+	uint64_t unknown_frees, unknown_reallocs, failed_reallocs;
+};
+
+/*
+ * Event times come from several CPUs and may step back a little; the clock
+ * of the accounting only goes forward, as valgrind's instruction count, so
+ * lifetimes are never negative and tg <= te.
+ */
+static void tick(struct heap *h, uint64_t t_ns)
+{
+	if (t_ns > h->now)
+		h->now = t_ns;
+}
+
+static struct pp_info *pp_get(struct heap *h, uint32_t id)
+{
+	struct pp_info *pps;
+	size_t cap;
+
+	if (id < h->pp_cap)
+		return &h->pps[id];
+	for (cap = h->pp_cap ? h->pp_cap : 64; cap <= id; cap *= 2)
+		;
+	pps = realloc(h->pps, cap * sizeof(*pps));
+	if (!pps)
+		return NULL;
+	memset(pps + h->pp_cap, 0, (cap - h->pp_cap) * sizeof(*pps));
+	h->pps = pps;
+	h->pp_cap = cap;
+	return &pps[id];
+}
+
+/*
+ * The heap may be about to leave its peak (valgrind's check_for_peak): take
+ * a snapshot of every PP's current counts. It is lazy: a new epoch stands
+ * for it, and pp_sync() copies a PP's counts the next time they change.
+ */
+static void check_for_peak(struct heap *h)
+{
+	if (h->curr_bytes == h->max_bytes)
+		h->epoch++;
+}
+
+/*
+ * Call before changing a PP's current counts. If a snapshot was taken since
+ * they last changed, they are what the snapshot saw.
+ */
+static void pp_sync(const struct heap *h, struct pp_info *pp)
+{
+	if (pp->epoch == h->epoch)
+		return;
+	pp->s.gb = pp->s.eb;
+	pp->s.gbk = pp->s.ebk;
+	pp->epoch = h->epoch;
+}
+
+/* After every alloc and resize; a no-op after a shrink. */
+static void note_peaks(struct heap *h, struct pp_info *pp)
+{
+	/* >=: of equal peaks, the latest one counts. */
+	if (h->curr_bytes >= h->max_bytes) {
+		h->max_bytes = h->curr_bytes;
+		h->max_blocks = h->curr_blocks;
+		h->tgmax = h->now;
+	}
+	if (pp->s.eb >= pp->s.mb) {
+		pp->s.mb = pp->s.eb;
+		pp->s.mbk = pp->s.ebk;
+	}
+}
+
+static void intro(struct heap *h, struct pp_info *pp, uint64_t size)
+{
+	pp_sync(h, pp);
+	h->total_bytes += size;
+	h->total_blocks++;
+	h->curr_bytes += size;
+	h->curr_blocks++;
+	pp->s.tb += size;
+	pp->s.tbk++;
+	pp->s.eb += size;
+	pp->s.ebk++;
+	note_peaks(h, pp);
+}
+
+/* The block is freed now. It may be in the table or not. */
+static void retire(struct heap *h, const struct block *b)
+{
+	struct pp_info *pp = &h->pps[b->pp];
+
+	check_for_peak(h);
+	pp_sync(h, pp);
+	h->curr_bytes -= b->size;
+	h->curr_blocks--;
+	pp->s.eb -= b->size;
+	pp->s.ebk--;
+	pp->s.tl_ns += h->now - b->t_alloc_ns;
+}
+
+/* One more block of @size in the totals; PP and allocation time stay. */
+static void resize(struct heap *h, struct block *b, uint64_t size)
+{
+	struct pp_info *pp = &h->pps[b->pp];
+
+	if (size < b->size)
+		check_for_peak(h);
+	pp_sync(h, pp);
+	h->total_bytes += size;
+	h->total_blocks++;
+	h->curr_bytes = h->curr_bytes - b->size + size;
+	pp->s.tb += size;
+	pp->s.tbk++;
+	pp->s.eb = pp->s.eb - b->size + size;
+	b->size = size;
+	note_peaks(h, pp);
+}
+
+/*
+ * Put a detached block back at its address. If that address was handed out
+ * again meanwhile, the block cannot be there any more: it was freed, now.
+ */
+static int restore(struct heap *h, const struct block *b)
+{
+	struct block *slot;
+	bool found;
+
+	slot = block_table_insert(&h->blocks, b->pid, b->addr, &found);
+	if (!slot)
+		return -ENOMEM;
+	if (found)
+		retire(h, b);
+	else
+		*slot = *b;
+	return 0;
+}
+
+static struct pending *pending_find(struct heap *h, uint32_t pid,
+				    uint32_t tid)
+{
+	for (size_t i = 0; i < h->pending_count; i++) {
+		if (h->pending[i].tid == tid && h->pending[i].pid == pid)
+			return &h->pending[i];
+	}
+	return NULL;
+}
+
+static void pending_drop(struct heap *h, struct pending *p)
+{
+	*p = h->pending[--h->pending_count];
+}
+
+struct heap *heap_new(uint64_t t0_ns)
+{
+	struct heap *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	if (block_table_init(&h->blocks)) {
+		free(h);
+		return NULL;
+	}
+	h->t0 = h->now = h->tgmax = t0_ns;
+	return h;
+}
+
+void heap_free(struct heap *h)
+{
+	if (!h)
+		return;
+	block_table_destroy(&h->blocks);
+	free(h->pps);
+	free(h->pending);
+	free(h);
+}
+
+int heap_alloc(struct heap *h, uint32_t pid, uint64_t addr, uint64_t size,
+	       uint32_t pp_id, uint64_t t_ns)
+{
+	struct pp_info *pp;
+	struct block *slot;
+	bool found;
+
+	/* NULL is a failed allocation, and failures count nothing. */
+	if (!addr)
+		return 0;
+	tick(h, t_ns);
+	pp = pp_get(h, pp_id);
+	if (!pp)
+		return -ENOMEM;
+	slot = block_table_insert(&h->blocks, pid, addr, &found);
+	if (!slot)
+		return -ENOMEM;
+	/*
+	 * The address is live: its free was lost. The process cannot hold
+	 * both blocks, so the old one ends here rather than leaking until
+	 * t-end and inflating the peak.
+	 */
+	if (found)
+		retire(h, slot);
+	if (!size)
+		size = 1;
+	slot->size = size;
+	slot->t_alloc_ns = h->now;
+	slot->pp = pp_id;
+	if (pp_id >= h->pp_count)
+		h->pp_count = (size_t)pp_id + 1;
+	intro(h, pp, size);
+	return 0;
+}
+
+void heap_release(struct heap *h, uint32_t pid, uint64_t addr, uint64_t t_ns)
+{
+	struct block *slot;
+
+	if (!addr)
+		return;
+	tick(h, t_ns);
+	slot = block_table_find(&h->blocks, pid, addr);
+	if (!slot) {
+		h->unknown_frees++;
+		return;
+	}
+	retire(h, slot);
+	block_table_delete(&h->blocks, slot);
+}
+
+int heap_realloc_begin(struct heap *h, uint32_t pid, uint32_t tid,
+		       uint64_t old_addr, uint64_t t_ns)
+{
+	struct pending *p;
+	struct block *slot;
+
+	tick(h, t_ns);
+	/*
+	 * The end of this thread's previous realloc was lost: take it as
+	 * failed. Settled first, in case it was the same address.
+	 */
+	p = pending_find(h, pid, tid);
+	if (p) {
+		if (restore(h, &p->b))
+			return -ENOMEM;
+		pending_drop(h, p);
+	}
+	/* An unknown block is counted at the end, which finds no begin. */
+	slot = block_table_find(&h->blocks, pid, old_addr);
+	if (!slot)
+		return 0;
+	if (h->pending_count == h->pending_cap) {
+		size_t cap = h->pending_cap ? h->pending_cap * 2 : 8;
+
+		p = realloc(h->pending, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		h->pending = p;
+		h->pending_cap = cap;
+	}
+	p = &h->pending[h->pending_count++];
+	p->pid = pid;
+	p->tid = tid;
+	p->b = *slot;
+	block_table_delete(&h->blocks, slot);
+	return 0;
+}
+
+int heap_realloc_end(struct heap *h, uint32_t pid, uint32_t tid,
+		     uint64_t new_addr, uint64_t size, uint64_t t_ns)
+{
+	struct pending *p;
+	struct block *slot;
+	bool found;
+
+	tick(h, t_ns);
+	p = pending_find(h, pid, tid);
+	if (!p) {
+		h->unknown_reallocs++;
+		return 0;
+	}
+	if (!new_addr && !size) {
+		/* realloc(p, 0) freed the block. */
+		retire(h, &p->b);
+	} else if (!new_addr) {
+		if (restore(h, &p->b))
+			return -ENOMEM;
+		h->failed_reallocs++;
+	} else {
+		slot = block_table_insert(&h->blocks, pid, new_addr, &found);
+		if (!slot)
+			return -ENOMEM;
+		/* A lost free, as in heap_alloc(). */
+		if (found)
+			retire(h, slot);
+		/* An allocator whose realloc(p, 0) returns a block. */
+		resize(h, &p->b, size ? size : 1);
+		p->b.addr = new_addr;
+		*slot = p->b;
+	}
+	pending_drop(h, p);
+	return 0;
+}
+
+void heap_finish(struct heap *h, uint64_t t_end_ns)
+{
+	tick(h, t_end_ns);
+	check_for_peak(h);
+	/* Live blocks end now, but stay in the current (t-end) counts. */
+	for (size_t i = 0; i < h->blocks.cap; i++) {
+		const struct block *b = &h->blocks.slots[i];
+
+		if (b->addr)
+			h->pps[b->pp].s.tl_ns += h->now - b->t_alloc_ns;
+	}
+	/* A realloc without its end: as if it failed, the block is live. */
+	for (size_t i = 0; i < h->pending_count; i++) {
+		const struct block *b = &h->pending[i].b;
+
+		h->pps[b->pp].s.tl_ns += h->now - b->t_alloc_ns;
+	}
+	for (size_t i = 0; i < h->pp_count; i++)
+		pp_sync(h, &h->pps[i]);
+}
+
+void heap_totals(const struct heap *h, struct heap_totals *out)
+{
+	out->total_bytes = h->total_bytes;
+	out->total_blocks = h->total_blocks;
+	out->gmax_bytes = h->max_bytes;
+	out->gmax_blocks = h->max_blocks;
+	out->end_bytes = h->curr_bytes;
+	out->end_blocks = h->curr_blocks;
+	out->tgmax_ns = h->tgmax - h->t0;
+	out->tend_ns = h->now - h->t0;
+	out->unknown_frees = h->unknown_frees;
+	out->unknown_reallocs = h->unknown_reallocs;
+	out->failed_reallocs = h->failed_reallocs;
+}
+
+size_t heap_pp_count(const struct heap *h)
+{
+	return h->pp_count;
+}
+
+void heap_pp_stats(const struct heap *h, uint32_t pp,
+		   struct heap_pp_stats *out)
+{
+	if (pp < h->pp_count)
+		*out = h->pps[pp].s;
+	else
+		memset(out, 0, sizeof(*out));
+}
+
+size_t heap_live_blocks(const struct heap *h)
+{
+	return h->blocks.count + h->pending_count;
+}
+
+size_t heap_memory_bytes(const struct heap *h)
+{
+	return sizeof(*h) + block_table_bytes(&h->blocks) +
+	       h->pp_cap * sizeof(*h->pps) +
+	       h->pending_cap * sizeof(*h->pending);
+}
