@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One ELF object of the process, described with libdwfl.
+ *
+ * Each object has a Dwfl of its own where it is reported at bias 0: dwfl
+ * addresses are the file's own virtual addresses. sym.c turns a process
+ * address into a file offset through its mapping; the object's PT_LOAD
+ * segments turn that into a virtual address. So nothing depends on where
+ * the object was loaded (PIE, shared library and ET_EXEC alike), the
+ * executable mapping alone is enough, and an object stays usable after the
+ * process unmapped it or exited.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sym/sym_int.h"
+
+struct seg {
+	uint64_t off, filesz, vaddr;
+};
+
+struct obj {
+	char *path;		/* as the process names it: printed */
+	char *file;		/* as dwfl names it: where debuglinks are */
+	int fd;			/* -1, or ours until dwfl takes it over */
+	bool loaded;		/* obj_load() was tried */
+	Dwfl *dwfl;
+	Dwfl_Module *mod;	/* NULL: not ELF or unreadable */
+	struct seg *segs;
+	size_t nsegs;
+	struct funcs funcs;
+	struct cus cus;
+};
+
+/* One frame before it is printed. */
+struct loc {
+	const char *fn;		/* NULL: "???" */
+	const char *file;	/* NULL: no line info, print the object */
+	int line;
+};
+
+static const Dwfl_Callbacks callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	/* .gnu_debuglink and /usr/lib/debug/.build-id */
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+static bool same_file(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return !fstat(fd, &a) && !stat(path, &b) && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/*
+ * Opened now, while the process (and its /proc/PID/root, for another mount
+ * namespace) still exists. dwfl looks for debuglinks next to the name it is
+ * given: the plain path when it is the same file.
+ */
+static int open_file(struct obj *o, pid_t pid)
+{
+	char *root;
+
+	if (pid && o->path[0] == '/') {
+		if (asprintf(&root, "/proc/%d/root%s", (int)pid, o->path) < 0)
+			return -ENOMEM;
+		o->fd = open(root, O_RDONLY | O_CLOEXEC);
+		if (o->fd >= 0 && !same_file(o->fd, o->path)) {
+			o->file = root;
+			return 0;
+		}
+		free(root);
+	}
+	if (o->fd < 0)
+		o->fd = open(o->path, O_RDONLY | O_CLOEXEC);
+	o->file = strdup(o->path);
+	return o->file ? 0 : -ENOMEM;
+}
+
+struct obj *obj_open(const char *path, pid_t pid)
+{
+	struct obj *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->fd = -1;
+	o->path = strdup(path);
+	if (!o->path || open_file(o, pid)) {
+		obj_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+void obj_free(struct obj *o)
+{
+	if (!o)
+		return;
+	if (o->dwfl)
+		dwfl_end(o->dwfl);
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o->segs);
+	funcs_free(&o->funcs);
+	cus_free(&o->cus);
+	free(o->file);
+	free(o->path);
+	free(o);
+}
+
+const char *obj_path(const struct obj *o)
+{
+	return o->path;
+}
+
+static int read_segs(struct obj *o, Dwfl_Module *mod)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	size_t nphdr;
+	GElf_Phdr ph;
+
+	if (!elf || elf_getphdrnum(elf, &nphdr))
+		return -ENOEXEC;
+	o->segs = calloc(nphdr ? nphdr : 1, sizeof(*o->segs));
+	if (!o->segs)
+		return -ENOMEM;
+	for (size_t i = 0; i < nphdr; i++) {
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		o->segs[o->nsegs++] = (struct seg){ ph.p_offset, ph.p_filesz,
+						    ph.p_vaddr };
+	}
+	return 0;
+}
+
+/* Lazily: most objects of a process never appear in a stack. */
+static void obj_load(struct obj *o)
+{
+	Dwfl_Module *mod;
+
+	o->loaded = true;
+	if (o->fd < 0)
+		return;
+	o->dwfl = dwfl_begin(&callbacks);
+	if (!o->dwfl)
+		return;
+	dwfl_report_begin(o->dwfl);
+	/* base 0, add p_vaddr: bias 0 for ET_DYN, and ET_EXEC has none */
+	mod = dwfl_report_elf(o->dwfl, o->path, o->file, o->fd, 0, true);
+	dwfl_report_end(o->dwfl, NULL, NULL);
+	if (!mod)
+		return;		/* the fd is still ours */
+	o->fd = -1;
+	if (!read_segs(o, mod) && !funcs_build(&o->funcs, mod) &&
+	    !cus_build(&o->cus, mod))
+		o->mod = mod;
+}
+
+static bool off_to_vaddr(const struct obj *o, uint64_t off, uint64_t *vaddr)
+{
+	for (size_t i = 0; i < o->nsegs; i++) {
+		const struct seg *s = &o->segs[i];
+
+		if (off >= s->off && off < s->off + s->filesz) {
+			*vaddr = off - s->off + s->vaddr;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* DW_AT_name through abstract origin and specification: valgrind names
+ * inlined functions by it, unqualified and not demangled. */
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+
+	return dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+}
+
+/* The DIEs that can hold the code of an inlined call. */
+static bool is_code_scope(int tag)
+{
+	switch (tag) {
+	case DW_TAG_subprogram:
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_lexical_block:
+	case DW_TAG_entry_point:
+	case DW_TAG_try_block:
+	case DW_TAG_catch_block:
+	case DW_TAG_with_stmt:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The inlined calls containing @pc in @cu, innermost first, up to (not
+ * including) the real function. One walk down from the CU through the
+ * scopes holding the address: dwarf_getscopes() + dwarf_getscopes_die()
+ * would visit every DIE of the CU up to it, twice.
+ */
+static int inlined_calls(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *inl,
+			 int max)
+{
+	Dwarf_Die die = *cu, child, tmp;
+	int k = 0, tag = 0;
+	bool found;
+
+	/* (at @max, the outer calls are the ones kept) */
+	while (k < max && dwarf_child(&die, &child) == 0) {
+		do {
+			tag = dwarf_tag(&child);
+			found = is_code_scope(tag) &&
+				dwarf_haspc(&child, pc) == 1;
+		} while (!found && dwarf_siblingof(&child, &child) == 0);
+		if (!found)
+			break;
+		/* inlined calls of an outer function (GNU C nested
+		 * functions) are not this function's callers */
+		if (tag == DW_TAG_subprogram)
+			k = 0;
+		else if (tag == DW_TAG_inlined_subroutine)
+			inl[k++] = child;
+		die = child;
+	}
+	for (int i = 0; i < k / 2; i++) {
+		tmp = inl[i];
+		inl[i] = inl[k - 1 - i];
+		inl[k - 1 - i] = tmp;
+	}
+	return k;
+}
+
+/* Where @inl was called from; valgrind's "???" and 0 when unknown. */
+static void call_site(Dwarf_Die *inl, Dwarf_Files *files, struct loc *l)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word val;
+
+	l->file = NULL;
+	l->line = 0;
+	if (files && !dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &attr),
+				      &val))
+		l->file = dwarf_filesrc(files, val, NULL, NULL);
+	if (!dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &attr), &val))
+		l->line = (int)val;
+	if (!l->file)
+		l->file = "???";
+}
+
+/* The line table's file:line for @pc (file NULL when there is none). */
+static void line_of(Dwarf_Die *cu, Dwarf_Addr pc, struct loc *l)
+{
+	Dwarf_Line *line = dwarf_getsrc_die(cu, pc);
+
+	l->file = NULL;
+	if (!line || dwarf_lineno(line, &l->line) || l->line <= 0)
+		return;
+	l->file = dwarf_linesrc(line, NULL, NULL);
+}
+
+/* Fill @locs (innermost first) for @vaddr; @top names the real function. */
+static int describe(struct obj *o, uint64_t vaddr, const char *top,
+		    struct loc *locs)
+{
+	Dwarf_Die inl[SYM_MAX_INLINE - 1], *cu;
+	Dwarf_Addr pc = vaddr - o->cus.bias;
+	Dwarf_Files *files = NULL;
+	int n = 0;
+
+	cu = cus_find(&o->cus, pc);
+	locs[0].file = NULL;
+	if (cu) {
+		n = inlined_calls(cu, pc, inl, SYM_MAX_INLINE - 1);
+		if (n && dwarf_getsrcfiles(cu, &files, NULL))
+			files = NULL;
+		line_of(cu, pc, &locs[0]);
+	}
+	locs[0].fn = n ? die_name(&inl[0]) : top;
+	for (int j = 1; j <= n; j++) {
+		locs[j].fn = j < n ? die_name(&inl[j]) : top;
+		call_site(&inl[j - 1], files, &locs[j]);
+	}
+	return n + 1;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+static int intern(struct ftbl *t, uint64_t addr, const struct loc *l,
+		  const char *objpath, uint32_t *id)
+{
+	const char *fn = l->fn ? l->fn : "???";
+	char *text;
+	int len;
+
+	if (l->file)
+		len = asprintf(&text, "0x%" PRIX64 ": %s (%s:%d)", addr, fn,
+			       base_name(l->file), l->line);
+	else
+		len = asprintf(&text, "0x%" PRIX64 ": %s (in %s)", addr, fn,
+			       objpath);
+	if (len < 0)
+		return -ENOMEM;
+	return ftbl_intern(t, text, id);
+}
+
+int obj_frames(struct obj *o, uint64_t addr, uint64_t off, struct ftbl *t,
+	       uint32_t *ids, enum fn_kind *kind)
+{
+	struct loc locs[SYM_MAX_INLINE];
+	const char *sym, *top;
+	char *demangled = NULL;
+	uint64_t vaddr;
+	int n = 1, err = 0;
+
+	if (!o->loaded)
+		obj_load(o);
+	*kind = FN_NORMAL;
+	locs[0] = (struct loc){ NULL, NULL, 0 };	/* "??? (in obj)" */
+	if (o->mod && off_to_vaddr(o, off, &vaddr)) {
+		sym = funcs_find(&o->funcs, vaddr);
+		if (sym)
+			*kind = fn_kind(sym);
+		if (*kind == FN_BELOW_MAIN)
+			top = "(below main)";
+		else if (sym && (demangled = sym_demangle(sym)))
+			top = demangled;
+		else
+			top = sym;
+		n = describe(o, vaddr, top, locs);
+	}
+	for (int i = 0; i < n && !err; i++)
+		err = intern(t, addr, &locs[i], o->path, &ids[i]);
+	free(demangled);
+	return err ? err : n;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Symbols: the only stage that opens ELF and DWARF.
+ *
+ *  - elf_find_functions(): where an object defines the allocator functions,
+ *    as file offsets for uprobes.
+ *  - struct sym: a process's address space, told mapping by mapping (from
+ *    /proc/PID/maps and later mmap records), that turns captured stacks into
+ *    printed frames in valgrind's text form, interned in a frame table.
+ *    It keeps working after the process has exited: objects are opened by
+ *    path (through /proc/PID/root when the process lived in another mount
+ *    namespace).
+ */
+#ifndef DHTRACE_SYM_H
+#define DHTRACE_SYM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * For each of @names (n of them), the file offset at which object @path
+ * defines it as a function (what a uprobe is attached at), or 0 when the
+ * object does not define it. Looks in .dynsym, then .symtab. Returns the
+ * number of names found, or a negative errno when the file cannot be read
+ * as ELF.
+ */
+int elf_find_functions(const char *path, const char *const *names, size_t n,
+		       uint64_t *offsets);
+
+/*
+ * The program interpreter (PT_INTERP, the dynamic linker) that executable
+ * @path asks for: a malloc'ed string in *@interp, or NULL for a static
+ * executable. Returns 0, or a negative errno when @path is not ELF.
+ */
+int elf_interpreter(const char *path, char **interp);
+
+struct sym;
+
+/*
+ * @pid: the process whose files are opened, through /proc/PID/root while it
+ * lives; 0 to open paths as they are.
+ */
+struct sym *sym_new(pid_t pid);
+void sym_free(struct sym *s);
+
+/* One file-backed executable mapping, as a line of /proc/PID/maps gives it.
+ * Later mappings over the same range replace earlier ones. Returns 0 or a
+ * negative errno. */
+int sym_add_mapping(struct sym *s, uint64_t start, uint64_t end,
+		    uint64_t pgoff, const char *path);
+
+/*
+ * Print a captured stack. @ips are return addresses, innermost first
+ * (ips[0] is the return address into the allocation site). Each is described
+ * at address - 1; an address expands into one frame per inlined call,
+ * innermost first; frames below main are cut as valgrind does. The frame
+ * ids written to @frames index the frame table. Returns how many were
+ * written (at most @max), or a negative errno (out of memory).
+ */
+int sym_stack(struct sym *s, const uint64_t *ips, int n, uint32_t *frames,
+	      int max);
+
+/* The frame table: id 0 is "[root]", ids are dense, strings unique. */
+size_t sym_frame_count(const struct sym *s);
+const char *sym_frame_text(const struct sym *s, uint32_t id);
+
+#endif /* DHTRACE_SYM_H */

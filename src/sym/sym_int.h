@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Internal interfaces of src/sym/: not for other stages. */
+#ifndef DHTRACE_SYM_INT_H
+#define DHTRACE_SYM_INT_H
+
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The most frames one code address expands into (inlined calls). */
+#define SYM_MAX_INLINE 64
+
+/* What valgrind's VG_(get_fnname_kind) says of a function name. */
+enum fn_kind {
+	FN_NORMAL,
+	FN_MAIN,
+	FN_BELOW_MAIN,
+};
+
+enum fn_kind fn_kind(const char *name);
+
+/* The length of @name without its version ("malloc@@GLIBC_2.2.5"). */
+size_t unversioned_len(const char *name);
+
+/*
+ * @name demangled as valgrind prints it (C++ with parameter lists, Rust
+ * without the hash), malloc'ed; NULL when @name is not a mangled name (the
+ * caller prints it as it is).
+ */
+char *sym_demangle(const char *name);
+
+/* The frame table: strings interned to dense ids, 0 is "[root]". */
+struct ftbl {
+	char **text;		/* by id */
+	uint32_t *hash;		/* by id, to rehash without rehashing text */
+	size_t n, cap;
+	uint32_t *slots;	/* open addressing: ids, UINT32_MAX is empty */
+	size_t nslots;
+};
+
+int ftbl_init(struct ftbl *t);
+void ftbl_free(struct ftbl *t);
+/* Intern @text, which the table takes over (freed if already known).
+ * Returns 0 or -ENOMEM (then @text is freed too). */
+int ftbl_intern(struct ftbl *t, char *text, uint32_t *id);
+
+/* A module's functions, by address, named as valgrind names them. */
+struct func;
+
+struct funcs {
+	struct func *v;
+	size_t n;
+};
+
+int funcs_build(struct funcs *f, Dwfl_Module *mod);
+void funcs_free(struct funcs *f);
+/* The name of the function at dwfl address @addr, or NULL. */
+const char *funcs_find(const struct funcs *f, uint64_t addr);
+
+/* A module's compilation units by address range. */
+struct cu_range;
+
+struct cus {
+	struct cu_range *v;
+	size_t n;
+	Dwarf_Addr bias;	/* dwfl address - DWARF address */
+};
+
+int cus_build(struct cus *c, Dwfl_Module *mod);
+void cus_free(struct cus *c);
+/* The CU holding DWARF address @pc, or NULL. */
+Dwarf_Die *cus_find(struct cus *c, uint64_t pc);
+
+/* One ELF object, opened when its first mapping is told. */
+struct obj;
+
+struct obj *obj_open(const char *path, pid_t pid);
+void obj_free(struct obj *o);
+const char *obj_path(const struct obj *o);
+
+/*
+ * Describe file offset @off of @o, printed at address @addr: the frames it
+ * expands into, innermost first, interned in @t and written to @ids (at
+ * most SYM_MAX_INLINE). *@kind is the kind of the containing function.
+ * Returns the number of frames (>= 1) or a negative errno.
+ */
+int obj_frames(struct obj *o, uint64_t addr, uint64_t off, struct ftbl *t,
+	       uint32_t *ids, enum fn_kind *kind);
+
+/* The address space: sorted, non-overlapping mappings. */
+struct mapping {
+	uint64_t start, end, pgoff;
+	struct obj *obj;	/* not owned */
+};
+
+struct maps {
+	struct mapping *v;
+	size_t n;
+};
+
+void maps_free(struct maps *m);
+/* Map [start, end) over whatever was there. Returns 0 or -ENOMEM. */
+int maps_add(struct maps *m, uint64_t start, uint64_t end, uint64_t pgoff,
+	     struct obj *obj);
+const struct mapping *maps_find(const struct maps *m, uint64_t addr);
+
+/* Memo of described addresses: address -> frame ids and kind. */
+struct memo_ent {
+	uint64_t addr;
+	uint32_t first;		/* index in memo.ids */
+	uint8_t n;
+	uint8_t kind;
+};
+
+struct memo {
+	struct memo_ent *slots;	/* open addressing; n == 0 is empty */
+	size_t nslots, used;
+	uint32_t *ids;		/* frame ids of all entries */
+	size_t nids, capids;
+};
+
+void memo_free(struct memo *m);
+const struct memo_ent *memo_get(const struct memo *m, uint64_t addr);
+int memo_put(struct memo *m, uint64_t addr, const uint32_t *ids, int n,
+	     enum fn_kind kind);
+/* Forget the addresses in [start, end): what is mapped there changed. */
+int memo_drop(struct memo *m, uint64_t start, uint64_t end);
+
+#endif /* DHTRACE_SYM_INT_H */
