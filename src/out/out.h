@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Outputs: write what the accounting computed. Never computes a metric.
+ */
+#ifndef DHTRACE_OUT_H
+#define DHTRACE_OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "heap/heap.h"
+
+struct profile_pp {
+	struct heap_pp_stats stats;
+	const uint32_t *frames;	/* ftbl ids, innermost first */
+	size_t nframes;
+};
+
+/*
+ * A finished, symbolized profile. Times are relative to the start of
+ * tracing. The writers check none of this (dh_view.html does):
+ *  - no two PPs have the same frames array: the viewer rejects the whole
+ *    file ("data file contains a repeated location"), so PPs must be merged
+ *    on their final printed frame list;
+ *  - every frame id is < nftbl and is not 0;
+ *  - strings are NUL-terminated; cmd is not NULL.
+ */
+struct profile {
+	const char *cmd;	/* executable and arguments, space-separated */
+	int pid;
+	struct heap_totals totals;
+	const struct profile_pp *pps;
+	size_t npps;
+	const char *const *ftbl;	/* ftbl[0] is "[root]"; unique strings */
+	size_t nftbl;
+};
+
+/*
+ * Write @p as DHAT JSON (file format version 2) to @path: to a temporary
+ * file beside it, then renamed into place, so no half-written profile is
+ * ever left. Returns 0, or a negative errno with nothing left behind.
+ * Sets the umask for a moment (to read it): call it while no other thread
+ * creates files.
+ */
+int out_dhat_json_write(const struct profile *p, const char *path);
+
+/* The same JSON to an open stream (for tests and pipes), flushed.
+ * Returns 0, or a negative errno from the first failed write. */
+int out_dhat_json_fprint(const struct profile *p, FILE *f);
+
+/* Summary lines in dhat-rs's form ("dhtrace: Total:     1,256 bytes in 6
+ * blocks", "At t-gmax:", "At t-end:"). */
+void out_summary_fprint(const struct heap_totals *t, FILE *f);
+
+/* What only a tracer knows, one line each and only when not zero: "dhtrace:
+ * frees of blocks allocated before tracing: N" (unknown frees and reallocs,
+ * which the accounting ignored). */
+void out_summary_fprint_tracer(const struct heap_totals *t, FILE *f);
+
+/* "dhtrace: The data has been saved to PATH, and is viewable with
+ * /usr/libexec/valgrind/dh_view.html" */
+void out_summary_fprint_saved(const char *path, FILE *f);
+
+/* "%'llu" without depending on the locale: 1234567 -> "1,234,567". */
+const char *out_thousands(uint64_t v, char buf[32]);
+
+#endif /* DHTRACE_OUT_H */
