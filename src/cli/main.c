@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/* dhtrace: command line. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/record.h"
+#include "dhtrace.h"
+
+#define DEFAULT_FRAMES 12
+#define DEFAULT_RINGBUF (64ULL << 20)
+
+static const char usage[] =
+"Usage: dhtrace [OPTIONS] -- COMMAND [ARGS...]   trace a command from its start\n"
+"       dhtrace [OPTIONS] -p PID                 trace a running process\n"
+"\n"
+"Records every heap allocation of the process with its call stack and writes\n"
+"the numbers valgrind's DHAT computes to a dhat-heap.json that DHAT's viewer\n"
+"(dh_view.html) opens. Needs root.\n"
+"\n"
+"Options:\n"
+"  -p, --pid PID          attach to a running process until it exits or Ctrl-C\n"
+"  -d, --duration TIME    with -p: stop after TIME (e.g. 30s, 500ms, 2m)\n"
+"  -o, --output FILE      where to write the profile; %%p is the pid\n"
+"                         (default: dhat-heap.json)\n"
+"      --max-frames N     frames per call stack, allocator included, as\n"
+"                         valgrind's --num-callers (default 12, max %d)\n"
+"      --ringbuf-size N   kernel-to-user event buffer, bytes, K/M/G suffixes\n"
+"                         (default 64M); raise it if events are reported lost\n"
+"      --empty-probes     attach probes that record nothing: the cost floor\n"
+"                         that `make bench` compares with\n"
+"  -h, --help             show this help\n";
+
+/* "30s", "500ms", "2m", "1h", or plain seconds. Returns 0 on error. */
+static uint64_t parse_duration(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || v <= 0)
+		return 0;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		return v * 1e9;
+	if (!strcmp(end, "ms"))
+		return v * 1e6;
+	if (!strcmp(end, "m"))
+		return v * 60e9;
+	if (!strcmp(end, "h"))
+		return v * 3600e9;
+	return 0;
+}
+
+/* "64M" and the like. Returns 0 on error. */
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return 0;
+	switch (toupper((unsigned char)*end)) {
+	case 'G':
+		v <<= 10;
+		/* fallthrough */
+	case 'M':
+		v <<= 10;
+		/* fallthrough */
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	}
+	return *end ? 0 : v;
+}
+
+static int parse_int(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int bad_arg(const char *opt, const char *value)
+{
+	fprintf(stderr, "dhtrace: invalid %s '%s' (see dhtrace --help)\n", opt,
+		value);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "max-frames", required_argument, NULL, 'F' },
+		{ "ringbuf-size", required_argument, NULL, 'R' },
+		{ "empty-probes", no_argument, NULL, 'E' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct record_opts o = {
+		.output = "dhat-heap.json",
+		.max_frames = DEFAULT_FRAMES,
+		.ringbuf_bytes = DEFAULT_RINGBUF,
+	};
+	long v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+p:d:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_int(optarg, 1, 0x7fffffff, &v))
+				return bad_arg("PID", optarg);
+			o.pid = v;
+			break;
+		case 'd':
+			o.duration_ns = parse_duration(optarg);
+			if (!o.duration_ns)
+				return bad_arg("duration", optarg);
+			break;
+		case 'o':
+			if (!*optarg)
+				return bad_arg("output file", optarg);
+			o.output = optarg;
+			break;
+		case 'F':
+			if (parse_int(optarg, 2, DH_MAX_FRAMES, &v))
+				return bad_arg("--max-frames", optarg);
+			o.max_frames = v;
+			break;
+		case 'R':
+			o.ringbuf_bytes = parse_size(optarg);
+			/* The kernel wants a power of two, at least a page. */
+			if (o.ringbuf_bytes < 4096 ||
+			    (o.ringbuf_bytes & (o.ringbuf_bytes - 1)))
+				return bad_arg("--ringbuf-size (a power of two, at least 4K)",
+					       optarg);
+			break;
+		case 'E':
+			o.empty_probes = true;
+			break;
+		case 'h':
+			printf(usage, DH_MAX_FRAMES);
+			return 0;
+		default:
+			fprintf(stderr, "dhtrace: see dhtrace --help\n");
+			return 2;
+		}
+	}
+	if (optind < argc)
+		o.argv = argv + optind;
+	if (!o.argv == !o.pid) {
+		fprintf(stderr, "dhtrace: give either a command or -p PID (see dhtrace --help)\n");
+		return 2;
+	}
+	if (o.duration_ns && !o.pid) {
+		fprintf(stderr, "dhtrace: -d goes with -p; a command is traced until it exits\n");
+		return 2;
+	}
+	return record(&o);
+}

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Which objects provide a process's allocator. The dynamic linker binds each
+ * symbol to the first object in its search order that defines it: the
+ * executable (a static binary, or one linked with its own malloc), then
+ * preloads and libraries breadth-first. We take the same order and, for each
+ * allocator function, the first definition.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sym/sym.h"
+#include "trace/trace.h"
+
+static const struct {
+	const char *name;
+	enum dh_fn fn;
+} alloc_fns[] = {
+	{ "malloc", DH_FN_MALLOC },
+	{ "calloc", DH_FN_CALLOC },
+	{ "realloc", DH_FN_REALLOC },
+	{ "reallocarray", DH_FN_REALLOCARRAY },
+	{ "memalign", DH_FN_MEMALIGN },
+	{ "aligned_alloc", DH_FN_MEMALIGN },
+	{ "posix_memalign", DH_FN_POSIX_MEMALIGN },
+	{ "valloc", DH_FN_VALLOC },
+	{ "pvalloc", DH_FN_VALLOC },
+	{ "free", DH_FN_FREE },
+	{ "cfree", DH_FN_FREE },
+	/* C++ operator new / delete, every variant libstdc++ exports. */
+	{ "_Znwm", DH_FN_NEW },
+	{ "_Znam", DH_FN_NEW },
+	{ "_ZnwmRKSt9nothrow_t", DH_FN_NEW },
+	{ "_ZnamRKSt9nothrow_t", DH_FN_NEW },
+	{ "_ZnwmSt11align_val_t", DH_FN_NEW },
+	{ "_ZnamSt11align_val_t", DH_FN_NEW },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", DH_FN_NEW },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", DH_FN_NEW },
+	{ "_ZdlPv", DH_FN_DELETE },
+	{ "_ZdaPv", DH_FN_DELETE },
+	{ "_ZdlPvm", DH_FN_DELETE },
+	{ "_ZdaPvm", DH_FN_DELETE },
+	{ "_ZdlPvRKSt9nothrow_t", DH_FN_DELETE },
+	{ "_ZdaPvRKSt9nothrow_t", DH_FN_DELETE },
+	{ "_ZdlPvSt11align_val_t", DH_FN_DELETE },
+	{ "_ZdaPvSt11align_val_t", DH_FN_DELETE },
+	{ "_ZdlPvmSt11align_val_t", DH_FN_DELETE },
+	{ "_ZdaPvmSt11align_val_t", DH_FN_DELETE },
+	{ "_ZdlPvSt11align_val_tRKSt9nothrow_t", DH_FN_DELETE },
+	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", DH_FN_DELETE },
+};
+
+#define N_ALLOC_FNS (sizeof(alloc_fns) / sizeof(alloc_fns[0]))
+
+static bool site_known(const struct alloc_sites *s, const char *path,
+		       uint64_t offset)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].offset == offset && !strcmp(s->v[i].path, path))
+			return true;
+	return false;
+}
+
+static int site_add(struct alloc_sites *s, const char *path, uint64_t offset,
+		    enum dh_fn fn)
+{
+	struct alloc_site *v;
+
+	/* Aliases (memalign = aligned_alloc, cfree = free) share one
+	 * address: one probe, or the call would count twice. */
+	if (site_known(s, path, offset))
+		return 0;
+	v = realloc(s->v, (s->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->v = v;
+	v[s->n].path = strdup(path);
+	if (!v[s->n].path)
+		return -ENOMEM;
+	v[s->n].offset = offset;
+	v[s->n].fn = fn;
+	s->n++;
+	return 0;
+}
+
+int alloc_sites_find(struct alloc_sites *out, char *const *objects, size_t n)
+{
+	const char *names[N_ALLOC_FNS];
+	uint64_t offsets[N_ALLOC_FNS];
+	bool bound[N_ALLOC_FNS] = { false };
+	bool have_malloc = false;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < N_ALLOC_FNS; i++)
+		names[i] = alloc_fns[i].name;
+
+	for (size_t o = 0; o < n; o++) {
+		if (elf_find_functions(objects[o], names, N_ALLOC_FNS,
+				       offsets) <= 0)
+			continue;
+		for (size_t i = 0; i < N_ALLOC_FNS; i++) {
+			if (bound[i] || !offsets[i])
+				continue;
+			bound[i] = true;
+			have_malloc |= alloc_fns[i].fn == DH_FN_MALLOC;
+			err = site_add(out, objects[o], offsets[i],
+				       alloc_fns[i].fn);
+			if (err) {
+				alloc_sites_free(out);
+				return err;
+			}
+		}
+	}
+	if (!have_malloc) {
+		alloc_sites_free(out);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void alloc_sites_free(struct alloc_sites *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].path);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+void objects_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int objects_add(char ***v, size_t *n, const char *path)
+{
+	char **nv;
+
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*v)[i], path))
+			return 0;
+	nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[*n] = strdup(path);
+	if (!nv[*n])
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/* A line of `ld.so --list`: "\tlibc.so.6 => /lib/.../libc.so.6 (0x...)"
+ * or "\t/lib64/ld-linux-x86-64.so.2 (0x...)". Returns the path or NULL. */
+static char *listed_path(char *line)
+{
+	char *p = strstr(line, "=> ");
+	char *end;
+
+	p = p ? p + 3 : line + strspn(line, " \t");
+	if (*p != '/')
+		return NULL;	/* vdso, "not found" */
+	end = strstr(p, " (");
+	if (end)
+		*end = '\0';
+	else
+		p[strcspn(p, "\n")] = '\0';
+	return p;
+}
+
+/* Ask the command's own dynamic linker what it would load, in order. */
+static int list_libraries(const char *interp, const char *exe, char ***v,
+			  size_t *n)
+{
+	char *cmd = NULL, *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+	int err = 0;
+
+	/* Paths go to the shell single-quoted; a quote in them is closed,
+	 * escaped and reopened. */
+	if (strchr(interp, '\'') || strchr(exe, '\''))
+		return -EINVAL;
+	if (asprintf(&cmd, "'%s' --list '%s' 2>/dev/null", interp, exe) < 0)
+		return -ENOMEM;
+	f = popen(cmd, "r");
+	free(cmd);
+	if (!f)
+		return -errno;
+	while (!err && getline(&line, &cap, f) > 0) {
+		const char *path = listed_path(line);
+
+		if (path)
+			err = objects_add(v, n, path);
+	}
+	free(line);
+	pclose(f);
+	return err;
+}
+
+int objects_of_command(const char *exe, char ***out, size_t *n)
+{
+	char *interp = NULL;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	err = objects_add(out, n, exe);
+	if (!err && elf_interpreter(exe, &interp) == 0 && interp) {
+		err = list_libraries(interp, exe, out, n);
+		free(interp);
+	}
+	if (err) {
+		objects_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+struct maps_objects {
+	char ***v;
+	size_t *n;
+	char **late;		/* libc and the dynamic linker go last */
+	size_t nlate;
+	pid_t pid;
+};
+
+static bool is_libc(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5) ||
+	       !strncmp(base, "ld-linux", 8);
+}
+
+static int add_mapped_object(void *ctx, const struct mapping *m)
+{
+	struct maps_objects *mo = ctx;
+	char *path;
+	int err;
+
+	if (asprintf(&path, "/proc/%d/root%s", mo->pid, m->path) < 0)
+		return -ENOMEM;
+	err = is_libc(m->path) ? objects_add(&mo->late, &mo->nlate, path) :
+				 objects_add(mo->v, mo->n, path);
+	free(path);
+	return err;
+}
+
+int objects_of_process(pid_t pid, char ***out, size_t *n)
+{
+	struct maps_objects mo = { .v = out, .n = n, .pid = pid };
+	struct mapping exe = { 0 };
+	char link[64], path[4096];
+	ssize_t len;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	len = readlink(link, path, sizeof(path) - 1);
+	if (len < 0)
+		return -errno;
+	path[len] = '\0';
+	/* The executable first: it may define the allocator itself. */
+	exe.path = path;
+	err = add_mapped_object(&mo, &exe);
+	if (!err)
+		err = proc_maps_read(pid, add_mapped_object, &mo);
+	for (size_t i = 0; !err && i < mo.nlate; i++)
+		err = objects_add(out, n, mo.late[i]);
+	objects_free(mo.late, mo.nlate);
+	if (err) {
+		objects_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return err;
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Tracing: find a process's allocator, put the BPF probes on it, start or
+ * follow the process, and hand on its allocation events and its executable
+ * mappings (what symbolization needs after the process is gone).
+ */
+#ifndef DHTRACE_TRACE_H
+#define DHTRACE_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "dhtrace.h"
+
+/* --- the allocator: which objects define which functions (allocator.c) */
+
+/* One probe site: object, file offset, what it is. */
+struct alloc_site {
+	char *path;
+	uint64_t offset;
+	enum dh_fn fn;
+};
+
+struct alloc_sites {
+	struct alloc_site *v;
+	size_t n;
+};
+
+/*
+ * The allocator functions a process binds to, looked up in @objects in the
+ * dynamic linker's search order (the executable first): for each function
+ * name, the first object that defines it. Returns 0, or a negative errno
+ * (-ENOENT when no object defines malloc).
+ */
+int alloc_sites_find(struct alloc_sites *out, char *const *objects, size_t n);
+void alloc_sites_free(struct alloc_sites *s);
+
+/* The objects a command will load, in search order: the executable, then
+ * what the dynamic linker lists for it. */
+int objects_of_command(const char *exe, char ***out, size_t *n);
+/* The objects a live process has mapped, the executable first, libc last. */
+int objects_of_process(pid_t pid, char ***out, size_t *n);
+void objects_free(char **v, size_t n);
+
+/* --- the kernel side (probes.c) */
+
+struct probes;
+
+struct probes_opts {
+	pid_t pid;
+	unsigned int max_frames;	/* return addresses per stack */
+	size_t ringbuf_bytes;		/* power of two */
+	bool empty;			/* benchmark floor: probes do nothing */
+};
+
+typedef int (*event_fn)(void *ctx, const struct dh_event *e);
+
+int probes_open(struct probes **out, const struct probes_opts *o,
+		event_fn on_event, void *ctx);
+/* Attach every site, bound to the process. Returns 0 or a negative errno. */
+int probes_attach(struct probes *p, const struct alloc_sites *sites);
+/* Hand on every event waiting in the ring buffer. */
+int probes_consume(struct probes *p);
+int probes_fd(const struct probes *p);	/* readable when events wait */
+/* The return addresses of stack @id, 0-terminated in @ips[max]. */
+int probes_stack(const struct probes *p, uint64_t id, uint64_t *ips,
+		 unsigned int max);
+void probes_counters(const struct probes *p, uint64_t out[DH_CNT_COUNT]);
+void probes_close(struct probes *p);
+
+/* --- the process (target.c) */
+
+struct target {
+	pid_t pid;
+	int pidfd;		/* readable when the process has exited */
+	int release_fd;		/* spawned child waits on it before exec */
+	int exec_err_fd;	/* spawned child reports a failed exec */
+	bool spawned;
+};
+
+/* PATH lookup as execvp does it. Returns a malloc'ed path, or NULL with
+ * errno set. */
+char *target_resolve(const char *cmd);
+/* Fork a child that waits, then execs @exe with @argv on release. */
+int target_spawn(struct target *t, const char *exe, char *const argv[]);
+/* Let the child exec. Returns 0, or the child's exec errno negated. */
+int target_release(struct target *t);
+/* Follow a running process. Returns 0 or -ESRCH. */
+int target_follow(struct target *t, pid_t pid);
+/* Reap a spawned child: its exit status as a shell reports it. */
+int target_reap(struct target *t);
+void target_close(struct target *t);
+
+/* --- mappings (mmaps.c) */
+
+struct mapping {
+	uint64_t start, end, pgoff;
+	const char *path;
+};
+
+typedef int (*mapping_fn)(void *ctx, const struct mapping *m);
+
+/* Each executable, file-backed mapping in /proc/PID/maps. */
+int proc_maps_read(pid_t pid, mapping_fn fn, void *ctx);
+
+/* Executable mappings the process makes from now on (perf MMAP2 records),
+ * in every thread, those created later too. */
+struct mmap_watch;
+int mmap_watch_open(struct mmap_watch **out, pid_t pid, bool all_threads);
+int mmap_watch_drain(struct mmap_watch *w, mapping_fn fn, void *ctx);
+void mmap_watch_close(struct mmap_watch *w);
+
+#endif /* DHTRACE_TRACE_H */
