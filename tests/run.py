@@ -1,0 +1,456 @@
+#!/usr/bin/env python3
+"""dhtrace's test suite: `make test` runs it as root.
+
+Unit tests (tests/unit, exact expected values) first, then end-to-end tests
+that load the real BPF programs, trace real processes, and compare what
+dhtrace writes with what valgrind's DHAT computes for the same program.
+Ends with the line "N passed, N failed".
+"""
+import glob
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+DHTRACE = os.path.join(BUILD, "dhtrace")
+PROGS = os.path.join(BUILD, "progs")
+VIEWER = os.path.join(ROOT, "tests", "viewer", "dh_view_check.js")
+WORK = tempfile.mkdtemp(prefix="dhtrace-test-")
+
+passed = 0
+failed = 0
+only = sys.argv[1:]
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def check_eq(got, want, what):
+    if got != want:
+        raise Fail("%s: got %r, want %r" % (what, got, want))
+
+
+def report(name, ok, why=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print("ok %s" % name)
+    else:
+        failed += 1
+        print("not ok %s%s" % (name, ": " + why if why else ""))
+    sys.stdout.flush()
+
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+# --- running things -------------------------------------------------------
+
+def prog(name):
+    return os.path.join(PROGS, name)
+
+
+def dhtrace(args, timeout=120, **kw):
+    """Run dhtrace; returns the CompletedProcess."""
+    return subprocess.run([DHTRACE] + args, capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+def trace(cmd, name, extra=()):
+    """dhtrace a command; returns (profile, completed process)."""
+    out = os.path.join(WORK, name + ".dhtrace.json")
+    r = dhtrace(["-o", out] + list(extra) + ["--"] + cmd)
+    check(r.returncode == 0 or os.path.exists(out),
+          "dhtrace failed (%d): %s" % (r.returncode, r.stderr.strip()))
+    with open(out) as f:
+        return json.load(f), r
+
+
+_valgrind_cache = {}
+
+
+def valgrind(cmd, name):
+    """valgrind's DHAT on the same command, freeres off as FORMATS.md says."""
+    key = tuple(cmd)
+    if key not in _valgrind_cache:
+        out = os.path.join(WORK, name + ".valgrind.json")
+        r = subprocess.run(["valgrind", "--tool=dhat", "--run-libc-freeres=no",
+                            "--run-cxx-freeres=no", "--dhat-out-file=" + out]
+                           + cmd, capture_output=True, text=True, timeout=600)
+        check(os.path.exists(out), "valgrind failed: " + r.stderr[-500:])
+        with open(out) as f:
+            _valgrind_cache[key] = json.load(f)
+    return _valgrind_cache[key]
+
+
+# --- reading profiles -----------------------------------------------------
+
+def totals(p):
+    """(Total, At t-gmax, At t-end) as (bytes, blocks) pairs."""
+    pps = p["pps"]
+    return {
+        "total": (sum(x["tb"] for x in pps), sum(x["tbk"] for x in pps)),
+        "gmax": (sum(x["gb"] for x in pps), sum(x["gbk"] for x in pps)),
+        "end": (sum(x["eb"] for x in pps), sum(x["ebk"] for x in pps)),
+    }
+
+
+FRAME = re.compile(r"^0x[0-9A-Fa-f]+: (.*)$")
+ALLOCATOR_FRAME = re.compile(r"vgpreload_|vg_replace_malloc")
+
+
+def frame_key(text):
+    """A frame without its address, comparable across tools: versioned
+    symbol names and object directories (/lib vs /usr/lib) normalized."""
+    m = FRAME.match(text)
+    body = m.group(1) if m else text
+    body = re.sub(r"@@?[A-Z_0-9.]+", "", body)
+    body = re.sub(r"\(in (?:[^)]*/)?([^/)]+)\)$", r"(in \1)", body)
+    return body
+
+
+def user_frames(p, pp):
+    """The printed frames of a program point, allocator frames removed."""
+    ftbl = p["ftbl"]
+    return [frame_key(ftbl[i]) for i in pp["fs"]
+            if not ALLOCATOR_FRAME.search(ftbl[i])]
+
+
+STATS = ("tb", "tbk", "gb", "gbk", "eb", "ebk")
+
+
+def by_site(p, depth=1, stats=STATS):
+    """Numbers summed per call site, a site being its first `depth` user
+    frames (function and file:line)."""
+    sites = {}
+    for pp in p["pps"]:
+        key = tuple(user_frames(p, pp)[:depth])
+        acc = sites.setdefault(key, dict.fromkeys(stats, 0))
+        for s in stats:
+            acc[s] += pp[s]
+    return sites
+
+
+def compare_sites(mine, theirs, what):
+    diffs = []
+    for key in sorted(set(mine) | set(theirs)):
+        a, b = mine.get(key), theirs.get(key)
+        if a != b:
+            diffs.append("%s: dhtrace %s, valgrind %s" % (" <- ".join(key), a, b))
+    check(not diffs, what + " differ:\n    " + "\n    ".join(diffs))
+
+
+def check_like_valgrind(name, cmd, gmax=True, depth=1, valgrind_unknown=None):
+    """dhtrace's totals and call sites equal valgrind's. valgrind_unknown
+    names the site valgrind prints as "???" (it forgets a library's symbols
+    at dlclose; dhtrace keeps them)."""
+    mine, r = trace(cmd, name)
+    theirs = valgrind(cmd, name)
+    t_mine, t_theirs = totals(mine), totals(theirs)
+    keys = ("total", "gmax", "end") if gmax else ("total", "end")
+    for k in keys:
+        check_eq(t_mine[k], t_theirs[k], k + " (bytes, blocks)")
+    stats = STATS if gmax else ("tb", "tbk", "eb", "ebk")
+    theirs_sites = by_site(theirs, depth, stats)
+    if valgrind_unknown and ("???",) in theirs_sites:
+        theirs_sites[valgrind_unknown] = theirs_sites.pop(("???",))
+    compare_sites(by_site(mine, depth, stats), theirs_sites, "call sites")
+    return mine, r
+
+
+def summary_numbers(stderr):
+    """The three summary lines as (bytes, blocks) pairs."""
+    out = {}
+    for key, label in (("total", "Total:"), ("gmax", "At t-gmax:"),
+                       ("end", "At t-end:")):
+        m = re.search(r"^dhtrace: %s\s+([\d,]+) bytes in ([\d,]+) blocks$"
+                      % re.escape(label), stderr, re.M)
+        check(m, "summary has no %r line: %s" % (label, stderr))
+        out[key] = (int(m.group(1).replace(",", "")),
+                    int(m.group(2).replace(",", "")))
+    return out
+
+
+# --- unit tests -----------------------------------------------------------
+
+def run_unit_tests():
+    for exe in sorted(glob.glob(os.path.join(BUILD, "tests", "test_*"))):
+        name = os.path.basename(exe)
+        if only and not any(o in name for o in only):
+            continue
+        r = subprocess.run([exe], capture_output=True, text=True,
+                           cwd=WORK, timeout=300)
+        lines = [l for l in r.stdout.splitlines()
+                 if l.startswith("ok ") or l.startswith("not ok ")]
+        for l in r.stdout.splitlines():
+            if l.startswith("#"):
+                print(l)
+        for l in lines:
+            ok = l.startswith("ok ")
+            report(name + ": " + l.split(" ", 2 if not ok else 1)[-1], ok)
+        if r.returncode != 0 and not any(l.startswith("not ok") for l in lines):
+            report(name, False, "exited %d: %s" % (r.returncode, r.stderr[-300:]))
+
+
+# --- against valgrind -----------------------------------------------------
+
+@test
+def every_c_allocator_function_like_valgrind():
+    mine, r = check_like_valgrind("t_alloc", [prog("t_alloc")])
+    check_eq(summary_numbers(r.stderr), totals(mine), "summary lines")
+
+
+@test
+def peak_in_the_middle_like_valgrind():
+    mine, _ = check_like_valgrind("t_peak", [prog("t_peak")])
+    check_eq(totals(mine)["gmax"], (15000, 11), "t-gmax")
+    check(mine["tg"] <= mine["te"], "tg <= te")
+
+
+@test
+def cxx_new_and_delete_like_valgrind():
+    check_like_valgrind("t_cxx", [prog("t_cxx")])
+
+
+@test
+def threads_freeing_each_others_blocks():
+    # Valgrind runs one thread at a time, so t-gmax depends on scheduling;
+    # totals and what is left at exit do not.
+    mine, _ = check_like_valgrind("t_threads", [prog("t_threads")], gmax=False)
+    leaks = [s for k, s in by_site(mine).items()
+             if k and k[0].startswith("worker (t_threads.c:")
+             and s["ebk"] > 0]
+    check_eq(sum(s["eb"] for s in leaks), 1000 + 1001 + 1002 + 1003,
+             "bytes the workers leaked")
+    check_eq(sum(s["ebk"] for s in leaks), 4, "blocks the workers leaked")
+
+
+@test
+def dlopen_dlclose_library_symbolized():
+    mine, _ = check_like_valgrind("t_dlopen", [prog("t_dlopen")],
+                                  valgrind_unknown=("dl_make (lib_dlalloc.c:8)",))
+    sites = by_site(mine)
+    lib = [(k, s) for k, s in sites.items() if k and k[0].startswith("dl_make (lib_dlalloc.c:")]
+    check(lib, "no call site in the unloaded library: %s" % list(sites))
+    check_eq(sum(s["tb"] for _, s in lib), 777 + 333, "bytes from dl_make")
+    check_eq(sum(s["eb"] for _, s in lib), 777, "dl_make bytes left at exit")
+
+
+# --- the file and the viewer ----------------------------------------------
+
+@test
+def profile_loads_in_the_real_viewer():
+    mine, _ = trace([prog("t_alloc")], "t_alloc")
+    path = os.path.join(WORK, "t_alloc.dhtrace.json")
+    r = subprocess.run(["node", VIEWER, path], capture_output=True, text=True,
+                       timeout=60)
+    check_eq(r.returncode, 0, "viewer exit status (%s)" % r.stderr.strip())
+    t = totals(mine)["total"]
+    want = "Total:     %s bytes" % format(t[0], ",")
+    check(want in r.stdout, "viewer text lacks %r:\n%s" % (want, r.stdout[:800]))
+    check("leak_one (t_alloc.c:" in r.stdout, "viewer shows no leak_one frame")
+
+
+@test
+def output_name_takes_the_pid():
+    out = os.path.join(WORK, "pid-%p.json")
+    r = dhtrace(["-o", out, "--", "/bin/true"])
+    check_eq(r.returncode, 0, "exit status")
+    files = glob.glob(os.path.join(WORK, "pid-[0-9]*.json"))
+    check_eq(len(files), 1, "files written")
+    with open(files[0]) as f:
+        p = json.load(f)
+    check_eq(os.path.basename(files[0]), "pid-%d.json" % p["pid"], "file name")
+    check(not glob.glob(os.path.join(WORK, "*.tmp*")) and
+          not glob.glob(os.path.join(WORK, ".*")), "temporary files left")
+
+
+@test
+def command_exit_status_is_passed_on():
+    r = dhtrace(["-o", os.path.join(WORK, "st.json"), "--", "sh", "-c", "exit 7"])
+    check_eq(r.returncode, 7, "exit status")
+    r = dhtrace(["-o", os.path.join(WORK, "st.json"), "--", "sh", "-c", "kill -TERM $$"])
+    check_eq(r.returncode, 128 + signal.SIGTERM, "exit status when killed")
+
+
+# --- following a live process ---------------------------------------------
+
+def start_loop(iters):
+    p = subprocess.Popen([prog("t_loop"), str(iters)], stdout=subprocess.PIPE,
+                         text=True)
+    check_eq(p.stdout.readline().strip(), "ready", "target's first line")
+    return p
+
+
+def check_loop_profile(p, stderr):
+    """t_loop's rounds allocate 100 (freed) and 16 (leaked) bytes each."""
+    pps = p["pps"]
+    tb, tbk = sum(x["tb"] for x in pps), sum(x["tbk"] for x in pps)
+    sizes = {}
+    for x in pps:
+        for size in (100, 16):
+            if x["tbk"] and x["tb"] == size * x["tbk"]:
+                sizes[size] = sizes.get(size, 0) + x["tbk"]
+    a, b = sizes.get(100, 0), sizes.get(16, 0)
+    check(b > 0 and abs(a - b) <= 1, "rounds seen: %d x 100, %d x 16" % (a, b))
+    check_eq((tb, tbk), (100 * a + 16 * b, a + b), "totals")
+    eb = sum(x["eb"] for x in pps)
+    check(eb in (16 * b, 16 * b + 100), "end bytes %d for %d leaks" % (eb, b))
+    m = re.search(r"before tracing.*: ([\d,]+)$", stderr, re.M)
+    check(m and int(m.group(1).replace(",", "")) > 0,
+          "no line for frees of blocks from before the attach: " + stderr)
+
+
+@test
+def attach_for_a_duration_then_detach():
+    target = start_loop(300)
+    out = os.path.join(WORK, "attach.json")
+    r = dhtrace(["-p", str(target.pid), "-d", "1s", "-o", out])
+    check_eq(r.returncode, 0, "dhtrace exit status (%s)" % r.stderr.strip())
+    rest = target.stdout.read()
+    check_eq(target.wait(), 0, "target's exit status after detach")
+    check_eq(rest.strip(), "done 300", "target's output")
+    with open(out) as f:
+        p = json.load(f)
+    check_loop_profile(p, r.stderr)
+
+
+@test
+def attach_until_the_process_exits():
+    target = start_loop(60)
+    out = os.path.join(WORK, "attach-exit.json")
+    r = dhtrace(["-p", str(target.pid), "-d", "60s", "-o", out])
+    check_eq(target.wait(), 0, "target's exit status")
+    check_eq(r.returncode, 0, "dhtrace exit status (%s)" % r.stderr.strip())
+    with open(out) as f:
+        p = json.load(f)
+    check(p["te"] < 30 * 1000 * 1000, "trace ended with the process")
+    check_loop_profile(p, r.stderr)
+
+
+@test
+def ctrl_c_while_attached_writes_the_profile():
+    target = start_loop(500)
+    out = os.path.join(WORK, "attach-int.json")
+    d = subprocess.Popen([DHTRACE, "-p", str(target.pid), "-o", out],
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    d.send_signal(signal.SIGINT)
+    stderr = d.communicate(timeout=60)[1]
+    check_eq(d.returncode, 0, "dhtrace exit status (%s)" % stderr.strip())
+    check_eq(target.wait(), 0, "target's exit status")
+    with open(out) as f:
+        p = json.load(f)
+    check_loop_profile(p, stderr)
+
+
+@test
+def ctrl_c_in_command_mode_goes_to_the_command():
+    out = os.path.join(WORK, "cmd-int.json")
+    # A new session stands in for the terminal: Ctrl-C signals the whole
+    # foreground process group, dhtrace and the command alike.
+    d = subprocess.Popen([DHTRACE, "-o", out, "--", prog("t_loop"), "100000"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    check_eq(d.stdout.readline().strip(), "ready", "command's first line")
+    time.sleep(0.5)
+    os.killpg(d.pid, signal.SIGINT)
+    stderr = d.communicate(timeout=60)[1]
+    check_eq(d.returncode, 128 + signal.SIGINT, "dhtrace exit status")
+    with open(out) as f:
+        p = json.load(f)
+    check(totals(p)["total"][1] >= 400, "blocks seen before Ctrl-C")
+    check_eq(summary_numbers(stderr), totals(p), "summary lines")
+
+
+# --- bad input ------------------------------------------------------------
+
+def check_one_line_error(r, pattern):
+    check(r.returncode != 0, "exit status is 0")
+    lines = r.stderr.strip().splitlines()
+    check_eq(len(lines), 1, "stderr lines (%r)" % r.stderr)
+    check(re.search(pattern, lines[0]), "error %r lacks %r" % (lines[0], pattern))
+
+
+@test
+def error_no_such_pid():
+    r = dhtrace(["-p", "999999999", "-o", os.path.join(WORK, "x.json")])
+    check_one_line_error(r, "no process with PID 999999999")
+    check(not os.path.exists(os.path.join(WORK, "x.json")), "file written")
+
+
+@test
+def error_no_such_command():
+    r = dhtrace(["-o", os.path.join(WORK, "x.json"), "--", "no-such-command-xyz"])
+    check_one_line_error(r, "cannot run 'no-such-command-xyz': No such file")
+
+
+@test
+def error_unwritable_output_runs_nothing():
+    marker = os.path.join(WORK, "ran")
+    r = dhtrace(["-o", "/nonexistent-dir/x.json", "--", "touch", marker])
+    check_one_line_error(r, "cannot write /nonexistent-dir/x.json")
+    check(not os.path.exists(marker), "the command ran")
+
+
+@test
+def error_not_root_runs_nothing():
+    marker = os.path.join(WORK, "ran-nobody")
+    os.chmod(WORK, 0o777)
+    r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                        "--clear-groups", "--inh-caps=-all", DHTRACE, "-o",
+                        os.path.join(WORK, "nobody.json"), "--", "touch", marker],
+                       capture_output=True, text=True, timeout=60)
+    check_one_line_error(r, "run as root")
+    check(not os.path.exists(marker), "the command ran")
+    check(not os.path.exists(os.path.join(WORK, "nobody.json")), "file written")
+
+
+@test
+def error_bad_arguments():
+    for args, pattern in ((["--max-frames", "0", "--", "true"], "--max-frames"),
+                          (["-p", "12x"], "PID"),
+                          (["-d", "1s", "--", "true"], "-d goes with -p"),
+                          ([], "either a command or -p")):
+        check_one_line_error(dhtrace(args), pattern)
+
+
+def main():
+    if os.geteuid() != 0:
+        print("tests/run.py: the suite loads BPF programs: run it as root")
+        print("0 passed, 1 failed")
+        return 1
+    run_unit_tests()
+    for fn in TESTS:
+        if only and not any(o in fn.__name__ for o in only):
+            continue
+        try:
+            fn()
+            report(fn.__name__, True)
+        except Fail as e:
+            report(fn.__name__, False, str(e))
+        except Exception as e:  # a crash in a test is a failure, not an abort
+            report(fn.__name__, False, "%s: %s" % (type(e).__name__, e))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

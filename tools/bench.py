@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""`make bench`: what dhtrace costs, as ratios measured in one run.
+
+For each workload: native time, time under dhtrace, time under empty
+uprobes on the same functions (the floor this design cannot go below: the
+kernel's uprobe trap), and time under valgrind --tool=dhat. The machine is
+noisy: every figure is the median of several runs, and only ratios within
+this run mean anything.
+"""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+DHTRACE = os.path.join(BUILD, "dhtrace")
+WORK = tempfile.mkdtemp(prefix="dhtrace-bench-")
+REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
+
+
+def timed(cmd, stdin=None):
+    best = []
+    for _ in range(REPEAT):
+        f = open(stdin) if stdin else subprocess.DEVNULL
+        t = time.monotonic()
+        r = subprocess.run(cmd, stdin=f, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+        best.append(time.monotonic() - t)
+        if stdin:
+            f.close()
+        if r.returncode != 0:
+            sys.exit("bench: %s failed: %s" % (cmd[0], r.stderr[-500:]))
+    return statistics.median(best), r.stderr
+
+
+def dhtrace(extra, cmd):
+    return [DHTRACE, "-o", os.path.join(WORK, "bench.json")] + extra + ["--"] + cmd
+
+
+def events_lost(stderr):
+    return "events lost" in stderr or "stacks lost" in stderr
+
+
+def workload(name, cmd, pairs, stdin=None):
+    native, _ = timed(cmd, stdin)
+    floor, _ = timed(dhtrace(["--empty-probes"], cmd), stdin)
+    traced, err = timed(dhtrace([], cmd), stdin)
+    vg, _ = timed(["valgrind", "--tool=dhat", "--dhat-out-file=" +
+                   os.path.join(WORK, "vg.json")] + cmd, stdin)
+    print("%s:" % name)
+    print("  native %.3fs; x native: empty probes %.2f, dhtrace %.2f, valgrind dhat %.2f"
+          % (native, floor / native, traced / native, vg / native))
+    if pairs:
+        per_floor = (floor - native) / pairs * 1e6
+        per_traced = (traced - native) / pairs * 1e6
+        print("  per malloc+free pair: empty probes %.2f us, dhtrace %.2f us"
+              % (per_floor, per_traced))
+        print("  dhtrace's own work over the floor: %+.0f%%"
+              % ((traced - floor) / (floor - native) * 100))
+    print("  events lost: %s" % ("YES" if events_lost(err) else "none"))
+
+
+def sqlite_script():
+    path = os.path.join(WORK, "bench.sql")
+    with open(path, "w") as f:
+        f.write("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, v REAL);\n")
+        f.write("BEGIN;\n")
+        for i in range(20000):
+            f.write("INSERT INTO t(name, v) VALUES('name-%d-%s', %d.5);\n"
+                    % (i, "x" * (i % 50), i))
+        f.write("COMMIT;\nCREATE INDEX t_name ON t(name);\n")
+        f.write("SELECT count(*), sum(v) FROM t WHERE name LIKE 'name-1%';\n")
+        f.write("SELECT substr(name, 1, 7) AS k, count(*) FROM t GROUP BY k ORDER BY 2 DESC LIMIT 5;\n")
+    return path
+
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (dhtrace loads BPF programs)")
+    pairs = int(os.environ.get("BENCH_PAIRS", "200000"))
+    print("dhtrace bench (median of %d runs each)" % REPEAT)
+    workload("malloc+free microbenchmark (%d pairs)" % pairs,
+             [os.path.join(BUILD, "bench", "mallocfree"), str(pairs)], pairs)
+    if shutil.which("sqlite3"):
+        workload("sqlite3 running a 20,000-row script",
+                 ["sqlite3", ":memory:"], 0, stdin=sqlite_script())
+    r = subprocess.run([os.path.join(BUILD, "bench", "heap_replay")],
+                       capture_output=True, text=True)
+    print(r.stdout.strip())
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
