@@ -21,6 +21,9 @@ const volatile __u32 target_tgid;
 const volatile __u32 max_frames = 11;	/* return addresses per stack */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
+/* How far above the stack pointer a frame may be: the default stack limit. */
+#define MAX_STACK_SPAN (8ULL << 20)
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 << 20);	/* resized by user space */
@@ -130,7 +133,11 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u64 sp)
 		n = i + 1;
 		if (n >= max_frames)
 			break;
-		if (!bp || bpf_probe_read_user(frame, sizeof(frame), (void *)bp))
+		/* Code built without frame pointers leaves anything in rbp:
+		 * read only what can be a frame of this stack. A faulting
+		 * read costs more than the whole rest of the probe. */
+		if (bp <= sp || bp - sp > MAX_STACK_SPAN || (bp & 7) ||
+		    bpf_probe_read_user(frame, sizeof(frame), (void *)bp))
 			break;
 		ra = frame[1];
 		/* The chain must climb the stack; anything else is not a

@@ -107,7 +107,8 @@ int alloc_sites_find(struct alloc_sites *out, char *const *objects, size_t n)
 				continue;
 			bound[i] = true;
 			have_malloc |= alloc_fns[i].fn == DH_FN_MALLOC;
-			err = site_add(out, objects[o], offsets[i],
+			err = site_add(out, objects[o],
+				       probe_offset(objects[o], offsets[i]),
 				       alloc_fns[i].fn);
 			if (err) {
 				alloc_sites_free(out);

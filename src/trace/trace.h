@@ -37,6 +37,13 @@ struct alloc_sites {
 int alloc_sites_find(struct alloc_sites *out, char *const *objects, size_t n);
 void alloc_sites_free(struct alloc_sites *s);
 
+/*
+ * Where in a function starting at @func_offset of object @path to put its
+ * probe: past leading instructions the kernel would single-step and that
+ * change nothing the probe reads (placement.c).
+ */
+uint64_t probe_offset(const char *path, uint64_t func_offset);
+
 /* The objects a command will load, in search order: the executable, then
  * what the dynamic linker lists for it. */
 int objects_of_command(const char *exe, char ***out, size_t *n);
