@@ -218,6 +218,19 @@ def every_c_allocator_function_like_valgrind():
 
 
 @test
+def glibc_functions_valgrind_does_not_intercept():
+    p, r = trace([prog("t_glibc_only")], "t_glibc_only")
+    check_eq(r.returncode, 0, "exit status")
+    check_eq(totals(p), {"total": (400, 3), "gmax": (300, 2), "end": (0, 0)},
+             "totals")
+    sites = by_site(p, stats=("tb", "tbk", "gb", "gbk"))
+    check_eq(sites.get(("main (t_glibc_only.c:15)",)),
+             {"tb": 300, "tbk": 2, "gb": 200, "gbk": 1}, "reallocarray site")
+    check_eq(sites.get(("main (t_glibc_only.c:18)",)),
+             {"tb": 100, "tbk": 1, "gb": 100, "gbk": 1}, "pvalloc site")
+
+
+@test
 def peak_in_the_middle_like_valgrind():
     mine, _ = check_like_valgrind("t_peak", [prog("t_peak")])
     check_eq(totals(mine)["gmax"], (15000, 11), "t-gmax")
