@@ -28,10 +28,10 @@ struct stack_binding {
 struct sites {
 	struct table by_stack;	/* -> bindings */
 	struct stack_binding *bindings;
-	size_t nbindings;
+	size_t nbindings, bindings_cap;
 	struct table by_frames;	/* -> sites */
 	struct site *v;
-	size_t nsites;
+	size_t nsites, sites_cap;
 	uint32_t *frames;
 	size_t nframes, frames_cap;
 };
@@ -96,6 +96,24 @@ static uint64_t site_hash(const void *owner, uint32_t i)
 	return s->v[i].hash;
 }
 
+/* Room for @need elements of @size in *@v, growing it geometrically. */
+static int grow(void **v, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 1024;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	nv = realloc(*v, ncap * size);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
 struct sites *sites_new(void)
 {
 	return calloc(1, sizeof(struct sites));
@@ -136,7 +154,6 @@ static int site_intern(struct sites *s, const uint32_t *frames, size_t n,
 {
 	uint64_t h = frames_hash(frames, n);
 	struct table *t = &s->by_frames;
-	struct site *v;
 	size_t j;
 	int err;
 
@@ -152,24 +169,15 @@ static int site_intern(struct sites *s, const uint32_t *frames, size_t n,
 			return 0;
 		}
 	}
-	if (s->nframes + n > s->frames_cap) {
-		size_t cap = s->frames_cap ? s->frames_cap * 2 : 4096;
-		uint32_t *f;
-
-		while (cap < s->nframes + n)
-			cap *= 2;
-		f = realloc(s->frames, cap * sizeof(*f));
-		if (!f)
-			return -ENOMEM;
-		s->frames = f;
-		s->frames_cap = cap;
-	}
-	v = realloc(s->v, (s->nsites + 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	s->v = v;
+	err = grow((void **)&s->frames, &s->frames_cap, s->nframes + n,
+		   sizeof(*s->frames));
+	if (!err)
+		err = grow((void **)&s->v, &s->sites_cap, s->nsites + 1,
+			   sizeof(*s->v));
+	if (err)
+		return err;
 	memcpy(s->frames + s->nframes, frames, n * sizeof(*frames));
-	v[s->nsites] = (struct site){ .first = s->nframes, .n = n, .hash = h };
+	s->v[s->nsites] = (struct site){ .first = s->nframes, .n = n, .hash = h };
 	s->nframes += n;
 	*pp = s->nsites++;
 	t->slot[j] = *pp + 1;
@@ -181,20 +189,18 @@ int sites_bind(struct sites *s, uint64_t stack_id, const uint32_t *frames,
 	       size_t n, uint32_t *pp)
 {
 	struct table *t = &s->by_stack;
-	struct stack_binding *b;
 	size_t j;
 	int err;
 
 	err = site_intern(s, frames, n, pp);
 	if (!err)
 		err = table_reserve(t, binding_hash, s);
+	if (!err)
+		err = grow((void **)&s->bindings, &s->bindings_cap,
+			   s->nbindings + 1, sizeof(*s->bindings));
 	if (err)
 		return err;
-	b = realloc(s->bindings, (s->nbindings + 1) * sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	s->bindings = b;
-	b[s->nbindings] = (struct stack_binding){ stack_id, *pp };
+	s->bindings[s->nbindings] = (struct stack_binding){ stack_id, *pp };
 	for (j = mix(stack_id) & (t->cap - 1); t->slot[j];
 	     j = (j + 1) & (t->cap - 1))
 		;

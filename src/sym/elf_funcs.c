@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Where an object defines functions, as file offsets (uprobe targets). */
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sym/sym.h"
+#include "sym/sym_int.h"
 
 #define VERSYM_HIDDEN 0x8000	/* binutils' name; not in <elf.h> */
 
@@ -130,8 +129,6 @@ static int find_functions(Elf *elf, const char *const *names, size_t n,
 	enum match *best;
 	int found = 0;
 
-	if (elf_kind(elf) != ELF_K_ELF)
-		return -ENOEXEC;
 	best = calloc(n ? n : 1, sizeof(*best));
 	if (!best)
 		return -ENOMEM;
@@ -148,20 +145,24 @@ static int find_functions(Elf *elf, const char *const *names, size_t n,
 	return found;
 }
 
+struct find_args {
+	const char *const *names;
+	size_t n;
+	uint64_t *offsets;
+};
+
+static int find_in(Elf *elf, int fd, void *ctx)
+{
+	const struct find_args *a = ctx;
+
+	(void)fd;
+	return find_functions(elf, a->names, a->n, a->offsets);
+}
+
 int elf_find_functions(const char *path, const char *const *names, size_t n,
 		       uint64_t *offsets)
 {
-	Elf *elf;
-	int fd, ret;
+	struct find_args a = { names, n, offsets };
 
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	ret = elf ? find_functions(elf, names, n, offsets) : -ENOEXEC;
-	elf_end(elf);
-	close(fd);
-	return ret;
+	return elf_read(path, find_in, &a);
 }

@@ -12,6 +12,11 @@
 /* The most frames one code address expands into (inlined calls). */
 #define SYM_MAX_INLINE 64
 
+/* Open @path as ELF, run @fn on it, close it. Returns what @fn returns,
+ * or a negative errno when @path cannot be read as ELF. */
+typedef int (*elf_reader)(Elf *elf, int fd, void *ctx);
+int elf_read(const char *path, elf_reader fn, void *ctx);
+
 /* What valgrind's VG_(get_fnname_kind) says of a function name. */
 enum fn_kind {
 	FN_NORMAL,
