@@ -59,8 +59,8 @@ def workload(name, cmd, pairs, stdin=None):
         per_traced = (traced - native) / pairs * 1e6
         print("  per malloc+free pair: empty probes %.2f us, dhtrace %.2f us"
               % (per_floor, per_traced))
-        print("  dhtrace's own work over the floor: %+.0f%%"
-              % ((traced - floor) / (floor - native) * 100))
+    print("  dhtrace's own work over the floor: %+.0f%%"
+          % ((traced - floor) / (floor - native) * 100))
     print("  events lost: %s" % ("YES" if events_lost(err) else "none"))
 
 

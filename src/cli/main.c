@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli/record.h"
 #include "dhtrace.h"
@@ -98,6 +99,19 @@ static int bad_arg(const char *opt, const char *value)
 	return 2;
 }
 
+/* Following a process takes a perf event per thread and CPU: allow as
+ * many open files as the hard limit does. (Not for a command, which
+ * would inherit the raised limit.) */
+static void raise_file_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -169,5 +183,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dhtrace: -d goes with -p; a command is traced until it exits\n");
 		return 2;
 	}
+	if (o.pid)
+		raise_file_limit();
 	return record(&o);
 }
