@@ -296,6 +296,19 @@ def output_name_takes_the_pid():
 
 
 @test
+def script_traces_its_interpreter():
+    script = os.path.join(WORK, "script.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nexec %s\n" % prog("t_peak"))
+    os.chmod(script, 0o755)
+    p, r = trace([script], "script")
+    check_eq(r.returncode, 0, "exit status (%s)" % r.stderr.strip())
+    sites = by_site(p)
+    check_eq(sites.get(("site_b (t_peak.c:6)",), {}).get("tb"), 5000 + 3000,
+             "bytes from t_peak's site_b after the exec")
+
+
+@test
 def command_exit_status_is_passed_on():
     r = dhtrace(["-o", os.path.join(WORK, "st.json"), "--", "sh", "-c", "exit 7"])
     check_eq(r.returncode, 7, "exit status")

@@ -204,8 +204,28 @@ static int list_libraries(const char *interp, const char *exe, char ***v,
 	return err;
 }
 
-int objects_of_command(const char *exe, char ***out, size_t *n)
+/* A script runs the program its "#!" line names: a malloc'ed path, or
+ * NULL when @path is no script. */
+static char *script_program(const char *path)
 {
+	char line[4096], *p;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return NULL;
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	if (!p || strncmp(line, "#!", 2))
+		return NULL;
+	p = line + 2 + strspn(line + 2, " \t");
+	p[strcspn(p, " \t\n")] = '\0';
+	return *p == '/' ? strdup(p) : NULL;
+}
+
+int objects_of_command(const char *path, char ***out, size_t *n)
+{
+	char *script = script_program(path);
+	const char *exe = script ? script : path;
 	char *interp = NULL;
 	int err;
 
@@ -216,6 +236,7 @@ int objects_of_command(const char *exe, char ***out, size_t *n)
 		err = list_libraries(interp, exe, out, n);
 		free(interp);
 	}
+	free(script);
 	if (err) {
 		objects_free(*out, *n);
 		*out = NULL;

@@ -44,9 +44,9 @@ void alloc_sites_free(struct alloc_sites *s);
  */
 uint64_t probe_offset(const char *path, uint64_t func_offset);
 
-/* The objects a command will load, in search order: the executable, then
- * what the dynamic linker lists for it. */
-int objects_of_command(const char *exe, char ***out, size_t *n);
+/* The objects a command will load, in search order: the executable (for a
+ * "#!" script, its interpreter), then what the dynamic linker lists. */
+int objects_of_command(const char *path, char ***out, size_t *n);
 /* The objects a live process has mapped, the executable first, libc last. */
 int objects_of_process(pid_t pid, char ***out, size_t *n);
 void objects_free(char **v, size_t n);
