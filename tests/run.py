@@ -296,6 +296,19 @@ def output_name_takes_the_pid():
 
 
 @test
+def max_frames_cuts_stacks():
+    # The allocator's frame counts towards the limit, as in valgrind.
+    p, _ = trace([prog("t_alloc")], "frames2", ["--max-frames", "2"])
+    check_eq(sorted({len(pp["fs"]) for pp in p["pps"]}), [1], "frames per site")
+    check_eq(totals(p)["total"], (5145, 14), "totals")
+    p, _ = trace([prog("t_alloc")], "frames12")
+    leak = [user_frames(p, pp) for pp in p["pps"]
+            if user_frames(p, pp)[0].startswith("leak_one")]
+    check_eq([[f.split(" ")[0] for f in fs] for fs in leak],
+             [["leak_one", "main"]], "frames of the leak")
+
+
+@test
 def script_traces_its_interpreter():
     script = os.path.join(WORK, "script.sh")
     with open(script, "w") as f:
