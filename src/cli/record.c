@@ -33,7 +33,6 @@ struct recorder {
 	struct sites *sites;
 	struct probes *probes;
 	struct mmap_watch *watch;
-	uint64_t t0_ns, last_ns;
 	unsigned int max_ips;	/* return addresses captured per stack */
 	int err;		/* first failure inside the event callback */
 };
@@ -76,12 +75,10 @@ static int site_of_stack(struct recorder *r, uint64_t stack_id, uint32_t *pp)
 static int on_event(void *ctx, const struct dh_event *e)
 {
 	struct recorder *r = ctx;
-	/* Times from different CPUs may step back a little. */
-	uint64_t t = e->ts_ns > r->last_ns ? e->ts_ns : r->last_ns;
+	uint64_t t = e->ts_ns;	/* the accounting's clock never steps back */
 	uint32_t pp;
 	int err = 0;
 
-	r->last_ns = t;
 	switch (e->kind) {
 	case DH_EV_ALLOC:
 		err = site_of_stack(r, e->stack_id, &pp);
@@ -425,8 +422,7 @@ static int start_tracing(struct recorder *r, const struct record_opts *o,
 			t->pid, strerror(-err));
 		return err;
 	}
-	r->t0_ns = r->last_ns = now_ns();
-	r->heap = heap_new(r->t0_ns);
+	r->heap = heap_new(now_ns());
 	return r->heap ? 0 : -ENOMEM;
 }
 

@@ -176,6 +176,22 @@ static int restore(struct heap *h, const struct block *b)
 	return 0;
 }
 
+/*
+ * The table slot for a new block at @addr. A block still there lost its
+ * free: the process cannot hold both, so the old one ends now rather than
+ * leaking until t-end and inflating the peak.
+ */
+static struct block *claim_slot(struct heap *h, uint32_t pid, uint64_t addr)
+{
+	struct block *slot;
+	bool found;
+
+	slot = block_table_insert(&h->blocks, pid, addr, &found);
+	if (slot && found)
+		retire(h, slot);
+	return slot;
+}
+
 static struct pending *pending_find(struct heap *h, uint32_t pid,
 				    uint32_t tid)
 {
@@ -220,7 +236,6 @@ int heap_alloc(struct heap *h, uint32_t pid, uint64_t addr, uint64_t size,
 {
 	struct pp_info *pp;
 	struct block *slot;
-	bool found;
 
 	/* NULL is a failed allocation, and failures count nothing. */
 	if (!addr)
@@ -229,16 +244,9 @@ int heap_alloc(struct heap *h, uint32_t pid, uint64_t addr, uint64_t size,
 	pp = pp_get(h, pp_id);
 	if (!pp)
 		return -ENOMEM;
-	slot = block_table_insert(&h->blocks, pid, addr, &found);
+	slot = claim_slot(h, pid, addr);
 	if (!slot)
 		return -ENOMEM;
-	/*
-	 * The address is live: its free was lost. The process cannot hold
-	 * both blocks, so the old one ends here rather than leaking until
-	 * t-end and inflating the peak.
-	 */
-	if (found)
-		retire(h, slot);
 	if (!size)
 		size = 1;
 	slot->size = size;
@@ -309,7 +317,6 @@ int heap_realloc_end(struct heap *h, uint32_t pid, uint32_t tid,
 {
 	struct pending *p;
 	struct block *slot;
-	bool found;
 
 	tick(h, t_ns);
 	p = pending_find(h, pid, tid);
@@ -325,12 +332,9 @@ int heap_realloc_end(struct heap *h, uint32_t pid, uint32_t tid,
 			return -ENOMEM;
 		h->failed_reallocs++;
 	} else {
-		slot = block_table_insert(&h->blocks, pid, new_addr, &found);
+		slot = claim_slot(h, pid, new_addr);
 		if (!slot)
 			return -ENOMEM;
-		/* A lost free, as in heap_alloc(). */
-		if (found)
-			retire(h, slot);
 		/* An allocator whose realloc(p, 0) returns a block. */
 		resize(h, &p->b, size ? size : 1);
 		p->b.addr = new_addr;
