@@ -291,43 +291,32 @@ int BPF_KRETPROBE(dh_alloc_return)
 	return 0;
 }
 
-/* free(): counted unless it runs inside an allocator call (realloc(p, 0)
- * frees through it) or is the free that operator delete ends in. */
+/*
+ * free() and operator delete: a release, counted unless it runs inside an
+ * allocator call (realloc(p, 0) frees through free) or is the free() that
+ * operator delete ends in: the sized and array variants chain into the
+ * plain delete, which tail-calls free(), so delete remembers the pointer.
+ */
 SEC("uprobe")
-int BPF_KPROBE(dh_free_entry, void *ptr)
+int BPF_KPROBE(dh_release_entry, void *ptr)
 {
+	bool is_delete = bpf_get_attach_cookie(ctx) == DH_FN_DELETE;
 	struct thread_state *st;
 
 	if (!ptr || !is_target())
 		return 0;
-	st = thread_state(false);
-	if (st) {
-		if (nested(st, PT_REGS_SP(ctx)))
-			return 0;
-		if (st->delete_ptr == (__u64)ptr) {
+	st = thread_state(is_delete);
+	if (is_delete && !st)
+		return 0;	/* unmarked, its free() would count again */
+	if (st && nested(st, PT_REGS_SP(ctx)))
+		return 0;
+	if (st && st->delete_ptr == (__u64)ptr) {
+		if (!is_delete)
 			st->delete_ptr = 0;
-			return 0;
-		}
+		return 0;
 	}
-	emit(DH_EV_FREE, (__u64)ptr, 0, 0, 0);
-	return 0;
-}
-
-/* operator delete: counted here; the sized and array variants chain into
- * the plain one, which ends in free(), so remember the pointer. */
-SEC("uprobe")
-int BPF_KPROBE(dh_delete_entry, void *ptr)
-{
-	struct thread_state *st;
-
-	if (!ptr || !is_target())
-		return 0;
-	st = thread_state(true);
-	if (!st)
-		return 0;
-	if (nested(st, PT_REGS_SP(ctx)) || st->delete_ptr == (__u64)ptr)
-		return 0;
-	st->delete_ptr = (__u64)ptr;
+	if (is_delete)
+		st->delete_ptr = (__u64)ptr;
 	emit(DH_EV_FREE, (__u64)ptr, 0, 0, 0);
 	return 0;
 }

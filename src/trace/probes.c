@@ -94,10 +94,8 @@ static struct bpf_program *program_for(struct probes *p, enum dh_fn fn,
 {
 	if (p->empty)
 		return p->skel->progs.dh_empty;
-	if (fn == DH_FN_FREE)
-		return p->skel->progs.dh_free_entry;
-	if (fn == DH_FN_DELETE)
-		return p->skel->progs.dh_delete_entry;
+	if (fn == DH_FN_FREE || fn == DH_FN_DELETE)
+		return p->skel->progs.dh_release_entry;
 	return ret ? p->skel->progs.dh_alloc_return :
 		     p->skel->progs.dh_alloc_entry;
 }
