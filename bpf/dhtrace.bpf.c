@@ -315,7 +315,7 @@ int BPF_KPROBE(dh_release_entry, void *ptr)
 			st->delete_ptr = 0;
 		return 0;
 	}
-	if (is_delete)
+	if (st && is_delete)
 		st->delete_ptr = (__u64)ptr;
 	emit(DH_EV_FREE, (__u64)ptr, 0, 0, 0);
 	return 0;

@@ -395,8 +395,10 @@ static int start_tracing(struct recorder *r, const struct record_opts *o,
 
 	err = probes_open(&r->probes, &po, on_event, r);
 	if (err) {
+		/* EACCES is also the verifier's refusal: blame privileges
+		 * only when we lack them. */
 		fprintf(stderr, "dhtrace: cannot load the BPF programs: %s%s\n",
-			strerror(-err), err == -EPERM || err == -EACCES ?
+			strerror(-err), geteuid() && (err == -EPERM || err == -EACCES) ?
 			" (run as root)" : "");
 		return err;
 	}
