@@ -11,7 +11,7 @@
 #include "sym/sym_int.h"
 
 struct cu_range {
-	uint64_t start, end;
+	uint64_t start, end;	/* start first: count_at_or_below() */
 	Dwarf_Die die;
 };
 
@@ -80,16 +80,8 @@ void cus_free(struct cus *c)
 
 Dwarf_Die *cus_find(struct cus *c, uint64_t pc)
 {
-	size_t lo = 0, hi = c->n, mid;
+	size_t lo = count_at_or_below(c->v, c->n, sizeof(*c->v), pc);
 
-	/* The last range that starts at or below pc. */
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (c->v[mid].start <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (!lo || pc >= c->v[lo - 1].end)
 		return NULL;
 	return &c->v[lo - 1].die;

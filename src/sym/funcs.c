@@ -15,7 +15,7 @@
 #include "sym/sym_int.h"
 
 struct func {
-	uint64_t addr, size;
+	uint64_t addr, size;	/* addr first: count_at_or_below() */
 	const char *name;	/* dwfl's, lives as long as the module */
 };
 
@@ -136,16 +136,8 @@ void funcs_free(struct funcs *f)
 
 const char *funcs_find(const struct funcs *f, uint64_t addr)
 {
-	size_t lo = 0, hi = f->n, mid;
+	size_t lo = count_at_or_below(f->v, f->n, sizeof(*f->v), addr);
 
-	/* The last function that starts at or below addr. */
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (f->v[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (!lo || addr - f->v[lo - 1].addr >= f->v[lo - 1].size)
 		return NULL;
 	return f->v[lo - 1].name;

@@ -59,16 +59,8 @@ int maps_add(struct maps *m, uint64_t start, uint64_t end, uint64_t pgoff,
 
 const struct mapping *maps_find(const struct maps *m, uint64_t addr)
 {
-	size_t lo = 0, hi = m->n, mid;
+	size_t lo = count_at_or_below(m->v, m->n, sizeof(*m->v), addr);
 
-	/* The last mapping that starts at or below addr. */
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (m->v[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (!lo || addr >= m->v[lo - 1].end)
 		return NULL;
 	return &m->v[lo - 1];

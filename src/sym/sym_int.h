@@ -17,6 +17,13 @@
 typedef int (*elf_reader)(Elf *elf, int fd, void *ctx);
 int elf_read(const char *path, elf_reader fn, void *ctx);
 
+/*
+ * In @n elements of @size bytes, sorted by the uint64_t address each one
+ * begins with: how many begin at or below @addr. The last of them, if any,
+ * is the one that may contain @addr.
+ */
+size_t count_at_or_below(const void *v, size_t n, size_t size, uint64_t addr);
+
 /* What valgrind's VG_(get_fnname_kind) says of a function name. */
 enum fn_kind {
 	FN_NORMAL,
@@ -96,7 +103,7 @@ int obj_frames(struct obj *o, uint64_t addr, uint64_t off, struct ftbl *t,
 
 /* The address space: sorted, non-overlapping mappings. */
 struct mapping {
-	uint64_t start, end, pgoff;
+	uint64_t start, end, pgoff;	/* start first: count_at_or_below() */
 	struct obj *obj;	/* not owned */
 };
 
