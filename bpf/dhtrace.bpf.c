@@ -148,8 +148,6 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u64 sp)
 	}
 	if (n < DH_MAX_FRAMES)
 		s->ips[n & (DH_MAX_FRAMES - 1)] = 0;
-	if (n >= max_frames && bp)
-		count(DH_CNT_STACK_TRUNCATED);
 
 	hash ^= hash >> 29;
 	hash |= 1;	/* 0 means "no stack" */

@@ -57,7 +57,6 @@ struct dh_event {
 enum dh_counter {
 	DH_CNT_EVENTS_LOST,	/* ring buffer full */
 	DH_CNT_STACKS_LOST,	/* stacks map full */
-	DH_CNT_STACK_TRUNCATED,	/* stack deeper than the frame limit */
 	DH_CNT_NESTED_RESET,	/* outer call left without returning (longjmp, throw) */
 	DH_CNT_COUNT,
 };
