@@ -7,9 +7,12 @@
  * allocator function, the first definition.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sym/sym.h"
@@ -174,25 +177,18 @@ static char *listed_path(char *line)
 	return p;
 }
 
-/* Ask the command's own dynamic linker what it would load, in order. */
-static int list_libraries(const char *interp, const char *exe, char ***v,
-			  size_t *n)
+/* Read `ld.so --list` output from @fd into the object list. */
+static int read_listing(int fd, char ***v, size_t *n)
 {
-	char *cmd = NULL, *line = NULL;
+	FILE *f = fdopen(fd, "r");
+	char *line = NULL;
 	size_t cap = 0;
-	FILE *f;
 	int err = 0;
 
-	/* Paths go to the shell single-quoted; a quote in them is closed,
-	 * escaped and reopened. */
-	if (strchr(interp, '\'') || strchr(exe, '\''))
-		return -EINVAL;
-	if (asprintf(&cmd, "'%s' --list '%s' 2>/dev/null", interp, exe) < 0)
-		return -ENOMEM;
-	f = popen(cmd, "r");
-	free(cmd);
-	if (!f)
+	if (!f) {
+		close(fd);
 		return -errno;
+	}
 	while (!err && getline(&line, &cap, f) > 0) {
 		const char *path = listed_path(line);
 
@@ -200,7 +196,34 @@ static int list_libraries(const char *interp, const char *exe, char ***v,
 			err = objects_add(v, n, path);
 	}
 	free(line);
-	pclose(f);
+	fclose(f);
+	return err;
+}
+
+/* Ask the command's own dynamic linker what it would load, in order. */
+static int list_libraries(const char *interp, const char *exe, char ***v,
+			  size_t *n)
+{
+	char *argv[] = { (char *)interp, "--list", (char *)exe, NULL };
+	posix_spawn_file_actions_t fa;
+	int out[2], err, status;
+	pid_t pid;
+
+	if (pipe2(out, O_CLOEXEC))
+		return -errno;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
+					 O_WRONLY, 0);
+	err = -posix_spawn(&pid, interp, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	if (err) {
+		close(out[0]);
+		return err;
+	}
+	err = read_listing(out[0], v, n);
+	waitpid(pid, &status, 0);
 	return err;
 }
 
