@@ -209,6 +209,84 @@ def run_unit_tests():
             report(name, False, "exited %d: %s" % (r.returncode, r.stderr[-300:]))
 
 
+# --- unwinding tables -----------------------------------------------------
+
+def readelf_row(cols, line):
+    """One row of readelf -wF as (rule, cfa_off, rbp_off)."""
+    # A register held in another prints as "r5 (rdi)": one column.
+    f = re.findall(r"r\d+ \(\w+\)|\S+", line)
+    rule = dict(zip(cols, f))
+    cfa = re.match(r"(rsp|rbp)\+(-?\d+)$", rule["CFA"])
+    ra, rbp = rule.get("ra", "u"), rule.get("rbp", "u")
+    if ra == "u":
+        return int(f[0], 16), ("end", 0, 0)
+    if not cfa or ra != "c-8" or not re.match(r"^(u|c-\d+)$", rbp):
+        return int(f[0], 16), ("unknown", 0, 0)
+    return int(f[0], 16), (cfa.group(1), int(cfa.group(2)),
+                           0 if rbp == "u" else int(rbp[1:]))
+
+
+def readelf_rows(obj):
+    """(pc, rule, cfa_off, rbp_off) for every row readelf -wF prints, and
+    the CIE's initial row for an FDE that prints none."""
+    out = subprocess.run(["readelf", "--debug-dump=frames-interp", obj],
+                         capture_output=True, text=True).stdout
+    rows, cies = [], {}
+    entry = None    # [kind, CIE offset or FDE start, CIE of the FDE, rows]
+    for line in out.splitlines() + [""]:
+        m = re.match(r"([0-9a-f]+) [0-9a-f]+ [0-9a-f]+ (CIE|FDE cie=([0-9a-f]+) pc=([0-9a-f]+))", line)
+        if m or not line.strip():
+            if entry and entry[0] == "FDE" and not entry[3]:
+                rows.append((entry[1],) + cies[entry[2]])
+            entry = None
+            if m and m.group(2) == "CIE":
+                entry = ["CIE", int(m.group(1), 16), None, []]
+            elif m:
+                entry = ["FDE", int(m.group(4), 16), int(m.group(3), 16), []]
+            continue
+        if not entry:
+            continue
+        if line.split()[0] == "LOC":
+            cols = line.split()
+            continue
+        pc, row = readelf_row(cols, line)
+        if entry[0] == "CIE":
+            cies[entry[1]] = row
+        else:
+            rows.append((pc,) + row)
+        entry[3].append(row)
+    return rows
+
+
+def check_cfi_like_readelf(obj):
+    dump = subprocess.run([os.path.join(BUILD, "tests", "test_cfi"), "--dump",
+                           obj], capture_output=True, text=True, check=True)
+    mine = [(int(pc, 16), rule, int(cfa), int(rbp)) for pc, rule, cfa, rbp
+            in (l.split() for l in dump.stdout.splitlines())]
+    pcs = [r[0] for r in mine]
+    theirs = readelf_rows(obj)
+    check(len(theirs) > 100, "readelf printed %d rows" % len(theirs))
+    import bisect
+    bad = []
+    for pc, rule, cfa, rbp in theirs:
+        i = bisect.bisect_right(pcs, pc) - 1
+        got = mine[i][1:] if i >= 0 else None
+        if got and got[0] not in ("rsp", "rbp"):
+            got = (got[0], 0, 0)
+        want = (rule, cfa, rbp) if rule in ("rsp", "rbp") else (rule, 0, 0)
+        if got != want:
+            bad.append("%x: dhtrace %s, readelf %s" % (pc, got, want))
+    check(not bad, "%d of %d rows differ, e.g.\n    %s"
+          % (len(bad), len(theirs), "\n    ".join(bad[:10])))
+
+
+@test
+def cfi_tables_match_readelf():
+    for obj in ("/lib/x86_64-linux-gnu/libc.so.6",
+                "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/bin/sqlite3"):
+        check_cfi_like_readelf(os.path.realpath(obj))
+
+
 # --- against valgrind -----------------------------------------------------
 
 @test

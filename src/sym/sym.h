@@ -35,6 +35,37 @@ int elf_find_functions(const char *path, const char *const *names, size_t n,
  */
 int elf_interpreter(const char *path, char **interp);
 
+/*
+ * Unwinding table of one object (x86-64): rows sorted by pc, an ELF
+ * virtual address; each holds from its pc up to the next row's.
+ */
+enum cfi_rule {
+	CFI_NONE,	/* no CFI here: frame pointers, if anything */
+	CFI_CFA_RSP,	/* CFA = rsp + cfa_off */
+	CFI_CFA_RBP,	/* CFA = rbp + cfa_off */
+	CFI_OUTERMOST,	/* the return address is undefined: stack ends */
+	CFI_UNKNOWN,	/* CFI this table cannot express */
+};
+
+struct cfi_row {
+	uint64_t pc;		/* first: count_at_or_below() */
+	int32_t cfa_off;
+	int16_t rbp_off;	/* caller's rbp at CFA + rbp_off; 0: unchanged */
+	uint8_t rule;		/* enum cfi_rule */
+};
+
+struct cfi_table {
+	struct cfi_row *rows;
+	size_t n;
+};
+
+/* Evaluate the CFI of object @path into @t. Returns 0 or a negative errno;
+ * an object without CFI gets an empty table. */
+int cfi_table_build(const char *path, struct cfi_table *t);
+void cfi_table_free(struct cfi_table *t);
+/* The row that holds at @pc, or NULL below the first. */
+const struct cfi_row *cfi_table_find(const struct cfi_table *t, uint64_t pc);
+
 struct sym;
 
 /*
