@@ -12,6 +12,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "dhtrace.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -108,50 +109,270 @@ static __always_inline void emit(__u32 kind, __u64 addr, __u64 old_addr,
 	bpf_ringbuf_submit(e, flags);
 }
 
+/* Unwinding tables, filled by user space (src/trace/unwind.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);		/* resized by user space */
+	__type(key, __u32);
+	__type(value, struct dh_unwind_row);
+} unwind_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DH_MAX_MAPPINGS);
+	__type(key, __u32);
+	__type(value, struct dh_unwind_mapping);
+} unwind_mappings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DH_MAX_MAPPINGS);
+	__type(key, struct dh_unwind_file);
+	__type(value, struct dh_unwind_object);
+} unwind_objects SEC(".maps");
+
+__u32 unwind_nmappings;			/* set by user space */
+const volatile bool fp_fallback = true;	/* frame pointers where no CFI */
+
+/* Where the unwinder stands: the frame of return address pc. */
+struct dh_unwinder {
+	__u64 pc, sp, bp;
+	__u64 hash;
+	struct dh_stack *s;
+	__u32 n;
+	__u32 end;		/* enum dh_counter: how the stack ended */
+};
+
+/*
+ * The binary searches are global functions: the verifier checks each once,
+ * on its own, instead of once per path through the unwinder that calls it.
+ */
+
+/* The index of the mapping that holds @addr, or -1. */
+__noinline int find_mapping(__u64 addr)
+{
+	__u32 lo = 0, hi = unwind_nmappings, mid;
+	struct dh_unwind_mapping *m;
+
+	if (hi > DH_MAX_MAPPINGS)
+		hi = DH_MAX_MAPPINGS;
+	for (int i = 0; i < 11 && lo < hi; i++) {	/* log2(DH_MAX_MAPPINGS) + 1 */
+		mid = lo + (hi - lo) / 2;
+		m = bpf_map_lookup_elem(&unwind_mappings, &mid);
+		if (!m)
+			return -1;
+		if (m->start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return -1;
+	mid = lo - 1;
+	m = bpf_map_lookup_elem(&unwind_mappings, &mid);
+	return m && addr < m->end ? (int)mid : -1;
+}
+
+/* The index of the last of rows [first, first + count) at or below @pc,
+ * or -1. */
+__noinline int find_row(__u32 first, __u32 count, __u32 pc)
+{
+	__u32 lo = first, hi = first + count, mid;
+	struct dh_unwind_row *r;
+
+	for (int i = 0; i < 24 && lo < hi; i++) {	/* 16M rows */
+		mid = lo + (hi - lo) / 2;
+		r = bpf_map_lookup_elem(&unwind_rows, &mid);
+		if (!r)
+			return -1;
+		if (r->pc <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo == first ? -1 : (int)(lo - 1);
+}
+
+struct vma_lookup {
+	__u64 addr;
+	struct dh_unwind_mapping m;	/* out: count 0 if not found */
+};
+
+static long vma_mapping(struct task_struct *task, struct vm_area_struct *vma,
+			void *data)
+{
+	struct vma_lookup *l = data;
+	struct dh_unwind_file key = { 0 };
+	struct dh_unwind_object *o;
+	struct inode *inode;
+	__u64 off;
+
+	inode = BPF_CORE_READ(vma, vm_file, f_inode);
+	if (!inode)
+		return 0;
+	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key.ino = BPF_CORE_READ(inode, i_ino);
+	o = bpf_map_lookup_elem(&unwind_objects, &key);
+	if (!o)
+		return 0;
+	off = BPF_CORE_READ(vma, vm_pgoff) * 4096 - BPF_CORE_READ(vma, vm_start);
+	l->m.bias = o->adjust - off;	/* object address = addr - bias */
+	l->m.first = o->first;
+	l->m.count = o->count;
+	return 0;
+}
+
+/* The mapping of @addr, from user space's list, else from the process's
+ * own memory map (slower: only for mappings user space has not seen). */
+static __always_inline bool mapping_of(__u64 addr, struct dh_unwind_mapping *out)
+{
+	struct vma_lookup l = { .addr = addr };
+	struct dh_unwind_mapping *m;
+	__u32 key;
+	int i;
+
+	i = find_mapping(addr);
+	if (i >= 0) {
+		key = i;
+		m = bpf_map_lookup_elem(&unwind_mappings, &key);
+		if (!m)
+			return false;
+		/* Keeps clang from offsetting m before the NULL test,
+		 * which the verifier refuses. */
+		barrier_var(m);
+		*out = *m;
+		return true;
+	}
+	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_mapping, &l, 0))
+		return false;
+	*out = l.m;
+	return true;
+}
+
+/* The rule for the frame of return address @pc. */
+static __always_inline struct dh_unwind_row rule_at(__u64 pc)
+{
+	struct dh_unwind_row none = { .rule = DH_RULE_NONE }, *r;
+	struct dh_unwind_mapping m;
+	__u64 addr;
+	__u32 key;
+	int i;
+
+	/* pc - 1: a call that never returns can end its function. */
+	if (!mapping_of(pc - 1, &m) || !m.count)
+		return none;
+	addr = pc - 1 - m.bias;
+	if (addr >> 32)
+		return none;
+	i = find_row(m.first, m.count, addr);
+	if (i < 0)
+		return none;
+	key = i;
+	r = bpf_map_lookup_elem(&unwind_rows, &key);
+	return r ? *r : none;
+}
+
+/* Code built without frame pointers leaves anything in rbp: read only what
+ * can be a frame of this stack. A faulting read costs more than the whole
+ * rest of the probe. */
+static __always_inline bool on_stack(__u64 addr, __u64 sp)
+{
+	return addr >= sp && addr - sp <= MAX_STACK_SPAN && !(addr & 7);
+}
+
+/* One frame up. Returns 0 to go on, 1 when the stack ended. */
+static long unwind_step(__u32 i, void *ctx)
+{
+	struct dh_unwinder *u = ctx;
+	struct dh_unwind_row row;
+	__u64 cfa, ra, frame[2];
+
+	u->s->ips[i & (DH_MAX_FRAMES - 1)] = u->pc;
+	u->hash = (u->hash ^ u->pc) * 0x100000001b3ULL;
+	u->n = i + 1;
+	if (u->n >= max_frames) {
+		u->end = DH_CNT_END_DEPTH;
+		return 1;
+	}
+	row = rule_at(u->pc);
+	switch (row.rule) {
+	case DH_RULE_CFA_RSP:
+	case DH_RULE_CFA_RBP:
+		cfa = (row.rule == DH_RULE_CFA_RSP ? u->sp : u->bp) + row.cfa_off;
+		if (!on_stack(cfa, u->sp + 8) ||
+		    bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
+			goto fault;
+		if (row.rbp_off &&
+		    bpf_probe_read_user(&u->bp, sizeof(u->bp),
+					(void *)(cfa + row.rbp_off)))
+			goto fault;
+		u->sp = cfa;
+		break;
+	case DH_RULE_NONE:
+		if (!fp_fallback) {
+			u->end = DH_CNT_END_NO_TABLE;
+			return 1;
+		}
+		/* The chain must climb the stack; anything else is not a
+		 * frame pointer. */
+		if (!on_stack(u->bp, u->sp) ||
+		    bpf_probe_read_user(frame, sizeof(frame), (void *)u->bp) ||
+		    frame[0] <= u->bp) {
+			u->end = DH_CNT_END_NO_TABLE;
+			return 1;
+		}
+		ra = frame[1];
+		u->sp = u->bp + 16;
+		u->bp = frame[0];
+		break;
+	case DH_RULE_OUTERMOST:
+		u->end = DH_CNT_END_COMPLETE;
+		return 1;
+	default:
+		u->end = DH_CNT_END_UNSUPPORTED;
+		return 1;
+	}
+	if (!ra) {
+		u->end = DH_CNT_END_COMPLETE;
+		return 1;
+	}
+	u->pc = ra;
+	return 0;
+fault:
+	u->end = DH_CNT_END_FAULT;
+	return 1;
+}
+
 /*
  * The user stack at an allocator's first instruction: the return address
- * sits at the stack pointer, the caller's frame is the head of the
- * frame-pointer chain. Stored once in the stacks map, keyed by its hash.
+ * sits at the stack pointer, and the caller's registers are as they were
+ * at the call. Unwound with the CFI tables, frame pointers where an
+ * object has none. Stored once in the stacks map, keyed by its hash.
  */
 static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u64 sp)
 {
 	__u32 zero = 0;
-	struct dh_stack *s = bpf_map_lookup_elem(&scratch, &zero);
-	__u64 bp = PT_REGS_FP(ctx);
-	__u64 hash = 0xcbf29ce484222325ULL;
-	__u64 ra, frame[2];
-	__u32 n = 0;
+	struct dh_unwinder u = {
+		.sp = sp + 8,
+		.bp = PT_REGS_FP(ctx),
+		.hash = 0xcbf29ce484222325ULL,
+	};
+	__u64 hash;
 	long err;
 
-	if (!s)
+	u.s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!u.s)
 		return 0;
-	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)sp) || !ra)
+	if (bpf_probe_read_user(&u.pc, sizeof(u.pc), (void *)sp) || !u.pc)
 		return 0;
-	for (__u32 i = 0; i < DH_MAX_FRAMES - 1; i++) {
-		s->ips[i] = ra;
-		hash = (hash ^ ra) * 0x100000001b3ULL;
-		n = i + 1;
-		if (n >= max_frames)
-			break;
-		/* Code built without frame pointers leaves anything in rbp:
-		 * read only what can be a frame of this stack. A faulting
-		 * read costs more than the whole rest of the probe. */
-		if (bp <= sp || bp - sp > MAX_STACK_SPAN || (bp & 7) ||
-		    bpf_probe_read_user(frame, sizeof(frame), (void *)bp))
-			break;
-		ra = frame[1];
-		/* The chain must climb the stack; anything else is not a
-		 * frame pointer (code built without them). */
-		if (!ra || frame[0] <= bp)
-			break;
-		bp = frame[0];
-	}
-	if (n < DH_MAX_FRAMES)
-		s->ips[n & (DH_MAX_FRAMES - 1)] = 0;
+	bpf_loop(DH_MAX_FRAMES - 1, unwind_step, &u, 0);
+	if (u.n < DH_MAX_FRAMES)
+		u.s->ips[u.n & (DH_MAX_FRAMES - 1)] = 0;
+	count(u.end);
 
-	hash ^= hash >> 29;
+	hash = u.hash ^ (u.hash >> 29);
 	hash |= 1;	/* 0 means "no stack" */
-	err = bpf_map_update_elem(&stacks, &hash, s, BPF_NOEXIST);
+	err = bpf_map_update_elem(&stacks, &hash, u.s, BPF_NOEXIST);
 	if (err && err != -17 /* EEXIST */) {
 		count(DH_CNT_STACKS_LOST);
 		return 0;

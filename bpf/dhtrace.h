@@ -58,7 +58,57 @@ enum dh_counter {
 	DH_CNT_EVENTS_LOST,	/* ring buffer full */
 	DH_CNT_STACKS_LOST,	/* stacks map full */
 	DH_CNT_NESTED_RESET,	/* outer call left without returning (longjmp, throw) */
+	/* How captured stacks ended. */
+	DH_CNT_END_COMPLETE,	/* reached the outermost frame */
+	DH_CNT_END_DEPTH,	/* at the frame limit */
+	DH_CNT_END_NO_TABLE,	/* code without CFI nor a frame-pointer chain */
+	DH_CNT_END_UNSUPPORTED,	/* CFI the tables cannot express */
+	DH_CNT_END_FAULT,	/* a stack read failed or made no sense */
 	DH_CNT_COUNT,
+};
+
+/*
+ * Unwinding tables (user space fills them, see src/trace/unwind.c). A row
+ * holds from its pc (an ELF virtual address of its object, which must fit
+ * 32 bits) to the next row's. Rules are enum cfi_rule of src/sym/sym.h.
+ */
+enum dh_unwind_rule {
+	DH_RULE_NONE,		/* no CFI: follow the frame pointer */
+	DH_RULE_CFA_RSP,	/* CFA = rsp + cfa_off */
+	DH_RULE_CFA_RBP,	/* CFA = rbp + cfa_off */
+	DH_RULE_OUTERMOST,	/* the stack ends here */
+	DH_RULE_UNKNOWN,	/* cannot unwind through here */
+};
+
+struct dh_unwind_row {
+	__u32 pc;
+	__s32 cfa_off;
+	__s16 rbp_off;		/* the caller's rbp at CFA + rbp_off; 0: unchanged */
+	__u8 rule;		/* enum dh_unwind_rule */
+	__u8 pad;
+};
+
+/* One executable mapping of the traced process, sorted by start. */
+struct dh_unwind_mapping {
+	__u64 start, end;
+	__u64 bias;		/* object address = runtime address - bias */
+	__u32 first, count;	/* its rows in the rows map; count 0: none */
+};
+
+#define DH_MAX_MAPPINGS 1024	/* a power of two */
+
+/*
+ * The same tables by file, for code in a mapping user space has not heard
+ * of yet (a library mapped an instant ago): the kernel side finds the file
+ * of the address itself. dev is the kernel's encoding (major << 20 | minor).
+ */
+struct dh_unwind_file {
+	__u64 dev, ino;
+};
+
+struct dh_unwind_object {
+	__u64 adjust;		/* object address = file offset - adjust */
+	__u32 first, count;
 };
 
 /* Value of the stacks map: return addresses, innermost first, 0-terminated. */

@@ -31,6 +31,9 @@ static const char usage[] =
 "                         valgrind's --num-callers (default 12, max %d)\n"
 "      --ringbuf-size N   kernel-to-user event buffer, bytes, K/M/G suffixes\n"
 "                         (default 64M); raise it if events are reported lost\n"
+"      --unwind MODE      how stacks are unwound: auto (the objects' CFI,\n"
+"                         frame pointers where there is none; the default),\n"
+"                         fp (frame pointers only), dwarf (CFI only)\n"
 "      --empty-probes     attach probes that record nothing: the cost floor\n"
 "                         that `make bench` compares with\n"
 "  -h, --help             show this help\n";
@@ -121,6 +124,7 @@ int main(int argc, char **argv)
 		{ "max-frames", required_argument, NULL, 'F' },
 		{ "ringbuf-size", required_argument, NULL, 'R' },
 		{ "empty-probes", no_argument, NULL, 'E' },
+		{ "unwind", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -128,6 +132,8 @@ int main(int argc, char **argv)
 		.output = "dhat-heap.json",
 		.max_frames = DEFAULT_FRAMES,
 		.ringbuf_bytes = DEFAULT_RINGBUF,
+		.unwind_cfi = true,
+		.unwind_fp = true,
 	};
 	long v;
 	int c;
@@ -164,6 +170,16 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			o.empty_probes = true;
+			break;
+		case 'U':
+			if (!strcmp(optarg, "auto"))
+				o.unwind_cfi = o.unwind_fp = true;
+			else if (!strcmp(optarg, "fp"))
+				o.unwind_cfi = false, o.unwind_fp = true;
+			else if (!strcmp(optarg, "dwarf"))
+				o.unwind_cfi = true, o.unwind_fp = false;
+			else
+				return bad_arg("--unwind (auto, fp or dwarf)", optarg);
 			break;
 		case 'h':
 			printf(usage, DH_MAX_FRAMES);

@@ -26,6 +26,7 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define POLL_MS 100	/* the kernel side wakes us only when busy */
+#define UNWIND_ROWS (512 * 1024)	/* 6 MiB of CFI rows in the kernel */
 
 struct recorder {
 	struct heap *heap;
@@ -33,6 +34,7 @@ struct recorder {
 	struct sites *sites;
 	struct probes *probes;
 	struct mmap_watch *watch;
+	struct unwind *unwind;		/* NULL: frame pointers only */
 	unsigned int max_ips;	/* return addresses captured per stack */
 	int err;		/* first failure inside the event callback */
 };
@@ -48,8 +50,12 @@ static uint64_t now_ns(void)
 static int add_mapping(void *ctx, const struct mapping *m)
 {
 	struct recorder *r = ctx;
+	int err;
 
-	return sym_add_mapping(r->sym, m->start, m->end, m->pgoff, m->path);
+	err = sym_add_mapping(r->sym, m->start, m->end, m->pgoff, m->path);
+	if (!err && r->unwind)
+		err = unwind_add_mapping(r->unwind, m);
+	return err;
 }
 
 /* The program point of a stack, symbolized the first time it is seen. */
@@ -334,18 +340,24 @@ out:
 static void recorder_close(struct recorder *r)
 {
 	probes_close(r->probes);
+	unwind_free(r->unwind);
 	mmap_watch_close(r->watch);
 	sites_free(r->sites);
 	sym_free(r->sym);
 	heap_free(r->heap);
 }
 
+/* The objects the process will map (or has), in search order. */
+struct objects {
+	char **v;
+	size_t n;
+};
+
 /* Find the allocator and start (or follow) the process, still stopped. */
 static int prepare_target(const struct record_opts *o, struct target *t,
-			  struct alloc_sites *sites)
+			  struct alloc_sites *sites, struct objects *objs)
 {
-	char **objects = NULL, *exe = NULL;
-	size_t nobjects = 0;
+	char *exe = NULL;
 	int err;
 
 	if (o->argv) {
@@ -355,17 +367,16 @@ static int prepare_target(const struct record_opts *o, struct target *t,
 				o->argv[0], strerror(errno));
 			return -errno;
 		}
-		err = objects_of_command(exe, &objects, &nobjects);
+		err = objects_of_command(exe, &objs->v, &objs->n);
 	} else {
-		err = objects_of_process(o->pid, &objects, &nobjects);
+		err = objects_of_process(o->pid, &objs->v, &objs->n);
 		if (err == -ENOENT || err == -ESRCH) {
 			fprintf(stderr, "dhtrace: no process with PID %d\n", o->pid);
 			return err;
 		}
 	}
 	if (!err)
-		err = alloc_sites_find(sites, objects, nobjects);
-	objects_free(objects, nobjects);
+		err = alloc_sites_find(sites, objs->v, objs->n);
 	if (err) {
 		fprintf(stderr, "dhtrace: cannot find the allocator of %s: %s\n",
 			exe ? exe : "the process",
@@ -383,13 +394,16 @@ static int prepare_target(const struct record_opts *o, struct target *t,
 }
 
 static int start_tracing(struct recorder *r, const struct record_opts *o,
-			 const struct target *t, const struct alloc_sites *sites)
+			 const struct target *t, const struct alloc_sites *sites,
+			 const struct objects *objs)
 {
 	struct probes_opts po = {
 		.pid = t->pid,
 		.max_frames = r->max_ips,
 		.ringbuf_bytes = o->ringbuf_bytes,
 		.empty = o->empty_probes,
+		.unwind_rows = o->unwind_cfi ? UNWIND_ROWS : 0,
+		.fp_fallback = o->unwind_fp,
 	};
 	int err;
 
@@ -404,8 +418,15 @@ static int start_tracing(struct recorder *r, const struct record_opts *o,
 	}
 	r->sym = sym_new(t->spawned ? 0 : t->pid);
 	r->sites = sites_new();
-	if (!r->sym || !r->sites)
+	if (o->unwind_cfi)
+		r->unwind = unwind_new(r->probes, t->spawned ? 0 : t->pid,
+				       UNWIND_ROWS);
+	if (!r->sym || !r->sites || (o->unwind_cfi && !r->unwind))
 		return -ENOMEM;
+	/* A command's libraries are mapped and running before we hear of
+	 * their mappings: their tables must be ready by then. */
+	for (size_t i = 0; r->unwind && t->spawned && i < objs->n; i++)
+		unwind_add_object(r->unwind, objs->v[i]);
 	/* A followed process has its libraries already; a command maps
 	 * everything after exec, which the mmap watch sees. */
 	if (!t->spawned) {
@@ -433,6 +454,7 @@ int record(const struct record_opts *o)
 	struct recorder r = { .max_ips = o->max_frames - 1 };
 	struct target t = { .pidfd = -1, .release_fd = -1, .exec_err_fd = -1 };
 	struct alloc_sites sites = { 0 };
+	struct objects objs = { 0 };
 	char *path = NULL, *cmd = NULL;
 	sigset_t mask;
 	int status = 1, err;
@@ -452,7 +474,7 @@ int record(const struct record_opts *o)
 			strerror(-err));
 		goto out;
 	}
-	err = prepare_target(o, &t, &sites);
+	err = prepare_target(o, &t, &sites, &objs);
 	if (err)
 		goto out;
 	if (o->argv) {
@@ -462,7 +484,7 @@ int record(const struct record_opts *o)
 	} else {
 		cmd = process_cmdline(t.pid);
 	}
-	err = start_tracing(&r, o, &t, &sites);
+	err = start_tracing(&r, o, &t, &sites, &objs);
 	if (err)
 		goto out;
 	if (o->argv) {
@@ -502,6 +524,7 @@ out:
 	recorder_close(&r);
 	target_close(&t);
 	alloc_sites_free(&sites);
+	objects_free(objs.v, objs.n);
 	free(path);
 	free(cmd);
 	return status;

@@ -16,6 +16,8 @@ struct record_opts {
 	unsigned int max_frames;	/* printed frames, allocator included */
 	size_t ringbuf_bytes;
 	bool empty_probes;	/* benchmark floor: probes that do nothing */
+	bool unwind_cfi;	/* unwind with the objects' CFI */
+	bool unwind_fp;		/* follow frame pointers (where no CFI) */
 };
 
 /* Returns the exit status for dhtrace: the command's in command mode. */

@@ -224,6 +224,21 @@ static int walk_range(Dwarf_CFI *cfi, const uint64_t *starts, size_t nstarts,
 	return err;
 }
 
+static int segment_push(struct cfi_table *t, const GElf_Phdr *ph)
+{
+	struct cfi_segment *segs;
+
+	segs = realloc(t->segs, (t->nsegs + 1) * sizeof(*segs));
+	if (!segs)
+		return -ENOMEM;
+	t->segs = segs;
+	segs[t->nsegs++] = (struct cfi_segment){
+		.offset = ph->p_offset, .vaddr = ph->p_vaddr,
+		.size = ph->p_filesz,
+	};
+	return 0;
+}
+
 static int build(Elf *elf, int fd, void *ctx)
 {
 	struct cfi_table *t = ctx;
@@ -249,7 +264,8 @@ static int build(Elf *elf, int fd, void *ctx)
 		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD ||
 		    !(ph.p_flags & PF_X))
 			continue;
-		if (cfi)
+		err = segment_push(t, &ph);
+		if (!err && cfi)
 			err = walk_range(cfi, starts, nstarts, ph.p_vaddr,
 					 ph.p_vaddr + ph.p_memsz, t, &cap);
 		/* Past the segment: nothing to unwind with. */
@@ -280,7 +296,23 @@ int cfi_table_build(const char *path, struct cfi_table *t)
 void cfi_table_free(struct cfi_table *t)
 {
 	free(t->rows);
+	free(t->segs);
 	memset(t, 0, sizeof(*t));
+}
+
+int cfi_table_bias(const struct cfi_table *t, uint64_t start, uint64_t pgoff,
+		   uint64_t *bias)
+{
+	for (size_t i = 0; i < t->nsegs; i++) {
+		const struct cfi_segment *s = &t->segs[i];
+
+		/* Mappings start on a page; segments need not. */
+		if (pgoff + 4096 > s->offset && pgoff < s->offset + s->size) {
+			*bias = start - pgoff + s->offset - s->vaddr;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 const struct cfi_row *cfi_table_find(const struct cfi_table *t, uint64_t pc)

@@ -54,15 +54,27 @@ struct cfi_row {
 	uint8_t rule;		/* enum cfi_rule */
 };
 
+/* An executable PT_LOAD segment: where file offsets land in addresses. */
+struct cfi_segment {
+	uint64_t offset, vaddr, size;
+};
+
 struct cfi_table {
 	struct cfi_row *rows;
 	size_t n;
+	struct cfi_segment *segs;
+	size_t nsegs;
 };
 
 /* Evaluate the CFI of object @path into @t. Returns 0 or a negative errno;
  * an object without CFI gets an empty table. */
 int cfi_table_build(const char *path, struct cfi_table *t);
 void cfi_table_free(struct cfi_table *t);
+/* For a mapping of the object at @start from file offset @pgoff: what to
+ * subtract from a runtime address to get the object's address. Returns 0,
+ * or -ENOENT when no executable segment is mapped there. */
+int cfi_table_bias(const struct cfi_table *t, uint64_t start, uint64_t pgoff,
+		   uint64_t *bias);
 /* The row that holds at @pc, or NULL below the first. */
 const struct cfi_row *cfi_table_find(const struct cfi_table *t, uint64_t pc);
 

@@ -65,12 +65,16 @@ int probes_open(struct probes **out, const struct probes_opts *o,
 	p->skel->rodata->target_tgid = o->pid;
 	p->skel->rodata->max_frames = o->max_frames;
 	p->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
+	p->skel->rodata->fp_fallback = o->fp_fallback;
 	/* Room for max_frames return addresses and the 0 that ends them. */
 	err = bpf_map__set_value_size(p->skel->maps.stacks,
 				      (o->max_frames + 1) * sizeof(uint64_t));
 	if (!err)
 		err = bpf_map__set_max_entries(p->skel->maps.events,
 					       o->ringbuf_bytes);
+	if (!err)
+		err = bpf_map__set_max_entries(p->skel->maps.unwind_rows,
+					       o->unwind_rows ? o->unwind_rows : 1);
 	if (!err)
 		err = dhtrace_bpf__load(p->skel);
 	if (err)
@@ -182,6 +186,52 @@ void probes_counters(const struct probes *p, uint64_t out[DH_CNT_COUNT])
 			out[k] += percpu[c];
 	}
 	free(percpu);
+}
+
+/* Array keys first, first + 1, ...: what a batch update takes. */
+static int update_range(int fd, uint32_t first, const void *values,
+			uint32_t n)
+{
+	uint32_t *keys = malloc((n ? n : 1) * sizeof(*keys));
+	uint32_t count = n;
+	int err;
+
+	if (!keys)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		keys[i] = first + i;
+	err = n ? bpf_map_update_batch(fd, keys, values, &count, NULL) : 0;
+	free(keys);
+	return err ? -errno : 0;
+}
+
+int probes_set_rows(struct probes *p, uint32_t first,
+		    const struct dh_unwind_row *rows, uint32_t n)
+{
+	return update_range(bpf_map__fd(p->skel->maps.unwind_rows), first,
+			    rows, n);
+}
+
+int probes_set_mappings(struct probes *p, const struct dh_unwind_mapping *m,
+			uint32_t n)
+{
+	int err;
+
+	if (n > DH_MAX_MAPPINGS)
+		return -E2BIG;
+	err = update_range(bpf_map__fd(p->skel->maps.unwind_mappings), 0, m, n);
+	if (!err)
+		p->skel->bss->unwind_nmappings = n;
+	return err;
+}
+
+int probes_set_object(struct probes *p, const struct dh_unwind_file *f,
+		      const struct dh_unwind_object *o)
+{
+	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.unwind_objects), f, o,
+				BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 void probes_close(struct probes *p)

@@ -60,6 +60,8 @@ struct probes_opts {
 	unsigned int max_frames;	/* return addresses per stack */
 	size_t ringbuf_bytes;		/* power of two */
 	bool empty;			/* benchmark floor: probes do nothing */
+	unsigned int unwind_rows;	/* capacity of the unwinding tables */
+	bool fp_fallback;		/* frame pointers where no CFI */
 };
 
 typedef int (*event_fn)(void *ctx, const struct dh_event *e);
@@ -75,6 +77,14 @@ int probes_fd(const struct probes *p);	/* readable when events wait */
 int probes_stack(const struct probes *p, uint64_t id, uint64_t *ips,
 		 unsigned int max);
 void probes_counters(const struct probes *p, uint64_t out[DH_CNT_COUNT]);
+/* Unwinding tables: rows at [first, first + n), and the whole sorted
+ * mapping list. Return 0 or a negative errno. */
+int probes_set_rows(struct probes *p, uint32_t first,
+		    const struct dh_unwind_row *rows, uint32_t n);
+int probes_set_mappings(struct probes *p, const struct dh_unwind_mapping *m,
+			uint32_t n);
+int probes_set_object(struct probes *p, const struct dh_unwind_file *f,
+		      const struct dh_unwind_object *o);
 void probes_close(struct probes *p);
 
 /* --- the process (target.c) */
@@ -118,5 +128,22 @@ struct mmap_watch;
 int mmap_watch_open(struct mmap_watch **out, pid_t pid, bool all_threads);
 int mmap_watch_drain(struct mmap_watch *w, mapping_fn fn, void *ctx);
 void mmap_watch_close(struct mmap_watch *w);
+
+/* --- unwinding tables for the kernel side (unwind.c) */
+
+struct unwind;
+
+/* @pid: open the process's files through /proc/PID/root (0: as named);
+ * @capacity: rows the kernel side holds. */
+struct unwind *unwind_new(struct probes *p, pid_t pid, uint32_t capacity);
+void unwind_free(struct unwind *u);
+/* An executable mapping: builds its object's table the first time, and
+ * tells the kernel side. Returns 0 or a negative errno. */
+int unwind_add_mapping(struct unwind *u, const struct mapping *m);
+/* Build the table of an object the process is about to map, so that its
+ * first stacks unwind before user space hears of the mapping. */
+void unwind_add_object(struct unwind *u, const char *path);
+/* Objects left to frame pointers because the tables were full. */
+uint32_t unwind_objects_without_room(const struct unwind *u);
 
 #endif /* DHTRACE_TRACE_H */

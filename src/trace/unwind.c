@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unwinding tables for the kernel side: each object's CFI rows, built once
+ * per object and copied into the rows map, and the process's executable
+ * mappings, sorted, each pointing at its object's rows.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "sym/sym.h"
+#include "trace/trace.h"
+
+_Static_assert((int)DH_RULE_NONE == (int)CFI_NONE &&
+	       (int)DH_RULE_CFA_RSP == (int)CFI_CFA_RSP &&
+	       (int)DH_RULE_CFA_RBP == (int)CFI_CFA_RBP &&
+	       (int)DH_RULE_OUTERMOST == (int)CFI_OUTERMOST &&
+	       (int)DH_RULE_UNKNOWN == (int)CFI_UNKNOWN, "rule numbers differ");
+
+struct unwind_obj {
+	dev_t dev;		/* the file, whatever path named it */
+	ino_t ino;
+	struct cfi_table table;	/* its rows are dropped once copied */
+	uint32_t first, count;	/* in the rows map; count 0: frame pointers */
+};
+
+struct unwind {
+	struct probes *probes;
+	pid_t pid;
+	uint32_t capacity, used, without_room;
+	struct unwind_obj *objs;
+	size_t nobjs;
+	struct dh_unwind_mapping maps[DH_MAX_MAPPINGS];
+	uint32_t nmaps;
+};
+
+struct unwind *unwind_new(struct probes *p, pid_t pid, uint32_t capacity)
+{
+	struct unwind *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->probes = p;
+	u->pid = pid;
+	u->capacity = capacity;
+	return u;
+}
+
+void unwind_free(struct unwind *u)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; i < u->nobjs; i++)
+		cfi_table_free(&u->objs[i].table);
+	free(u->objs);
+	free(u);
+}
+
+uint32_t unwind_objects_without_room(const struct unwind *u)
+{
+	return u->without_room;
+}
+
+/* Let the kernel side find the object's rows by its file too. */
+static int publish_object(struct unwind *u, const struct unwind_obj *o)
+{
+	struct dh_unwind_object obj = { .first = o->first, .count = o->count };
+	struct dh_unwind_file file;
+
+	if (!o->table.nsegs)
+		return 0;
+	file.dev = (uint64_t)major(o->dev) << 20 | minor(o->dev);
+	file.ino = o->ino;
+	obj.adjust = o->table.segs[0].offset - o->table.segs[0].vaddr;
+	return probes_set_object(u->probes, &file, &obj);
+}
+
+/* Copy an object's rows into the kernel's table, if they fit and their
+ * addresses fit the rows' 32 bits. */
+static int load_rows(struct unwind *u, struct unwind_obj *o)
+{
+	const struct cfi_table *t = &o->table;
+	struct dh_unwind_row *rows;
+	int err;
+
+	if (!t->n || t->rows[t->n - 1].pc >> 32)
+		return 0;
+	if (t->n > u->capacity - u->used) {
+		u->without_room++;
+		return 0;
+	}
+	rows = calloc(t->n, sizeof(*rows));
+	if (!rows)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++)
+		rows[i] = (struct dh_unwind_row){
+			.pc = t->rows[i].pc,
+			.cfa_off = t->rows[i].cfa_off,
+			.rbp_off = t->rows[i].rbp_off,
+			.rule = t->rows[i].rule,
+		};
+	err = probes_set_rows(u->probes, u->used, rows, t->n);
+	free(rows);
+	if (err)
+		return err;
+	o->first = u->used;
+	o->count = t->n;
+	u->used += t->n;
+	/* The kernel has them now; the segments stay for the biases. */
+	free(o->table.rows);
+	o->table.rows = NULL;
+	o->table.n = 0;
+	return 0;
+}
+
+/* The object at @path, its table built the first time it is seen. NULL
+ * when it cannot be found (it is then unwound by frame pointers). */
+static struct unwind_obj *object(struct unwind *u, const char *path)
+{
+	struct unwind_obj *objs, *o;
+	char *open_path = NULL;
+	struct stat st;
+	int err;
+
+	if (u->pid && asprintf(&open_path, "/proc/%d/root%s", u->pid, path) < 0)
+		return NULL;
+	err = stat(open_path ? open_path : path, &st);
+	for (size_t i = 0; !err && i < u->nobjs; i++)
+		if (u->objs[i].dev == st.st_dev && u->objs[i].ino == st.st_ino) {
+			free(open_path);
+			return &u->objs[i];
+		}
+	objs = err ? NULL : realloc(u->objs, (u->nobjs + 1) * sizeof(*objs));
+	if (!objs) {
+		free(open_path);
+		return NULL;
+	}
+	u->objs = objs;
+	o = &objs[u->nobjs++];
+	memset(o, 0, sizeof(*o));
+	o->dev = st.st_dev;
+	o->ino = st.st_ino;
+	/* An object we cannot read is unwound by frame pointers. */
+	if (cfi_table_build(open_path ? open_path : path, &o->table) ||
+	    load_rows(u, o) || publish_object(u, o)) {
+		cfi_table_free(&o->table);
+		o->count = 0;
+	}
+	free(open_path);
+	return o;
+}
+
+/* Put @m in the sorted list, replacing whatever it overlaps. */
+static int insert_mapping(struct unwind *u, const struct dh_unwind_mapping *m)
+{
+	struct dh_unwind_mapping *v = u->maps;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < u->nmaps; i++)
+		if (v[i].end <= m->start || v[i].start >= m->end)
+			v[n++] = v[i];
+	if (n == DH_MAX_MAPPINGS)
+		return -E2BIG;
+	u->nmaps = n;
+	while (n && v[n - 1].start > m->start) {
+		v[n] = v[n - 1];
+		n--;
+	}
+	v[n] = *m;
+	u->nmaps++;
+	return probes_set_mappings(u->probes, u->maps, u->nmaps);
+}
+
+void unwind_add_object(struct unwind *u, const char *path)
+{
+	object(u, path);
+}
+
+int unwind_add_mapping(struct unwind *u, const struct mapping *m)
+{
+	struct dh_unwind_mapping dm = { .start = m->start, .end = m->end };
+	struct unwind_obj *o = object(u, m->path);
+	uint64_t bias;
+
+	if (o && o->count && !cfi_table_bias(&o->table, m->start, m->pgoff, &bias)) {
+		dm.bias = bias;
+		dm.first = o->first;
+		dm.count = o->count;
+	}
+	return insert_mapping(u, &dm);
+}
