@@ -34,6 +34,9 @@ PROG_CXX    := $(wildcard tests/progs/*.cc)
 PROG_BINS   := $(PROG_C:tests/progs/%.c=$(BUILD)/progs/%) \
 	       $(PROG_CXX:tests/progs/%.cc=$(BUILD)/progs/%) \
 	       $(PROG_LIBS:tests/progs/%.c=$(BUILD)/progs/%.so)
+# The same, optimized and without frame pointers (DWARF unwinding).
+NOFP_CFLAGS := -g -O2 -fomit-frame-pointer -Wall -Werror
+NOFP_BINS   := $(PROG_BINS:$(BUILD)/progs/%=$(BUILD)/progs-nofp/%)
 
 .PHONY: all deps test demo bench clean vmlinux
 all: $(BUILD)/dhtrace
@@ -70,11 +73,23 @@ $(BUILD)/progs/%: tests/progs/%.cc
 	@mkdir -p $(@D)
 	$(CXX) -std=c++17 $(PROG_CFLAGS) $< -o $@
 
+$(BUILD)/progs-nofp/%: tests/progs/%.c
+	@mkdir -p $(@D)
+	$(CC) $(NOFP_CFLAGS) $< -o $@ -ldl -lpthread
+
+$(BUILD)/progs-nofp/%.so: tests/progs/%.c
+	@mkdir -p $(@D)
+	$(CC) $(NOFP_CFLAGS) -fPIC -shared $< -o $@
+
+$(BUILD)/progs-nofp/%: tests/progs/%.cc
+	@mkdir -p $(@D)
+	$(CXX) -std=c++17 $(NOFP_CFLAGS) $< -o $@
+
 deps:
 	@tools/install-deps.sh --if-missing
 
 test: deps
-	$(MAKE) all $(UNIT_BINS) $(PROG_BINS)
+	$(MAKE) all $(UNIT_BINS) $(PROG_BINS) $(NOFP_BINS)
 	python3 tests/run.py
 
 demo: deps

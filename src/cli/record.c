@@ -303,6 +303,11 @@ static void print_losses(const struct probes *p, const struct heap_totals *t)
 	if (c[DH_CNT_STACKS_LOST])
 		fprintf(stderr, "dhtrace: stacks lost (stack table full): %s\n",
 			out_thousands(c[DH_CNT_STACKS_LOST], buf));
+	fprintf(stderr, "dhtrace: stacks: %s complete", out_thousands(c[DH_CNT_END_COMPLETE], buf));
+	fprintf(stderr, ", %s cut at --max-frames", out_thousands(c[DH_CNT_END_DEPTH], buf));
+	fprintf(stderr, ", %s ended in code without unwind info", out_thousands(c[DH_CNT_END_NO_TABLE], buf));
+	fprintf(stderr, ", %s at CFI we cannot follow", out_thousands(c[DH_CNT_END_UNSUPPORTED], buf));
+	fprintf(stderr, ", %s at an unreadable frame\n", out_thousands(c[DH_CNT_END_FAULT], buf));
 	if (c[DH_CNT_NESTED_RESET])
 		fprintf(stderr, "dhtrace: allocator calls left by longjmp or a throw: %s\n",
 			out_thousands(c[DH_CNT_NESTED_RESET], buf));
