@@ -107,7 +107,7 @@ $(BUILD)/bench/heap_replay: tests/bench/heap_replay.c $(filter $(BUILD)/src/heap
 	$(CC) $(CFLAGS) $^ -o $@
 
 bench: deps
-	$(MAKE) all $(BENCH_BINS)
+	$(MAKE) all $(BENCH_BINS) $(BUILD)/tests/test_cfi
 	tools/bench.py
 
 vmlinux:

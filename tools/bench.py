@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """`make bench`: what dhtrace costs, as ratios measured in one run.
 
-For each workload: native time, time under dhtrace, time under empty
-uprobes on the same functions (the floor this design cannot go below: the
-kernel's uprobe trap), and time under valgrind --tool=dhat. The machine is
+For each workload: native time, time under dhtrace (frame-pointer and DWARF
+unwinding), time under empty uprobes on the same functions (the floor this
+design cannot go below: the kernel's uprobe trap), and time under valgrind
+--tool=dhat. Then the size and build time of the unwinding tables of a few
+big objects. The machine is
 noisy: every figure is the median of several runs, and only ratios within
 this run mean anything.
 """
@@ -48,19 +50,19 @@ def events_lost(stderr):
 def workload(name, cmd, pairs, stdin=None):
     native, _ = timed(cmd, stdin)
     floor, _ = timed(dhtrace(["--empty-probes"], cmd), stdin)
+    fp, _ = timed(dhtrace(["--unwind=fp"], cmd), stdin)
     traced, err = timed(dhtrace([], cmd), stdin)
     vg, _ = timed(["valgrind", "--tool=dhat", "--dhat-out-file=" +
                    os.path.join(WORK, "vg.json")] + cmd, stdin)
     print("%s:" % name)
-    print("  native %.3fs; x native: empty probes %.2f, dhtrace %.2f, valgrind dhat %.2f"
-          % (native, floor / native, traced / native, vg / native))
+    print("  native %.3fs; x native: empty probes %.2f, dhtrace --unwind=fp %.2f, "
+          "dhtrace (DWARF) %.2f, valgrind dhat %.2f"
+          % (native, floor / native, fp / native, traced / native, vg / native))
     if pairs:
-        per_floor = (floor - native) / pairs * 1e6
-        per_traced = (traced - native) / pairs * 1e6
-        print("  per malloc+free pair: empty probes %.2f us, dhtrace %.2f us"
-              % (per_floor, per_traced))
-    print("  dhtrace's own work over the floor: %+.0f%%"
-          % ((traced - floor) / (floor - native) * 100))
+        print("  per malloc+free pair: empty probes %.2f us, fp %.2f us, DWARF %.2f us"
+              % tuple((t - native) / pairs * 1e6 for t in (floor, fp, traced)))
+    print("  dhtrace's own work over the floor: fp %+.0f%%, DWARF %+.0f%%"
+          % tuple((t - floor) / (floor - native) * 100 for t in (fp, traced)))
     print("  events lost: %s" % ("YES" if events_lost(err) else "none"))
 
 
@@ -91,6 +93,16 @@ def main():
     r = subprocess.run([os.path.join(BUILD, "bench", "heap_replay")],
                        capture_output=True, text=True)
     print(r.stdout.strip())
+    print("unwinding tables (rows of 12 bytes in the kernel):")
+    for obj in ("/lib/x86_64-linux-gnu/libc.so.6",
+                "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/bin/python3"):
+        real = os.path.realpath(obj)
+        r = subprocess.run([os.path.join(BUILD, "tests", "test_cfi"), "--stats",
+                            real], capture_output=True, text=True)
+        if r.returncode == 0:
+            rows, ms = r.stdout.split()
+            print("  %s: %s rows, %.2f MiB, built in %s ms"
+                  % (os.path.basename(real), rows, int(rows) * 12 / 2**20, ms))
     shutil.rmtree(WORK, ignore_errors=True)
 
 

@@ -291,8 +291,9 @@ static int trace_loop(struct recorder *r, struct target *t,
 	return err;
 }
 
-static void print_losses(const struct probes *p, const struct heap_totals *t)
+static void print_losses(const struct recorder *r, const struct heap_totals *t)
 {
+	const struct probes *p = r->probes;
 	uint64_t c[DH_CNT_COUNT];
 	char buf[32];
 
@@ -311,6 +312,9 @@ static void print_losses(const struct probes *p, const struct heap_totals *t)
 	if (c[DH_CNT_NESTED_RESET])
 		fprintf(stderr, "dhtrace: allocator calls left by longjmp or a throw: %s\n",
 			out_thousands(c[DH_CNT_NESTED_RESET], buf));
+	if (r->unwind && unwind_objects_without_room(r->unwind))
+		fprintf(stderr, "dhtrace: objects whose unwinding tables did not fit (frame pointers used): %u\n",
+			unwind_objects_without_room(r->unwind));
 	out_summary_fprint_tracer(t, stderr);
 }
 
@@ -516,7 +520,7 @@ int record(const struct record_opts *o)
 
 	heap_totals(r.heap, &totals);
 	out_summary_fprint(&totals, stderr);
-	print_losses(r.probes, &totals);
+	print_losses(&r, &totals);
 	err = write_profile(&r, cmd ? cmd : "", t.pid, path);
 	if (err) {
 		fprintf(stderr, "dhtrace: cannot write %s: %s\n", path,

@@ -2,13 +2,15 @@
 /*
  * The CFI table builder on functions whose CFI this file writes itself.
  * `test_cfi --dump OBJ` prints an object's table instead (tests/run.py
- * checks it row by row against readelf's).
+ * checks it row by row against readelf's); `--stats OBJ` prints its size
+ * and build time (for `make bench`).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <link.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "sym/sym.h"
 #include "unit.h"
@@ -147,10 +149,32 @@ static int dump(const char *path)
 	return 0;
 }
 
+/* "ROWS MILLISECONDS": the table's size and how long it took to build. */
+static int stats(const char *path)
+{
+	struct timespec a, b;
+	struct cfi_table t;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	err = cfi_table_build(path, &t);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (err) {
+		fprintf(stderr, "test_cfi: %s: %s\n", path, strerror(-err));
+		return 1;
+	}
+	printf("%zu %.1f\n", t.n, (b.tv_sec - a.tv_sec) * 1e3 +
+	       (b.tv_nsec - a.tv_nsec) / 1e6);
+	cfi_table_free(&t);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--dump"))
 		return dump(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "--stats"))
+		return stats(argv[2]);
 	dl_iterate_phdr(first_object, NULL);
 	if (cfi_table_build("/proc/self/exe", &self)) {
 		printf("not ok build: cannot read /proc/self/exe\n");
