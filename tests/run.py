@@ -374,6 +374,28 @@ def deep_stacks_without_frame_pointers_like_valgrind():
 
 
 @test
+def unwind_modes():
+    cmd = [nofp("t_deep")]
+    default, _ = trace(cmd, "unwind-auto")
+    dwarf, _ = trace(cmd, "unwind-dwarf", ["--unwind=dwarf"])
+    fp, _ = trace(cmd, "unwind-fp", ["--unwind=fp"])
+    depth = lambda p: max(len(user_frames(p, pp)) for pp in p["pps"])
+    check_eq(by_site(dwarf, 8), by_site(default, 8), "dwarf against auto")
+    check(depth(fp) < depth(default),
+          "frame pointers alone reach %d frames, CFI %d" % (depth(fp), depth(default)))
+    check_eq(totals(fp), totals(default), "totals")
+
+
+@test
+def libc_frames_have_lines_from_separate_debug_files():
+    # libc6-dbg puts libc's DWARF under /usr/lib/debug/.build-id.
+    p, _ = trace([nofp("t_deep")], "libc-lines")
+    frames = [f for pp in p["pps"] for f in user_frames(p, pp)]
+    check(any(re.match(r"msort_with_tmp \(msort\.c:\d+\)$", f) for f in frames),
+          "no qsort frame with a line: %s" % frames[:20])
+
+
+@test
 def optimized_programs_without_frame_pointers_like_valgrind():
     for name in ("t_alloc", "t_peak", "t_cxx", "t_stl"):
         check_frames_like_valgrind(name + "-nofp", [nofp(name)])

@@ -9,6 +9,7 @@
 
 static void *kept[64];
 static int nkept;
+static void *volatile sink;	/* keeps -O2 from dropping malloc+free */
 
 static inline __attribute__((always_inline)) void *grab(size_t n)
 {
@@ -37,9 +38,8 @@ __attribute__((noinline)) static void recurse(int depth)
 static int compare(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b;
-	char *scratch = malloc(16 + (x & 7));	/* allocated under qsort */
-
-	free(scratch);
+	sink = malloc(16 + (x & 7));	/* allocated under qsort */
+	free(sink);
 	return (x > y) - (x < y);
 }
 
