@@ -405,6 +405,18 @@ def optimized_programs_without_frame_pointers_like_valgrind():
                         valgrind_unknown=("dl_make (lib_dlalloc.c:8)",))
 
 
+def check_top_sites_like_valgrind(name, cmd, stdin=None):
+    """Valgrind's ten call sites with the most bytes, with their first five
+    frames, have dhtrace's numbers. Returns both profiles."""
+    mine, _ = trace(cmd, name, stdin=stdin)
+    theirs = valgrind(cmd, name, stdin=stdin)
+    a, b = by_site(mine, 5), by_site(theirs, 5)
+    top = sorted(b, key=lambda k: -b[k]["tb"])[:10]
+    compare_sites({k: a.get(k) for k in top}, {k: b[k] for k in top},
+                  "top ten call sites (5 frames)")
+    return mine, theirs
+
+
 @test
 def sqlite3_top_sites_like_valgrind():
     script = os.path.join(WORK, "top.sql")
@@ -414,14 +426,9 @@ def sqlite3_top_sites_like_valgrind():
             f.write("INSERT INTO t(b) VALUES('row %d %s');\n" % (i, "y" * (i % 40)))
         f.write("COMMIT;\nCREATE INDEX t_b ON t(b);\n"
                 "SELECT count(*), max(b) FROM t WHERE b LIKE 'row 1%';\n")
-    cmd = ["sqlite3", ":memory:"]
-    mine, _ = trace(cmd, "sqlite3", stdin=script)
-    theirs = valgrind(cmd, "sqlite3", stdin=script)
+    mine, theirs = check_top_sites_like_valgrind(
+        "sqlite3", ["sqlite3", ":memory:"], stdin=script)
     check_eq(totals(mine), totals(theirs), "totals")
-    a, b = by_site(mine, 5), by_site(theirs, 5)
-    top = sorted(b, key=lambda k: -b[k]["tb"])[:10]
-    compare_sites({k: a.get(k) for k in top}, {k: b[k] for k in top},
-                  "top ten call sites (5 frames)")
 
 
 @test
@@ -433,13 +440,7 @@ def python3_top_sites_like_valgrind():
                 "print(len(sorted(d.items(), key=lambda kv: len(kv[1]))))\n")
     # Totals differ by the environment valgrind adds (LD_PRELOAD), which
     # Python copies; the call sites that matter do not.
-    cmd = ["/usr/bin/python3", "-S", script]
-    mine, _ = trace(cmd, "python3")
-    theirs = valgrind(cmd, "python3")
-    a, b = by_site(mine, 5), by_site(theirs, 5)
-    top = sorted(b, key=lambda k: -b[k]["tb"])[:10]
-    compare_sites({k: a.get(k) for k in top}, {k: b[k] for k in top},
-                  "top ten call sites (5 frames)")
+    check_top_sites_like_valgrind("python3", ["/usr/bin/python3", "-S", script])
 
 
 # --- the file and the viewer ----------------------------------------------
