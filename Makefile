@@ -3,6 +3,7 @@
 
 ARCH      := x86
 CC        ?= gcc
+RUSTC     ?= rustc
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
 BUILD     := build
@@ -31,8 +32,10 @@ PROG_CFLAGS := -g -O0 -fno-omit-frame-pointer -Wall -Werror
 PROG_LIBS   := $(wildcard tests/progs/lib_*.c)
 PROG_C      := $(filter-out $(PROG_LIBS),$(wildcard tests/progs/*.c))
 PROG_CXX    := $(wildcard tests/progs/*.cc)
+PROG_RUST   := $(wildcard tests/progs/*.rs)
 PROG_BINS   := $(PROG_C:tests/progs/%.c=$(BUILD)/progs/%) \
 	       $(PROG_CXX:tests/progs/%.cc=$(BUILD)/progs/%) \
+	       $(PROG_RUST:tests/progs/%.rs=$(BUILD)/progs/%) \
 	       $(PROG_LIBS:tests/progs/%.c=$(BUILD)/progs/%.so)
 # The same, optimized and without frame pointers (DWARF unwinding).
 NOFP_CFLAGS := -g -O2 -fomit-frame-pointer -Wall -Werror
@@ -72,6 +75,16 @@ $(BUILD)/progs/%.so: tests/progs/%.c
 $(BUILD)/progs/%: tests/progs/%.cc
 	@mkdir -p $(@D)
 	$(CXX) -std=c++17 $(PROG_CFLAGS) $< -o $@
+
+# Rust: no frame pointers either way; the standard library comes
+# optimized, with its inlined calls.
+$(BUILD)/progs/%: tests/progs/%.rs
+	@mkdir -p $(@D)
+	$(RUSTC) -g -C opt-level=0 $< -o $@
+
+$(BUILD)/progs-nofp/%: tests/progs/%.rs
+	@mkdir -p $(@D)
+	$(RUSTC) -g -C opt-level=2 $< -o $@
 
 $(BUILD)/progs-nofp/%: tests/progs/%.c
 	@mkdir -p $(@D)

@@ -313,11 +313,10 @@ static long unwind_step(__u32 i, void *ctx)
 			u->end = DH_CNT_END_NO_TABLE;
 			return 1;
 		}
-		/* The chain must climb the stack; anything else is not a
-		 * frame pointer. */
+		/* The chain must climb the stack (the next step checks the
+		 * saved rbp, which code with CFI need not have kept). */
 		if (!on_stack(u->bp, u->sp) ||
-		    bpf_probe_read_user(frame, sizeof(frame), (void *)u->bp) ||
-		    frame[0] <= u->bp) {
+		    bpf_probe_read_user(frame, sizeof(frame), (void *)u->bp)) {
 			u->end = DH_CNT_END_NO_TABLE;
 			return 1;
 		}

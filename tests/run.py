@@ -10,6 +10,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -405,6 +406,74 @@ def optimized_programs_without_frame_pointers_like_valgrind():
                         valgrind_unknown=("dl_make (lib_dlalloc.c:8)",))
 
 
+LOCATION = re.compile(r"^(.*) (\([^()]*:\d+\))$")
+
+
+def location(frame):
+    """A frame's (file:line), or the whole frame when it has none."""
+    m = LOCATION.match(frame)
+    return m.group(2) if m else frame
+
+
+def dwarf_version(path):
+    out = subprocess.run(["readelf", "--debug-dump=info", path],
+                         capture_output=True, text=True).stdout
+    m = re.search(r"^\s*Version:\s*(\d+)", out, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def check_rust_like_valgrind(name, cmd, depth=8):
+    """Totals, and the numbers of each call site in the program's own code
+    (its innermost frame in t_rust.rs). Then the frames of every call site
+    both print alike by location (file:line): same function names, except
+    where valgrind prints UnknownInlinedFun (it cannot name a function
+    inlined from another compilation unit, as Rust's generics are).
+    In the DWARF 4 that older rustc (Debian's 1.63) writes, valgrind 3.19
+    misses inlined calls that dhtrace shows, so there the numbers alone
+    are compared."""
+    mine, _ = trace(cmd, name)
+    theirs = valgrind(cmd, name)
+    check_eq(totals(mine), totals(theirs), "totals")
+    own = {}
+    by_loc = {}
+    for label, p in (("dhtrace", mine), ("valgrind", theirs)):
+        for pp in p["pps"]:
+            frames = user_frames(p, pp)
+            site = next((f for f in frames if "(t_rust.rs:" in f), "-")
+            acc = own.setdefault(label, {}).setdefault(
+                (site,), dict.fromkeys(STATS, 0))
+            for k in STATS:
+                acc[k] += pp[k]
+            key = tuple(location(f) for f in frames[:depth])
+            by_loc.setdefault(key, {})[label] = frames[:depth]
+    compare_sites(own["dhtrace"], own["valgrind"], "call sites in t_rust.rs")
+    if dwarf_version(cmd[0]) < 5:
+        return
+    both = [v for v in by_loc.values() if len(v) == 2]
+    check(len(both) * 2 >= len(by_loc) / 2,
+          "only %d of %d call sites alike" % (len(both), len(by_loc)))
+    for v in both:
+        for a, b in zip(v["dhtrace"], v["valgrind"]):
+            check(b.startswith("UnknownInlinedFun (") or a == b,
+                  "frame %r, valgrind %r" % (a, b))
+
+
+@test
+def generated_code_prints_like_valgrind():
+    # A stub in anonymous executable memory calls malloc: "???", and the
+    # stack goes on below it.
+    check_frames_like_valgrind("t_jit", [prog("t_jit")])
+    check_frames_like_valgrind("t_jit-nofp", [nofp("t_jit")])
+
+
+@test
+def rust_program_like_valgrind():
+    # Frames of Rust's standard library: inlined generics named as DWARF
+    # names them, files as the line tables record them.
+    check_rust_like_valgrind("t_rust", [prog("t_rust")])
+    check_rust_like_valgrind("t_rust-nofp", [nofp("t_rust")])
+
+
 def check_top_sites_like_valgrind(name, cmd, stdin=None):
     """Valgrind's ten call sites with the most bytes, with their first five
     frames, have dhtrace's numbers. Returns both profiles."""
@@ -577,6 +646,48 @@ def attach_until_the_process_exits():
         p = json.load(f)
     check(p["te"] < 30 * 1000 * 1000, "trace ended with the process")
     check_loop_profile(p, r.stderr)
+
+
+def check_attach_to(cmd, name, when_ready=lambda: None):
+    """Attach to t_loop (threads mode) started by @cmd, whose binary is
+    not where its /proc/PID/maps says in our view of the files. Its
+    rounds are found by their symbols, and every stack unwinds to its
+    end through the binary's CFI."""
+    target = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    check_eq(target.stdout.readline().strip(), "ready", "target's first line")
+    when_ready()
+    out = os.path.join(WORK, name + ".json")
+    r = dhtrace(["-p", str(target.pid), "-d", "1s", "-o", out])
+    check_eq(r.returncode, 0, "dhtrace exit status (%s)" % r.stderr.strip())
+    target.stdout.read()
+    check_eq(target.wait(), 0, "target's exit status")
+    with open(out) as f:
+        check_loop_profile(json.load(f), r.stderr)
+    m = re.search(r"^dhtrace: stacks: ([\d,]+) complete, (.*)$", r.stderr, re.M)
+    check(m and not re.search(r"[1-9]", m.group(2)),
+          "stacks that did not end cleanly: " + r.stderr)
+
+
+@test
+def attach_to_a_deleted_binary():
+    # Read through /proc/PID/map_files while the process maps it.
+    exe = os.path.join(WORK, "deleted-t_loop")
+    shutil.copy(prog("t_loop"), exe)
+    check_attach_to([exe, "300", "threads"], "deleted", lambda: os.unlink(exe))
+
+
+@test
+def attach_into_another_mount_namespace():
+    # The binary lives on a tmpfs mounted in the target's namespace only:
+    # read through /proc/PID/root.
+    hidden = os.path.join(WORK, "ns")
+    os.makedirs(hidden, exist_ok=True)
+    script = ('mount -t tmpfs tmpfs "$1" && cp "$2" "$1/t_loop" && '
+              'exec "$1/t_loop" 300 threads')
+    check_attach_to(["unshare", "--mount", "--propagation", "private",
+                     "sh", "-c", script, "sh", hidden, prog("t_loop")],
+                    "mount-ns")
+    check_eq(os.listdir(hidden), [], "the tmpfs seen from outside")
 
 
 @test

@@ -20,7 +20,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sym/sym.h"
 #include "sym/sym_int.h"
+
+/* Namespaces and types around a function definition, at most. */
+#define MAX_NESTING 16
 
 struct seg {
 	uint64_t off, filesz, vaddr;
@@ -37,12 +41,13 @@ struct obj {
 	size_t nsegs;
 	struct funcs funcs;
 	struct cus cus;
+	struct srcnames srcnames;
 };
 
 /* One frame before it is printed. */
 struct loc {
 	const char *fn;		/* NULL: "???" */
-	const char *file;	/* NULL: no line info, print the object */
+	const char *file;	/* as printed; NULL: no line info, print the object */
 	int line;
 };
 
@@ -62,30 +67,30 @@ static bool same_file(int fd, const char *path)
 
 /*
  * Opened now, while the process (and its /proc/PID/root, for another mount
- * namespace) still exists. dwfl looks for debuglinks next to the name it is
- * given: the plain path when it is the same file.
+ * namespace, or its map_files for a deleted file) still exists. dwfl looks
+ * for debuglinks next to the name it is given: the plain path when it is
+ * the same file.
  */
-static int open_file(struct obj *o, pid_t pid)
+static int open_file(struct obj *o, pid_t pid, uint64_t start, uint64_t end)
 {
-	char *root;
+	char *name = sym_mapped_file(pid, o->path, start, end);
 
-	if (pid && o->path[0] == '/') {
-		if (asprintf(&root, "/proc/%d/root%s", (int)pid, o->path) < 0)
-			return -ENOMEM;
-		o->fd = open(root, O_RDONLY | O_CLOEXEC);
-		if (o->fd >= 0 && !same_file(o->fd, o->path)) {
-			o->file = root;
-			return 0;
-		}
-		free(root);
+	if (!name)
+		return -ENOMEM;
+	o->fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (o->fd >= 0 && strcmp(name, o->path) && !same_file(o->fd, o->path)) {
+		o->file = name;
+		return 0;
 	}
+	free(name);
 	if (o->fd < 0)
 		o->fd = open(o->path, O_RDONLY | O_CLOEXEC);
 	o->file = strdup(o->path);
 	return o->file ? 0 : -ENOMEM;
 }
 
-struct obj *obj_open(const char *path, pid_t pid)
+struct obj *obj_open(const char *path, pid_t pid, uint64_t start,
+		     uint64_t end)
 {
 	struct obj *o = calloc(1, sizeof(*o));
 
@@ -93,7 +98,7 @@ struct obj *obj_open(const char *path, pid_t pid)
 		return NULL;
 	o->fd = -1;
 	o->path = strdup(path);
-	if (!o->path || open_file(o, pid)) {
+	if (!o->path || open_file(o, pid, start, end)) {
 		obj_free(o);
 		return NULL;
 	}
@@ -111,6 +116,7 @@ void obj_free(struct obj *o)
 	free(o->segs);
 	funcs_free(&o->funcs);
 	cus_free(&o->cus);
+	srcnames_free(&o->srcnames);
 	free(o->file);
 	free(o->path);
 	free(o);
@@ -204,6 +210,46 @@ static bool is_code_scope(int tag)
 	}
 }
 
+/* DIEs that hold functions without holding code: Rust and C++ nest
+ * function definitions in namespaces and types. */
+static bool is_container(int tag)
+{
+	switch (tag) {
+	case DW_TAG_namespace:
+	case DW_TAG_module:
+	case DW_TAG_structure_type:
+	case DW_TAG_class_type:
+	case DW_TAG_union_type:
+	case DW_TAG_enumeration_type:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The child of @parent (looking through containers, @depth deep at most)
+ * that is a code scope holding @pc: its tag, or 0 when there is none. */
+static int scope_at(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *out,
+		    int depth)
+{
+	Dwarf_Die child;
+	int tag;
+
+	if (dwarf_child(parent, &child))
+		return 0;
+	do {
+		tag = dwarf_tag(&child);
+		if (is_code_scope(tag) && dwarf_haspc(&child, pc) == 1) {
+			*out = child;
+			return tag;
+		}
+		if (depth && is_container(tag) &&
+		    (tag = scope_at(&child, pc, out, depth - 1)))
+			return tag;
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return 0;
+}
+
 /*
  * The inlined calls containing @pc in @cu, innermost first, up to (not
  * including) the real function. One walk down from the CU through the
@@ -213,26 +259,17 @@ static bool is_code_scope(int tag)
 static int inlined_calls(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *inl,
 			 int max)
 {
-	Dwarf_Die die = *cu, child, tmp;
-	int k = 0, tag = 0;
-	bool found;
+	Dwarf_Die die = *cu, tmp;
+	int k = 0, tag;
 
 	/* (at @max, the outer calls are the ones kept) */
-	while (k < max && dwarf_child(&die, &child) == 0) {
-		do {
-			tag = dwarf_tag(&child);
-			found = is_code_scope(tag) &&
-				dwarf_haspc(&child, pc) == 1;
-		} while (!found && dwarf_siblingof(&child, &child) == 0);
-		if (!found)
-			break;
+	while (k < max && (tag = scope_at(&die, pc, &die, MAX_NESTING))) {
 		/* inlined calls of an outer function (GNU C nested
 		 * functions) are not this function's callers */
 		if (tag == DW_TAG_subprogram)
 			k = 0;
 		else if (tag == DW_TAG_inlined_subroutine)
-			inl[k++] = child;
-		die = child;
+			inl[k++] = die;
 	}
 	for (int i = 0; i < k / 2; i++) {
 		tmp = inl[i];
@@ -242,8 +279,27 @@ static int inlined_calls(Dwarf_Die *cu, Dwarf_Addr pc, Dwarf_Die *inl,
 	return k;
 }
 
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* File @idx of @cu as valgrind prints it: the line table's name. */
+static const char *file_name(struct obj *o, Dwarf_Die *cu, Dwarf_Files *files,
+			     size_t idx)
+{
+	const char *name = srcnames_find(&o->srcnames, cu, idx);
+
+	if (!name && (name = dwarf_filesrc(files, idx, NULL, NULL)))
+		name = base_name(name);
+	return name;
+}
+
 /* Where @inl was called from; valgrind's "???" and 0 when unknown. */
-static void call_site(Dwarf_Die *inl, Dwarf_Files *files, struct loc *l)
+static void call_site(struct obj *o, Dwarf_Die *cu, Dwarf_Die *inl,
+		      Dwarf_Files *files, struct loc *l)
 {
 	Dwarf_Attribute attr;
 	Dwarf_Word val;
@@ -252,7 +308,7 @@ static void call_site(Dwarf_Die *inl, Dwarf_Files *files, struct loc *l)
 	l->line = 0;
 	if (files && !dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &attr),
 				      &val))
-		l->file = dwarf_filesrc(files, val, NULL, NULL);
+		l->file = file_name(o, cu, files, val);
 	if (!dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &attr), &val))
 		l->line = (int)val;
 	if (!l->file)
@@ -260,14 +316,18 @@ static void call_site(Dwarf_Die *inl, Dwarf_Files *files, struct loc *l)
 }
 
 /* The line table's file:line for @pc (file NULL when there is none). */
-static void line_of(Dwarf_Die *cu, Dwarf_Addr pc, struct loc *l)
+static void line_of(struct obj *o, Dwarf_Die *cu, Dwarf_Addr pc,
+		    struct loc *l)
 {
 	Dwarf_Line *line = dwarf_getsrc_die(cu, pc);
+	Dwarf_Files *files;
+	size_t idx;
 
 	l->file = NULL;
-	if (!line || dwarf_lineno(line, &l->line) || l->line <= 0)
+	if (!line || dwarf_lineno(line, &l->line) || l->line < 0 ||
+	    dwarf_line_file(line, &files, &idx))
 		return;
-	l->file = dwarf_linesrc(line, NULL, NULL);
+	l->file = file_name(o, cu, files, idx);
 }
 
 /* Fill @locs (innermost first) for @vaddr; @top names the real function. */
@@ -285,21 +345,14 @@ static int describe(struct obj *o, uint64_t vaddr, const char *top,
 		n = inlined_calls(cu, pc, inl, SYM_MAX_INLINE - 1);
 		if (n && dwarf_getsrcfiles(cu, &files, NULL))
 			files = NULL;
-		line_of(cu, pc, &locs[0]);
+		line_of(o, cu, pc, &locs[0]);
 	}
 	locs[0].fn = n ? die_name(&inl[0]) : top;
 	for (int j = 1; j <= n; j++) {
 		locs[j].fn = j < n ? die_name(&inl[j]) : top;
-		call_site(&inl[j - 1], files, &locs[j]);
+		call_site(o, cu, &inl[j - 1], files, &locs[j]);
 	}
 	return n + 1;
-}
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
 }
 
 static int intern(struct ftbl *t, uint64_t addr, const struct loc *l,
@@ -311,10 +364,10 @@ static int intern(struct ftbl *t, uint64_t addr, const struct loc *l,
 
 	if (l->file)
 		len = asprintf(&text, "0x%" PRIX64 ": %s (%s:%d)", addr, fn,
-			       base_name(l->file), l->line);
+			       l->file, l->line);
 	else
-		len = asprintf(&text, "0x%" PRIX64 ": %s (in %s)", addr, fn,
-			       objpath);
+		len = asprintf(&text, "0x%" PRIX64 ": %s (in %.*s)", addr, fn,
+			       (int)sym_path_len(objpath), objpath);
 	if (len < 0)
 		return -ENOMEM;
 	return ftbl_intern(t, text, id);

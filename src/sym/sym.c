@@ -45,7 +45,8 @@ void sym_free(struct sym *s)
 	free(s);
 }
 
-static struct obj *obj_get(struct sym *s, const char *path)
+static struct obj *obj_get(struct sym *s, const char *path, uint64_t start,
+			   uint64_t end)
 {
 	struct obj **v, *o;
 
@@ -56,7 +57,7 @@ static struct obj *obj_get(struct sym *s, const char *path)
 	if (!v)
 		return NULL;
 	s->objs = v;
-	o = obj_open(path, s->pid);
+	o = obj_open(path, s->pid, start, end);
 	if (o)
 		s->objs[s->nobjs++] = o;
 	return o;
@@ -71,7 +72,7 @@ int sym_add_mapping(struct sym *s, uint64_t start, uint64_t end,
 
 	if (!path || start >= end)
 		return -EINVAL;
-	o = obj_get(s, path);
+	o = obj_get(s, path, start, end);
 	if (!o)
 		return -ENOMEM;
 	/* /proc/PID/maps and mmap records may tell the same mapping twice:

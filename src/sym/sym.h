@@ -78,6 +78,19 @@ int cfi_table_bias(const struct cfi_table *t, uint64_t start, uint64_t pgoff,
 /* The row that holds at @pc, or NULL below the first. */
 const struct cfi_row *cfi_table_find(const struct cfi_table *t, uint64_t pc);
 
+/*
+ * The name to open the file of a mapping [@start, @end) of process @pid
+ * by, malloc'ed (NULL when out of memory): @path as the process sees it
+ * (/proc/PID/root, for another mount namespace), or, when the kernel says
+ * the file was deleted or replaced, the mapping itself
+ * (/proc/PID/map_files/START-END, while it is mapped). With @pid 0, @path.
+ * @start == @end: no mapping is known.
+ */
+char *sym_mapped_file(pid_t pid, const char *path, uint64_t start,
+		      uint64_t end);
+/* The length of @path without the " (deleted)" the kernel appends. */
+size_t sym_path_len(const char *path);
+
 struct sym;
 
 /*

@@ -85,10 +85,27 @@ void cus_free(struct cus *c);
 /* The CU holding DWARF address @pc, or NULL. */
 Dwarf_Die *cus_find(struct cus *c, uint64_t pc);
 
+/* Source file names as line tables record them (valgrind prints those),
+ * per CU, read as CUs are met. */
+struct cu_files;
+
+struct srcnames {
+	struct cu_files *v;
+	size_t n, cap;
+};
+
+/* The name of file @idx of @cu's line table, without its directory
+ * entry; NULL when the table cannot be read (then take libdw's). */
+const char *srcnames_find(struct srcnames *s, Dwarf_Die *cu, size_t idx);
+void srcnames_free(struct srcnames *s);
+
 /* One ELF object, opened when its first mapping is told. */
 struct obj;
 
-struct obj *obj_open(const char *path, pid_t pid);
+/* @path as /proc/PID/maps names it, mapped at [@start, @end) (see
+ * sym_mapped_file()). */
+struct obj *obj_open(const char *path, pid_t pid, uint64_t start,
+		     uint64_t end);
 void obj_free(struct obj *o);
 const char *obj_path(const struct obj *o);
 

@@ -192,8 +192,9 @@ static int report(const struct mmap2_record *r, mapping_fn fn, void *ctx)
 		.path = r->filename,
 	};
 
+	/* anonymous code (a JIT's) is "//anon": no file, printed "???" */
 	if (r->header.size < sizeof(*r) + 1 || !(r->prot & PROT_EXEC) ||
-	    r->filename[0] != '/')
+	    r->filename[0] != '/' || !strcmp(r->filename, "//anon"))
 		return 0;
 	return fn(ctx, &m);
 }

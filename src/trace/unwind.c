@@ -116,40 +116,39 @@ static int load_rows(struct unwind *u, struct unwind_obj *o)
 	return 0;
 }
 
-/* The object at @path, its table built the first time it is seen. NULL
- * when it cannot be found (it is then unwound by frame pointers). */
-static struct unwind_obj *object(struct unwind *u, const char *path)
+/* The object at @path, mapped at [@start, @end) (or not yet: equal), its
+ * table built the first time it is seen. NULL when it cannot be found (it
+ * is then unwound by frame pointers). */
+static struct unwind_obj *object(struct unwind *u, const char *path,
+				 uint64_t start, uint64_t end)
 {
-	struct unwind_obj *objs, *o;
-	char *open_path = NULL;
+	char *name = sym_mapped_file(u->pid, path, start, end);
+	struct unwind_obj *objs, *o = NULL;
 	struct stat st;
-	int err;
 
-	if (u->pid && asprintf(&open_path, "/proc/%d/root%s", u->pid, path) < 0)
-		return NULL;
-	err = stat(open_path ? open_path : path, &st);
-	for (size_t i = 0; !err && i < u->nobjs; i++)
+	if (!name || stat(name, &st))
+		goto out;
+	for (size_t i = 0; i < u->nobjs; i++)
 		if (u->objs[i].dev == st.st_dev && u->objs[i].ino == st.st_ino) {
-			free(open_path);
-			return &u->objs[i];
+			o = &u->objs[i];
+			goto out;
 		}
-	objs = err ? NULL : realloc(u->objs, (u->nobjs + 1) * sizeof(*objs));
-	if (!objs) {
-		free(open_path);
-		return NULL;
-	}
+	objs = realloc(u->objs, (u->nobjs + 1) * sizeof(*objs));
+	if (!objs)
+		goto out;
 	u->objs = objs;
 	o = &objs[u->nobjs++];
 	memset(o, 0, sizeof(*o));
 	o->dev = st.st_dev;
 	o->ino = st.st_ino;
 	/* An object we cannot read is unwound by frame pointers. */
-	if (cfi_table_build(open_path ? open_path : path, &o->table) ||
-	    load_rows(u, o) || publish_object(u, o)) {
+	if (cfi_table_build(name, &o->table) || load_rows(u, o) ||
+	    publish_object(u, o)) {
 		cfi_table_free(&o->table);
 		o->count = 0;
 	}
-	free(open_path);
+out:
+	free(name);
 	return o;
 }
 
@@ -176,13 +175,13 @@ static int insert_mapping(struct unwind *u, const struct dh_unwind_mapping *m)
 
 void unwind_add_object(struct unwind *u, const char *path)
 {
-	object(u, path);
+	object(u, path, 0, 0);
 }
 
 int unwind_add_mapping(struct unwind *u, const struct mapping *m)
 {
 	struct dh_unwind_mapping dm = { .start = m->start, .end = m->end };
-	struct unwind_obj *o = object(u, m->path);
+	struct unwind_obj *o = object(u, m->path, m->start, m->end);
 	uint64_t bias;
 
 	if (o && o->count && !cfi_table_bias(&o->table, m->start, m->pgoff, &bias)) {
