@@ -88,6 +88,22 @@ static const char *str_at(const Elf_Data *d, uint64_t off)
 	return (const char *)d->d_buf + off;
 }
 
+static size_t data_size(uint64_t form)
+{
+	switch (form) {
+	case DW_FORM_data1:
+		return 1;
+	case DW_FORM_data2:
+		return 2;
+	case DW_FORM_data4:
+		return 4;
+	case DW_FORM_data8:
+		return 8;
+	default:
+		return 16;	/* DW_FORM_data16 */
+	}
+}
+
 /* One attribute value of a DWARF 5 entry: the string for path forms,
  * NULL for everything else (skipped). */
 static const char *read_form(struct reader *r, uint64_t form, int offsize,
@@ -104,19 +120,11 @@ static const char *read_form(struct reader *r, uint64_t form, int offsize,
 		read_uleb(r);
 		return NULL;
 	case DW_FORM_data1:
-		skip(r, 1);
-		return NULL;
 	case DW_FORM_data2:
-		skip(r, 2);
-		return NULL;
 	case DW_FORM_data4:
-		skip(r, 4);
-		return NULL;
 	case DW_FORM_data8:
-		skip(r, 8);
-		return NULL;
 	case DW_FORM_data16:
-		skip(r, 16);
+		skip(r, data_size(form));
 		return NULL;
 	case DW_FORM_block:
 		skip(r, read_uleb(r));
