@@ -349,7 +349,7 @@ static int intern(struct ftbl *t, uint64_t addr, const struct loc *l,
 	int len, err;
 
 	/* printed with the base name, in parts with the directory */
-	if (l->file && l->file[0] != '/' && comp_dir &&
+	if (l->file && l->file[0] != '/' && comp_dir && comp_dir[0] == '/' &&
 	    asprintf(&path, "%s/%s", comp_dir, l->file) < 0)
 		return -ENOMEM;
 	parts->function = l->fn;
