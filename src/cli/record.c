@@ -580,7 +580,8 @@ int record(const struct record_opts *o)
 
 		if (!path)
 			continue;
-		err = i ? write_pprof(&r, cmd ? cmd : "", t.pid, objs.v[0], path)
+		err = i ? write_pprof(&r, cmd ? cmd : "", t.pid,
+				      objs.n ? objs.v[0] : NULL, path)
 			: write_dhat(&r, cmd ? cmd : "", t.pid, path);
 		if (err) {
 			fprintf(stderr, "dhtrace: cannot write %s: %s\n", path,

@@ -123,7 +123,7 @@ static void test_nested(void)
 /* Gunzip @path into @out (of @cap bytes); the length, or -1. */
 static long gunzip_file(const char *path, uint8_t *out, size_t cap)
 {
-	static uint8_t in[1 << 16];
+	static uint8_t in[1 << 20];
 	FILE *f = fopen(path, "rb");
 	z_stream z = { 0 };
 	size_t n;
@@ -277,6 +277,41 @@ static void test_strings_sanitized_and_shared(void)
 	CHECK(memmem(got, (size_t)n, "\xff", 1) == NULL);
 }
 
+/* More than the writer holds before deflating: every piece arrives. */
+static void test_big_profile(void)
+{
+	enum { N = 20000 };
+	static struct pprof_line lines[N];
+	static struct pprof_location locs[N];
+	static struct pprof_sample samples[N];
+	static uint32_t stacks[N];
+	static char names[N][32];
+	static uint8_t got[4 << 20];
+	const struct pprof_profile p = {
+		.locations = locs, .nlocations = N,
+		.samples = samples, .nsamples = N,
+	};
+	char last[40];
+	long n;
+	int err;
+
+	for (uint32_t i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "function_number_%u", i);
+		lines[i] = (struct pprof_line){ .function = names[i], .line = i };
+		locs[i] = (struct pprof_location){ 0x1000 + i, 0, &lines[i], 1 };
+		stacks[i] = i;
+		samples[i] = (struct pprof_sample){ &stacks[i], 1,
+						    { .tb = i, .tbk = 1 } };
+	}
+	n = round_trip(&p, got, sizeof(got), &err);
+	CHECK_U64(err, 0);
+	/* the last string, then the trailer: period_type and the rest */
+	snprintf(last, sizeof(last), "\x32\x15" "function_number_%u" "\x5a", N - 1);
+	CHECK(n > 0 && memmem(got, (size_t)n, last, strlen(last)));
+	/* function 20000: its id takes 3 bytes, its name's index too */
+	CHECK(n > 0 && memmem(got, (size_t)n, "\x2a\x0c\x08\xa0\x9c\x01", 6));
+}
+
 static void test_bad_references(void)
 {
 	static const uint32_t bad_stack[] = { 1 };
@@ -356,6 +391,7 @@ int main(int argc, char **argv)
 	RUN(test_nested);
 	RUN(test_tiny_profile);
 	RUN(test_strings_sanitized_and_shared);
+	RUN(test_big_profile);
 	RUN(test_bad_references);
 	UNIT_EXIT();
 }
