@@ -575,6 +575,288 @@ def command_exit_status_is_passed_on():
     check_eq(r.returncode, 128 + signal.SIGTERM, "exit status when killed")
 
 
+# --- pprof ------------------------------------------------------------------
+
+PPROF_TYPES = ("alloc_objects/count alloc_space/bytes[dflt] inuse_objects/count "
+               "inuse_space/bytes peak_objects/count peak_space/bytes")
+PPROF_COLUMNS = ("tbk", "tb", "ebk", "eb", "gbk", "gb")
+
+
+def go_pprof(args):
+    """go tool pprof's output (Debian's golang-go); it wants a home and a
+    build cache it can write."""
+    env = dict(os.environ, HOME=WORK, GOCACHE=os.path.join(WORK, "gocache"),
+               PPROF_TMPDIR=WORK)
+    r = subprocess.run(["go", "tool", "pprof"] + args, capture_output=True,
+                       text=True, timeout=120, env=env)
+    check_eq(r.returncode, 0, "go tool pprof %s: exit status (%s)"
+             % (" ".join(args), r.stderr.strip()))
+    return r.stdout
+
+
+RAW_LINE = re.compile(r"^(.*) (\S*):(-?\d+) s=\d+(?:\((.*)\))?$")
+
+
+def pprof_raw(path):
+    """go tool pprof -raw, unsymbolized and undemangled, parsed: comments,
+    the sample types line, samples as (values, location ids, labels),
+    locations by id as (address, mapping id, [(function, file, line)]) and
+    mappings by id as the text after "ID: "."""
+    text = go_pprof(["-raw", "-symbolize=none", path])
+    raw = {"comments": [], "samples": [], "locations": {}, "mappings": {}}
+    section, loc = None, None
+    for line in text.splitlines():
+        if line.startswith("Comment: "):
+            raw["comments"].append(line[len("Comment: "):])
+        elif line in ("Samples:", "Locations", "Mappings"):
+            section = line
+        elif section == "Samples:" and "types" not in raw:
+            raw["types"] = line
+        elif section == "Samples:" and line.startswith("                "):
+            raw["samples"][-1][2].append(line.strip())
+        elif section == "Samples:":
+            values, ids = line.split(":")
+            raw["samples"].append((tuple(int(v) for v in values.split()),
+                                   [int(i) for i in ids.split()], []))
+        elif section == "Locations":
+            m = re.match(r"^\s*(\d+): (0x[0-9a-f]+) (?:M=(\d+) )?(.*)$", line)
+            if m:
+                loc = raw["locations"][int(m.group(1))] = (
+                    int(m.group(2), 16), int(m.group(3) or 0), [])
+                rest = m.group(4)
+            else:
+                rest = line.strip()
+            if rest:
+                lm = RAW_LINE.match(rest)
+                check(lm, "-raw location line %r" % line)
+                loc[2].append((lm.group(1), lm.group(2), int(lm.group(3))))
+        elif section == "Mappings" and line:
+            mid, rest = line.split(": ", 1)
+            raw["mappings"][int(mid)] = rest
+    return raw
+
+
+def frame_parts(text):
+    """A DHAT frame string as (address, function, file, line); the location
+    is the last parenthesized part ("(in /obj)": no file)."""
+    addr, rest = text.split(": ", 1)
+    fn, file, line = rest, "", 0
+    if rest.endswith(")") and " (" in rest:
+        fn, where = rest[:-1].rsplit(" (", 1)
+        if not where.startswith("in "):
+            file, line = where.rsplit(":", 1)
+    return int(addr, 16), fn, file, int(line)
+
+
+def json_stack(p, pp):
+    """A program point's frames as pprof locations: runs of frames at one
+    address (a frame seen again starts the next), each (address, lines),
+    lines (function, file base name, line), "???" without a file none."""
+    stack = []
+    prev_ids = []
+    for i in pp["fs"]:
+        addr, fn, file, line = frame_parts(p["ftbl"][i])
+        if not stack or stack[-1][0] != addr or i in prev_ids:
+            stack.append((addr, []))
+            prev_ids = []
+        prev_ids.append(i)
+        if fn != "???" or file:
+            stack[-1][1].append((fn, file, line))
+    return [(a, tuple(l)) for a, l in stack]
+
+
+def pprof_stack(raw, ids):
+    out = []
+    for i in ids:
+        addr, _, lines = raw["locations"][i]
+        out.append((addr, tuple((fn, os.path.basename(f), ln)
+                                for fn, f, ln in lines)))
+    return out
+
+
+def check_pprof_like_json(pb, p):
+    """The pprof file holds the JSON's call sites: the same stacks with
+    the same numbers, so the same totals per sample type."""
+    raw = pprof_raw(pb)
+    check_eq(raw["types"], PPROF_TYPES, "sample types")
+    check_eq(raw["comments"], ["cmd: " + p["cmd"], "pid: %d" % p["pid"]],
+             "comments")
+    mine = sorted((vals, pprof_stack(raw, ids)) for vals, ids, _ in raw["samples"])
+    theirs = sorted((tuple(pp[c] for c in PPROF_COLUMNS), json_stack(p, pp))
+                    for pp in p["pps"])
+    check_eq(mine, theirs, "samples (values, locations)")
+    for col, vals in zip(PPROF_COLUMNS, zip(*(s[0] for s in raw["samples"]))):
+        check_eq(sum(vals), sum(pp[col] for pp in p["pps"]), "total " + col)
+    for vals, _, labels in raw["samples"]:
+        want = ["bytes:[%d]" % (vals[1] // vals[0])] if vals[0] else []
+        check_eq(labels, want, "labels of a sample with %r" % (vals,))
+    for addr, mid, _ in raw["locations"].values():
+        check(mid in raw["mappings"], "location 0x%x: mapping %d" % (addr, mid))
+    return raw
+
+
+def build_id(path):
+    out = subprocess.run(["readelf", "-n", path], capture_output=True,
+                         text=True, check=True).stdout
+    m = re.search(r"Build ID: ([0-9a-f]+)", out)
+    check(m, "readelf -n %s shows no build id" % path)
+    return m.group(1)
+
+
+def trace_both(cmd, name):
+    """dhtrace --format dhat,pprof: (JSON profile, pprof path, stderr)."""
+    base = os.path.join(WORK, name)
+    with open(os.devnull) as f:
+        r = dhtrace(["--format", "dhat,pprof", "-o", base, "--"] + cmd, stdin=f)
+    check_eq(r.returncode, 0, "exit status (%s)" % r.stderr.strip())
+    check(re.search(r"^dhtrace: The data has been saved to %s\.json," % re.escape(base),
+                    r.stderr, re.M), "no line naming the JSON: " + r.stderr)
+    check(re.search(r"^dhtrace: The pprof profile has been saved to %s\.pb\.gz,"
+                    % re.escape(base), r.stderr, re.M),
+          "no line naming the pprof file: " + r.stderr)
+    with open(base + ".json") as f:
+        return json.load(f), base + ".pb.gz", r.stderr
+
+
+@test
+def pprof_writer_sample_reads_in_go_pprof():
+    # The unit test's hand-built profile, every field dumped by pprof.
+    path = os.path.join(WORK, "sample.pb.gz")
+    subprocess.run([os.path.join(BUILD, "tests", "test_pprof"), "--write", path],
+                   check=True)
+    check_eq(go_pprof(["-raw", path]), """\
+Comment: cmd: /opt/app/bin/app --flag
+Comment: pid: 4242
+PeriodType: space bytes
+Period: 1
+Time: 2023-11-14 22:13:20.123456789 +0000 UTC
+Duration: 2.5s
+Samples:
+%s
+          4       1000          1        250          2        500: 1 2 
+                bytes:[250]
+          1         64          0          0          1         64: 2 
+                bytes:[64]
+          3         30          0          0          0          0: 3 4 2 
+                bytes:[10]
+Locations
+     1: 0x401050 M=1 grab /src/app.c:5 s=0
+             leaf(int) /src/app.c:12 s=0(_Z4leafi)
+     2: 0x401100 M=1 main /src/app.c:20 s=0
+     3: 0x401200 M=1 
+     4: 0x7f0000001234 M=2 qsort_r msort.c:297 s=0
+Mappings
+1: 0x401000/0x402000/0x1000 /opt/app/bin/app 0123456789abcdef0123456789abcdef01234567 [FN][FL][LN][IN]
+2: 0x7f0000001000/0x7f0000100000/0x1000 /lib/libc.so.6  [FN][FL][LN][IN]
+""" % PPROF_TYPES, "go tool pprof -raw")
+
+
+@test
+def pprof_of_a_run_equals_its_json():
+    exe = os.path.realpath(prog("t_alloc"))
+    p, pb, _ = trace_both([exe], "both-t_alloc")
+    raw = check_pprof_like_json(pb, p)
+    check_eq(raw["mappings"][1].split(" ")[1:],
+             [exe, build_id(exe), "[FN][FL][LN][IN]"], "first mapping")
+    # Callers' addresses are the calls (return address - 1): the JSON's,
+    # and main's lines are the lines of the calls.
+    lines = {l for _, _, ls in raw["locations"].values() for l in ls}
+    check(("leak_one", os.path.join(ROOT, "tests/progs/t_alloc.c"), 10) in lines,
+          "no leak_one line with its path: %s" % sorted(lines))
+
+
+def pprof_top(path, index):
+    """-top in bytes: {function: (flat, cum)}."""
+    out = go_pprof(["-top", "-unit=B", "-sample_index=" + index, path])
+    rows = {}
+    for m in re.finditer(r"^\s*(\d+)B?\s+\S+%\s+\S+%\s+(\d+)B?\s+\S+%\s+(.*)$",
+                         out, re.M):
+        rows[m.group(3)] = (int(m.group(1)), int(m.group(2)))
+    return rows, out
+
+
+@test
+def pprof_top_traces_and_sample_index():
+    p, pb, _ = trace_both([prog("t_alloc")], "top-t_alloc")
+    t = totals(p)
+    leak = [pp for pp in p["pps"]
+            if frame_parts(p["ftbl"][pp["fs"][0]])[1] == "leak_one"]
+    check_eq(len(leak), 1, "leak_one sites")
+    leak = leak[0]
+    for index, col, total in (("alloc_space", "tb", t["total"][0]),
+                              ("peak_space", "gb", t["gmax"][0]),
+                              ("inuse_space", "eb", t["end"][0])):
+        rows, out = pprof_top(pb, index)
+        check("Type: %s\n" % index in out, "-top type line:\n" + out)
+        check("Total samples = %dB" % total in out, "-top total:\n" + out)
+        want = {"main": (total - leak[col], total), "leak_one": (leak[col], leak[col])}
+        want = {k: v for k, v in want.items() if v != (0, 0)}
+        check_eq({k: v for k, v in rows.items() if v != (0, 0)}, want,
+                 "-top -sample_index=%s rows" % index)
+    # the default is alloc_space
+    rows, out = pprof_top(pb, "alloc_space")
+    check_eq(go_pprof(["-top", "-unit=B", pb]).split("Type:")[1],
+             out.split("Type:")[1], "-top without -sample_index")
+    traces = go_pprof(["-traces", "-unit=B", "-sample_index=inuse_space", pb])
+    check("     bytes:  200B\n      200B   leak_one\n             main\n" in traces,
+          "-traces has no leak_one <- main trace of 200 bytes:\n" + traces)
+
+
+@test
+def pprof_inlined_calls_are_one_location():
+    # -O2: push_back and vector's internals inlined into main.
+    p, pb, _ = trace_both([nofp("t_cxx")], "inline-t_cxx")
+    raw = check_pprof_like_json(pb, p)
+    src = os.path.join(ROOT, "tests/progs/t_cxx.cc")
+    with open(src) as f:
+        line = 1 + [i for i, l in enumerate(f) if "v.push_back(i)" in l][0]
+    inl = [ls for _, _, ls in raw["locations"].values()
+           if len(ls) > 1 and ls[-1] == ("main", src, line)]
+    check_eq(len(inl), 1, "locations ending in main at t_cxx.cc:%d" % line)
+    check_eq(inl[0][-2][:2], ("push_back", "/usr/include/c++/12/bits/stl_vector.h"),
+             "the call inlined into main")
+    top = go_pprof(["-top", pb])
+    check(re.search(r"^.* push_back \(inline\)$", top, re.M),
+          "-top does not show push_back as inlined:\n" + top)
+    exe = os.path.realpath(nofp("t_cxx"))
+    check_eq(raw["mappings"][1].split(" ")[1:3], [exe, build_id(exe)], "first mapping")
+    libs = [m.split(" ") for m in raw["mappings"].values()]
+    libstdcxx = [m for m in libs if "libstdc++" in m[1]]
+    check(libstdcxx and libstdcxx[0][2] == build_id(libstdcxx[0][1]),
+          "libstdc++'s mapping and build id: %s" % libs)
+
+
+@test
+def output_names_follow_format_and_extension():
+    d = os.path.join(WORK, "names")
+    os.makedirs(d)
+
+    def run(args):
+        for f in os.listdir(d):
+            os.unlink(os.path.join(d, f))
+        r = dhtrace(args + ["--", "/bin/true"], cwd=d)
+        check_eq(r.returncode, 0, "%s: exit status (%s)" % (args, r.stderr.strip()))
+        return sorted(os.listdir(d))
+
+    check_eq(run([]), ["dhat-heap.json"], "default")
+    check_eq(run(["-o", "x.pb.gz"]), ["x.pb.gz"], "-o x.pb.gz")
+    check_eq(run(["-o", "x.out"]), ["x.out"], "-o x.out")
+    check_eq(run(["--format", "pprof"]), ["dhat-heap.pb.gz"], "--format pprof")
+    check_eq(run(["-f", "pprof", "-o", "p.out"]), ["p.out"], "--format pprof -o p.out")
+    check_eq(run(["--format", "dhat,pprof"]), ["dhat-heap.json", "dhat-heap.pb.gz"],
+             "--format dhat,pprof")
+    for o in ("base", "base.json", "base.pb.gz"):
+        check_eq(run(["--format", "pprof,dhat", "-o", o]), ["base.json", "base.pb.gz"],
+                 "--format pprof,dhat -o " + o)
+    files = run(["--format", "dhat,pprof", "-o", "pid-%p"])
+    pids = {f.split(".")[0] for f in files}
+    check_eq(len(pids), 1, "files %s" % files)
+    with open(os.path.join(d, files[1]), "rb") as f:
+        check_eq(f.read(2), b"\x1f\x8b", "gzip magic")
+    with open(os.path.join(d, files[0])) as f:
+        check_eq("pid-%d" % json.load(f)["pid"], pids.pop(), "file names")
+
+
 # --- following a live process ---------------------------------------------
 
 def start_loop(iters, *mode):
@@ -742,6 +1024,18 @@ def error_no_such_pid():
 
 
 @test
+def error_unwritable_pprof_output_runs_nothing():
+    marker = os.path.join(WORK, "ran-pprof")
+    r = dhtrace(["--format", "dhat,pprof", "-o", "/nonexistent-dir/x", "--",
+                 "touch", marker])
+    check_one_line_error(r, "cannot write /nonexistent-dir/x.json")
+    check(not os.path.exists(marker), "the command ran")
+    r = dhtrace(["-o", "/nonexistent-dir/x.pb.gz", "--", "touch", marker])
+    check_one_line_error(r, "cannot write /nonexistent-dir/x.pb.gz")
+    check(not os.path.exists(marker), "the command ran")
+
+
+@test
 def error_no_such_command():
     r = dhtrace(["-o", os.path.join(WORK, "x.json"), "--", "no-such-command-xyz"])
     check_one_line_error(r, "cannot run 'no-such-command-xyz': No such file")
@@ -773,6 +1067,8 @@ def error_bad_arguments():
     for args, pattern in ((["--max-frames", "0", "--", "true"], "--max-frames"),
                           (["-p", "12x"], "PID"),
                           (["-d", "1s", "--", "true"], "-d goes with -p"),
+                          (["--format", "json", "--", "true"], "--format"),
+                          (["--format", "dhat,", "--", "true"], "--format"),
                           ([], "either a command or -p")):
         check_one_line_error(dhtrace(args), pattern)
 

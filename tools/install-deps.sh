@@ -9,10 +9,11 @@ set -eu
 BUILD_PKGS="make gcc g++ clang libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libiberty-dev"
 # Tests and benchmarks: valgrind (the DHAT oracle and its viewer), python3
 # (test driver), nodejs (runs the real viewer), sqlite3 (a real program),
-# binutils (readelf: the oracle for unwinding tables), libc6-dbg (libc
-# frames with file:line, through separate debug files), rustc (a Rust
-# test program).
-TEST_PKGS="valgrind python3 nodejs sqlite3 binutils libc6-dbg rustc"
+# binutils (readelf: the oracle for unwinding tables and build ids),
+# libc6-dbg (libc frames with file:line, through separate debug files),
+# rustc (a Rust test program), golang-go (go tool pprof: the oracle for
+# the pprof files).
+TEST_PKGS="valgrind python3 nodejs sqlite3 binutils libc6-dbg rustc golang-go"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,16 @@ static const char usage[] =
 "\n"
 "Records every heap allocation of the process with its call stack and writes\n"
 "the numbers valgrind's DHAT computes to a dhat-heap.json that DHAT's viewer\n"
-"(dh_view.html) opens. Needs root.\n"
+"(dh_view.html) opens, or to a pprof profile. Needs root.\n"
 "\n"
 "Options:\n"
 "  -p, --pid PID          attach to a running process until it exits or Ctrl-C\n"
 "  -d, --duration TIME    with -p: stop after TIME (e.g. 30s, 500ms, 2m)\n"
 "  -o, --output FILE      where to write the profile; %%p is the pid\n"
-"                         (default: dhat-heap.json)\n"
+"                         (default: dhat-heap.json, or dhat-heap.pb.gz)\n"
+"  -f, --format FMT       dhat (DHAT JSON), pprof (gzipped profile.proto), or\n"
+"                         dhat,pprof (both, FILE.json and FILE.pb.gz); by\n"
+"                         default pprof when FILE ends in .pb.gz, else dhat\n"
 "      --max-frames N     frames per call stack, allocator included, as\n"
 "                         valgrind's --num-callers (default 12, max %d)\n"
 "      --ringbuf-size N   kernel-to-user event buffer, bytes, K/M/G suffixes\n"
@@ -95,6 +99,79 @@ static int parse_int(const char *s, long min, long max, long *out)
 	return 0;
 }
 
+enum {
+	FORMAT_DHAT = 1,
+	FORMAT_PPROF = 2,
+};
+
+#define DEFAULT_STEM "dhat-heap"
+#define DHAT_EXT ".json"
+#define PPROF_EXT ".pb.gz"
+
+/* "dhat", "pprof", "dhat,pprof": a mask of formats, 0 on error. */
+static unsigned int parse_formats(const char *s)
+{
+	unsigned int mask = 0;
+	size_t len;
+
+	for (;; s += len + 1) {
+		len = strcspn(s, ",");
+		if (len == 4 && !strncmp(s, "dhat", 4))
+			mask |= FORMAT_DHAT;
+		else if (len == 5 && !strncmp(s, "pprof", 5))
+			mask |= FORMAT_PPROF;
+		else
+			return 0;
+		if (!s[len])
+			return mask;
+	}
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/*
+ * The files -o and --format name (README, "Output files"): one format
+ * writes -o as given; both write STEM.json and STEM.pb.gz, STEM being -o
+ * less either extension. Without --format, -o's extension chooses.
+ */
+static int output_names(const char *output, unsigned int formats,
+			struct record_opts *o)
+{
+	char *stem;
+	size_t len;
+	int err = 0;
+
+	if (!formats)
+		formats = output && ends_with(output, PPROF_EXT) ?
+			  FORMAT_PPROF : FORMAT_DHAT;
+	if (formats == FORMAT_DHAT) {
+		o->dhat_output = strdup(output ? output : DEFAULT_STEM DHAT_EXT);
+		return o->dhat_output ? 0 : -ENOMEM;
+	}
+	if (formats == FORMAT_PPROF) {
+		o->pprof_output = strdup(output ? output : DEFAULT_STEM PPROF_EXT);
+		return o->pprof_output ? 0 : -ENOMEM;
+	}
+	stem = strdup(output ? output : DEFAULT_STEM);
+	if (!stem)
+		return -ENOMEM;
+	len = strlen(stem);
+	if (ends_with(stem, DHAT_EXT))
+		stem[len - strlen(DHAT_EXT)] = '\0';
+	else if (ends_with(stem, PPROF_EXT))
+		stem[len - strlen(PPROF_EXT)] = '\0';
+	if (asprintf(&o->dhat_output, "%s" DHAT_EXT, stem) < 0 ||
+	    asprintf(&o->pprof_output, "%s" PPROF_EXT, stem) < 0)
+		err = -ENOMEM;
+	free(stem);
+	return err;
+}
+
 static int bad_arg(const char *opt, const char *value)
 {
 	fprintf(stderr, "dhtrace: invalid %s '%s' (see dhtrace --help)\n", opt,
@@ -121,6 +198,7 @@ int main(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "max-frames", required_argument, NULL, 'F' },
 		{ "ringbuf-size", required_argument, NULL, 'R' },
 		{ "empty-probes", no_argument, NULL, 'E' },
@@ -129,16 +207,17 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct record_opts o = {
-		.output = "dhat-heap.json",
 		.max_frames = DEFAULT_FRAMES,
 		.ringbuf_bytes = DEFAULT_RINGBUF,
 		.unwind_cfi = true,
 		.unwind_fp = true,
 	};
+	const char *output = NULL;
+	unsigned int formats = 0;
 	long v;
-	int c;
+	int c, status;
 
-	while ((c = getopt_long(argc, argv, "+p:d:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:d:o:f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_int(optarg, 1, 0x7fffffff, &v))
@@ -153,7 +232,13 @@ int main(int argc, char **argv)
 		case 'o':
 			if (!*optarg)
 				return bad_arg("output file", optarg);
-			o.output = optarg;
+			output = optarg;
+			break;
+		case 'f':
+			formats = parse_formats(optarg);
+			if (!formats)
+				return bad_arg("--format (dhat, pprof or dhat,pprof)",
+					       optarg);
 			break;
 		case 'F':
 			if (parse_int(optarg, 2, DH_MAX_FRAMES, &v))
@@ -199,7 +284,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dhtrace: -d goes with -p; a command is traced until it exits\n");
 		return 2;
 	}
+	if (output_names(output, formats, &o)) {
+		fprintf(stderr, "dhtrace: out of memory\n");
+		return 1;
+	}
 	if (o.pid)
 		raise_file_limit();
-	return record(&o);
+	status = record(&o);
+	free(o.dhat_output);
+	free(o.pprof_output);
+	return status;
 }

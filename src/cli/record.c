@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/pprof_build.h"
 #include "cli/record.h"
 #include "cli/sites.h"
 #include "heap/heap.h"
@@ -36,15 +37,21 @@ struct recorder {
 	struct mmap_watch *watch;
 	struct unwind *unwind;		/* NULL: frame pointers only */
 	unsigned int max_ips;	/* return addresses captured per stack */
+	int64_t wall_start_ns;	/* when the accounting's time zero was */
 	int err;		/* first failure inside the event callback */
 };
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 static int add_mapping(void *ctx, const struct mapping *m)
@@ -318,8 +325,8 @@ static void print_losses(const struct recorder *r, const struct heap_totals *t)
 	out_summary_fprint_tracer(t, stderr);
 }
 
-static int write_profile(const struct recorder *r, const char *cmd, pid_t pid,
-			 const char *path)
+static int write_dhat(const struct recorder *r, const char *cmd, pid_t pid,
+		      const char *path)
 {
 	size_t npps = sites_count(r->sites), nftbl = sym_frame_count(r->sym);
 	struct profile_pp *pps = calloc(npps ? npps : 1, sizeof(*pps));
@@ -343,6 +350,54 @@ static int write_profile(const struct recorder *r, const char *cmd, pid_t pid,
 out:
 	free(pps);
 	free(ftbl);
+	return err;
+}
+
+static int write_pprof(const struct recorder *r, const char *cmd, pid_t pid,
+		       const char *exe, const char *path)
+{
+	struct heap_totals t;
+	struct pprof_profile p = {
+		.cmd = cmd, .pid = pid, .time_nanos = r->wall_start_ns,
+	};
+
+	heap_totals(r->heap, &t);
+	p.duration_nanos = (int64_t)t.tend_ns;
+	return pprof_build_write(&p, r->sites, r->sym, r->heap, exe, path);
+}
+
+/* The output files, with %p expanded: [0] DHAT JSON, [1] pprof. */
+struct outputs {
+	char *path[2];
+};
+
+static void outputs_free(struct outputs *out)
+{
+	free(out->path[0]);
+	free(out->path[1]);
+	memset(out, 0, sizeof(*out));
+}
+
+/* Expand for @pid; unless @check is false, fail when a file cannot be
+ * written where asked. */
+static int outputs_expand(const struct record_opts *o, pid_t pid, bool check,
+			  struct outputs *out)
+{
+	const char *tmpl[2] = { o->dhat_output, o->pprof_output };
+	int err = 0;
+
+	outputs_free(out);
+	for (int i = 0; i < 2 && !err; i++) {
+		if (!tmpl[i])
+			continue;
+		out->path[i] = output_path(tmpl[i], pid);
+		err = out->path[i] ? 0 : -ENOMEM;
+		if (!err && check)
+			err = check_output_dir(out->path[i]);
+		if (err)
+			fprintf(stderr, "dhtrace: cannot write %s: %s\n",
+				tmpl[i], strerror(-err));
+	}
 	return err;
 }
 
@@ -454,6 +509,7 @@ static int start_tracing(struct recorder *r, const struct record_opts *o,
 			t->pid, strerror(-err));
 		return err;
 	}
+	r->wall_start_ns = clock_ns(CLOCK_REALTIME);
 	r->heap = heap_new(now_ns());
 	return r->heap ? 0 : -ENOMEM;
 }
@@ -464,7 +520,8 @@ int record(const struct record_opts *o)
 	struct target t = { .pidfd = -1, .release_fd = -1, .exec_err_fd = -1 };
 	struct alloc_sites sites = { 0 };
 	struct objects objs = { 0 };
-	char *path = NULL, *cmd = NULL;
+	struct outputs out = { 0 };
+	char *cmd = NULL;
 	sigset_t mask;
 	int status = 1, err;
 
@@ -476,19 +533,16 @@ int record(const struct record_opts *o)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
-	path = output_path(o->output, o->argv ? 0 : o->pid);
-	err = path ? check_output_dir(path) : -ENOMEM;
-	if (err) {
-		fprintf(stderr, "dhtrace: cannot write %s: %s\n", o->output,
-			strerror(-err));
+	err = outputs_expand(o, o->argv ? 0 : o->pid, true, &out);
+	if (err)
 		goto out;
-	}
 	err = prepare_target(o, &t, &sites, &objs);
 	if (err)
 		goto out;
 	if (o->argv) {
-		free(path);
-		path = output_path(o->output, t.pid);
+		err = outputs_expand(o, t.pid, false, &out);
+		if (err)
+			goto out;
 		cmd = join_args(o->argv);
 	} else {
 		cmd = process_cmdline(t.pid);
@@ -521,20 +575,30 @@ int record(const struct record_opts *o)
 	heap_totals(r.heap, &totals);
 	out_summary_fprint(&totals, stderr);
 	print_losses(&r, &totals);
-	err = write_profile(&r, cmd ? cmd : "", t.pid, path);
-	if (err) {
-		fprintf(stderr, "dhtrace: cannot write %s: %s\n", path,
-			strerror(-err));
-		status = status ? status : 1;
-	} else {
-		out_summary_fprint_saved(path, stderr);
+	for (int i = 0; i < 2; i++) {
+		const char *path = out.path[i];
+
+		if (!path)
+			continue;
+		err = i ? write_pprof(&r, cmd ? cmd : "", t.pid,
+				      objs.n ? objs.v[0] : NULL, path)
+			: write_dhat(&r, cmd ? cmd : "", t.pid, path);
+		if (err) {
+			fprintf(stderr, "dhtrace: cannot write %s: %s\n", path,
+				strerror(-err));
+			status = status ? status : 1;
+		} else if (i) {
+			out_summary_fprint_saved_pprof(path, stderr);
+		} else {
+			out_summary_fprint_saved(path, stderr);
+		}
 	}
 out:
 	recorder_close(&r);
 	target_close(&t);
 	alloc_sites_free(&sites);
 	objects_free(objs.v, objs.n);
-	free(path);
+	outputs_free(&out);
 	free(cmd);
 	return status;
 }

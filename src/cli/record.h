@@ -12,7 +12,10 @@ struct record_opts {
 	char *const *argv;	/* command mode: the command, NULL-ended */
 	pid_t pid;		/* attach mode: the process */
 	uint64_t duration_ns;	/* attach mode: 0 = until exit or signal */
-	const char *output;	/* "%p" expands to the pid */
+	/* The files to write, NULL for a format not wanted; "%p" expands
+	 * to the pid. */
+	char *dhat_output;
+	char *pprof_output;
 	unsigned int max_frames;	/* printed frames, allocator included */
 	size_t ringbuf_bytes;
 	bool empty_probes;	/* benchmark floor: probes that do nothing */

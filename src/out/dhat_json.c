@@ -6,17 +6,11 @@
  * The text is streamed to the FILE (profiles can have millions of program
  * points), comma-first and one PP or frame per line, without indentation.
  */
-#include <errno.h>
 #include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "out/out.h"
-
-/* U+FFFD REPLACEMENT CHARACTER, in UTF-8. */
-#define UTF8_REPLACEMENT "\xef\xbf\xbd"
+#include "out/out_int.h"
 
 /*
  * Everything before the command line: heap mode, block lifetimes but no
@@ -31,11 +25,6 @@
 	"\n,\"tuth\":10"						\
 	"\n,\"cmd\":"
 
-static int neg_errno(void)
-{
-	return errno > 0 ? -errno : -EIO;
-}
-
 static int put(FILE *f, const void *s, size_t n)
 {
 	return fwrite(s, 1, n, f) == n ? 0 : neg_errno();
@@ -44,49 +33,6 @@ static int put(FILE *f, const void *s, size_t n)
 static int put_str(FILE *f, const char *s)
 {
 	return put(f, s, strlen(s));
-}
-
-/*
- * Length of the well-formed UTF-8 sequence at @s (Unicode 15, table 3-7),
- * or 0 with *@bad set to the length of its maximal ill-formed subpart,
- * which a browser's decoder replaces with one U+FFFD. The NUL that ends
- * the string is never a continuation byte, so @s is not read past it.
- */
-static size_t utf8_seq(const unsigned char *s, size_t *bad)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-	} else {
-		*bad = 1;
-		return 0;
-	}
-	/* No overlong forms, no surrogates, nothing above U+10FFFF. */
-	if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	for (i = 1; i < n; i++) {
-		if (s[i] < lo || s[i] > hi) {
-			*bad = i;
-			return 0;
-		}
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return n;
 }
 
 /*
@@ -204,62 +150,12 @@ int out_dhat_json_fprint(const struct profile *p, FILE *f)
 	return fflush(f) ? neg_errno() : 0;
 }
 
-/*
- * mkstemp() creates the file with mode 0600; give it the mode fopen() would
- * have (0666 less the umask), so that a profile written by root can still
- * be opened by the user. Reading the umask means setting it for a moment.
- */
-static mode_t creation_mode(void)
+static int fprint(const void *p, FILE *f)
 {
-	mode_t mask = umask(0);
-
-	umask(mask);
-	return 0666 & ~mask;
+	return out_dhat_json_fprint(p, f);
 }
 
 int out_dhat_json_write(const struct profile *p, const char *path)
 {
-	static const char suffix[] = ".XXXXXX";
-	size_t len = strlen(path);
-	FILE *f;
-	char *tmp;
-	int fd, err;
-
-	tmp = malloc(len + sizeof(suffix));
-	if (!tmp)
-		return -ENOMEM;
-	memcpy(tmp, path, len);
-	memcpy(tmp + len, suffix, sizeof(suffix));
-
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = neg_errno();
-		goto out_free;
-	}
-	if (fchmod(fd, creation_mode())) {
-		err = neg_errno();
-		close(fd);
-		goto out_unlink;
-	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = neg_errno();
-		close(fd);
-		goto out_unlink;
-	}
-
-	err = out_dhat_json_fprint(p, f);
-	if (!err && fsync(fileno(f)))
-		err = neg_errno();
-	if (fclose(f) && !err)
-		err = neg_errno();
-	if (!err && rename(tmp, path))
-		err = neg_errno();
-
-out_unlink:
-	if (err)
-		unlink(tmp);
-out_free:
-	free(tmp);
-	return err;
+	return out_write_atomic(path, fprint, p);
 }

@@ -5,6 +5,7 @@
 #ifndef DHTRACE_OUT_H
 #define DHTRACE_OUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +50,95 @@ int out_dhat_json_write(const struct profile *p, const char *path);
  * Returns 0, or a negative errno from the first failed write. */
 int out_dhat_json_fprint(const struct profile *p, FILE *f);
 
+/*
+ * A profile for pprof (profile.proto, FORMATS.md section 4), structured:
+ * the recorder fills it from its symbols and mappings, a DHAT file
+ * converter from parsed frame strings. Strings are NUL-terminated; the
+ * writer deduplicates them (and functions), replaces invalid UTF-8 and
+ * numbers mappings, locations and functions from 1.
+ */
+struct pprof_mapping {
+	uint64_t start, limit, offset;	/* runtime range, file offset */
+	const char *path;
+	const char *build_id;	/* lowercase hex (NT_GNU_BUILD_ID); NULL: none */
+	bool symbolized;	/* functions, files, lines and inlines are
+				 * given: pprof does not symbolize it again */
+};
+
+/* One function at one line: an inlined call, or the real function. */
+struct pprof_line {
+	const char *function;	/* as shown (demangled) */
+	const char *system_name; /* as linked (mangled); NULL: as function */
+	const char *file;	/* source file; NULL: unknown */
+	int64_t line, column;	/* 0: unknown */
+};
+
+/* A code address. Caller addresses are return addresses - 1 (the call). */
+struct pprof_location {
+	uint64_t address;
+	uint32_t mapping;	/* 1 + index in mappings; 0: none */
+	/* Innermost first: inlined calls at this address, then the function
+	 * that contains it. None: pprof shows the address. */
+	const struct pprof_line *lines;
+	size_t nlines;
+};
+
+/* A call site and its numbers, as the accounting computed them. */
+struct pprof_sample {
+	const uint32_t *locations;	/* indices in locations, leaf first */
+	size_t nlocations;
+	struct heap_pp_stats stats;
+};
+
+/* A sample type: the name and unit of a value column. */
+struct pprof_value_type {
+	const char *type, *unit;
+};
+
+/*
+ * Each sample's values: tbk and tb as alloc_objects/count and
+ * alloc_space/bytes; unless totals_only, also ebk and eb (live at t-end) as
+ * inuse_objects/count and inuse_space/bytes, gbk and gb (live at t-gmax) as
+ * peak_objects/count and peak_space/bytes. The default sample type is
+ * alloc_space. With tbk > 0 and a "bytes" unit, a sample has a "bytes"
+ * label: tb / tbk, the average block size, as Go's heap profiles have.
+ */
+struct pprof_profile {
+	const char *cmd;	/* a comment "cmd: ..." */
+	int pid;		/* a comment "pid: ..." */
+	int64_t time_nanos;	/* wall clock at the start (since the epoch);
+				 * 0: unknown */
+	int64_t duration_nanos;	/* 0: unknown */
+	/* Files without lifetimes (DHAT's bklt false) have totals only. */
+	bool totals_only;
+	/* Names of the two totals (the tbk and tb columns), e.g.
+	 * events/count and units/count for an ad-hoc DHAT file; NULL: the
+	 * alloc_objects/count, alloc_space/bytes pair. */
+	const struct pprof_value_type *totals;
+	/* pprof takes the first as the main binary. A converter with no
+	 * address space gives one placeholder: path argv[0], symbolized. */
+	const struct pprof_mapping *mappings;
+	size_t nmappings;
+	const struct pprof_location *locations;
+	size_t nlocations;
+	const struct pprof_sample *samples;
+	size_t nsamples;
+};
+
+/* Write @p gzipped to @path, atomically as out_dhat_json_write() does.
+ * Returns 0, or a negative errno with nothing left behind. */
+int out_pprof_write(const struct pprof_profile *p, const char *path);
+/* The same gzipped profile to an open stream, flushed. */
+int out_pprof_fprint(const struct pprof_profile *p, FILE *f);
+
+/*
+ * Write a file whole or not at all: @write(@ctx, f) fills a temporary
+ * file beside @path, which is then synced and renamed into place.
+ * Returns 0, or the first negative errno (@write's, or of the file).
+ */
+typedef int (*out_writer)(const void *ctx, FILE *f);
+int out_write_atomic(const char *path, out_writer write, const void *ctx);
+
 /* Summary lines in dhat-rs's form ("dhtrace: Total:     1,256 bytes in 6
  * blocks", "At t-gmax:", "At t-end:"). */
 void out_summary_fprint(const struct heap_totals *t, FILE *f);
@@ -61,6 +151,10 @@ void out_summary_fprint_tracer(const struct heap_totals *t, FILE *f);
 /* "dhtrace: The data has been saved to PATH, and is viewable with
  * /usr/libexec/valgrind/dh_view.html" */
 void out_summary_fprint_saved(const char *path, FILE *f);
+
+/* "dhtrace: The pprof profile has been saved to PATH, and is viewable with
+ * go tool pprof PATH" */
+void out_summary_fprint_saved_pprof(const char *path, FILE *f);
 
 /* "%'llu" without depending on the locale: 1234567 -> "1,234,567". */
 const char *out_thousands(uint64_t v, char buf[32]);

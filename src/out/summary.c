@@ -62,3 +62,9 @@ void out_summary_fprint_saved(const char *path, FILE *f)
 	fprintf(f, "dhtrace: The data has been saved to %s, and is viewable with %s\n",
 		path, DH_VIEW_HTML);
 }
+
+void out_summary_fprint_saved_pprof(const char *path, FILE *f)
+{
+	fprintf(f, "dhtrace: The pprof profile has been saved to %s, and is viewable with go tool pprof %s\n",
+		path, path);
+}

@@ -40,6 +40,7 @@ static int rehash(struct ftbl *t, size_t nslots)
 static int grow(struct ftbl *t)
 {
 	size_t cap = t->cap ? 2 * t->cap : 256;
+	struct sym_frame *parts;
 	char **text;
 	uint32_t *hash;
 
@@ -49,6 +50,10 @@ static int grow(struct ftbl *t)
 	if (!text)
 		return -ENOMEM;
 	t->text = text;
+	parts = realloc(t->parts, cap * sizeof(*parts));
+	if (!parts)
+		return -ENOMEM;
+	t->parts = parts;
 	hash = realloc(t->hash, cap * sizeof(*hash));
 	if (!hash)
 		return -ENOMEM;
@@ -58,12 +63,59 @@ static int grow(struct ftbl *t)
 	return rehash(t, 2 * cap);
 }
 
-int ftbl_intern(struct ftbl *t, char *text, uint32_t *id)
+static size_t opt_len(const char *s)
 {
+	return s ? strlen(s) + 1 : 0;
+}
+
+/* @s copied to *@at, which moves past it; NULL stays NULL. */
+static const char *copy_to(char **at, const char *s)
+{
+	char *dst = *at;
+	size_t n = opt_len(s);
+
+	if (!s)
+		return NULL;
+	memcpy(dst, s, n);
+	*at += n;
+	return dst;
+}
+
+/* The strings of @parts moved behind the NUL of *@text: one allocation
+ * per frame, and invisible to the comparisons, which stop at the NUL. */
+static int attach_parts(char **text, struct sym_frame *parts)
+{
+	size_t len = strlen(*text) + 1;
+	char *t, *at;
+
+	t = realloc(*text, len + opt_len(parts->function) +
+		    opt_len(parts->system_name) + opt_len(parts->file));
+	if (!t)
+		return -ENOMEM;
+	*text = t;
+	at = t + len;
+	parts->function = copy_to(&at, parts->function);
+	parts->system_name = copy_to(&at, parts->system_name);
+	parts->file = copy_to(&at, parts->file);
+	return 0;
+}
+
+int ftbl_intern(struct ftbl *t, char *text, const struct sym_frame *parts,
+		uint32_t *id)
+{
+	struct sym_frame p = { 0 };
 	uint32_t h = hash_str(text);
 	size_t mask, j;
 	int err;
 
+	if (parts) {
+		p = *parts;
+		err = attach_parts(&text, &p);
+		if (err) {
+			free(text);
+			return err;
+		}
+	}
 	if (t->n == t->cap) {
 		err = grow(t);
 		if (err) {
@@ -83,6 +135,7 @@ int ftbl_intern(struct ftbl *t, char *text, uint32_t *id)
 	*id = t->n;
 	t->slots[j] = t->n;
 	t->text[t->n] = text;
+	t->parts[t->n] = p;
 	t->hash[t->n] = h;
 	t->n++;
 	return 0;
@@ -96,7 +149,7 @@ int ftbl_init(struct ftbl *t)
 	memset(t, 0, sizeof(*t));
 	if (!root)
 		return -ENOMEM;
-	return ftbl_intern(t, root, &id);
+	return ftbl_intern(t, root, NULL, &id);
 }
 
 void ftbl_free(struct ftbl *t)
@@ -104,6 +157,7 @@ void ftbl_free(struct ftbl *t)
 	for (size_t i = 0; i < t->n; i++)
 		free(t->text[i]);
 	free(t->text);
+	free(t->parts);
 	free(t->hash);
 	free(t->slots);
 	memset(t, 0, sizeof(*t));

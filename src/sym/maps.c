@@ -13,10 +13,10 @@ void maps_free(struct maps *m)
 	m->n = 0;
 }
 
-int maps_add(struct maps *m, uint64_t start, uint64_t end, uint64_t pgoff,
-	     struct obj *obj)
+int maps_add(struct maps *m, const struct mapping *new)
 {
-	struct mapping new = { start, end, pgoff, obj }, e, *v;
+	uint64_t start = new->start, end = new->end;
+	struct mapping e, *v;
 	bool placed = false;
 	size_t k = 0;
 
@@ -29,7 +29,7 @@ int maps_add(struct maps *m, uint64_t start, uint64_t end, uint64_t pgoff,
 		e = m->v[i];
 		if (e.end <= start || e.start >= end) {
 			if (!placed && e.start >= end) {
-				v[k++] = new;
+				v[k++] = *new;
 				placed = true;
 			}
 			v[k++] = e;
@@ -40,7 +40,7 @@ int maps_add(struct maps *m, uint64_t start, uint64_t end, uint64_t pgoff,
 			v[k++].end = start;
 		}
 		if (!placed) {
-			v[k++] = new;
+			v[k++] = *new;
 			placed = true;
 		}
 		if (e.end > end) {
@@ -50,7 +50,7 @@ int maps_add(struct maps *m, uint64_t start, uint64_t end, uint64_t pgoff,
 		}
 	}
 	if (!placed)
-		v[k++] = new;
+		v[k++] = *new;
 	free(m->v);
 	m->v = v;
 	m->n = k;

@@ -10,6 +10,7 @@
  * executable mapping alone is enough, and an object stays usable after the
  * process unmapped it or exited.
  */
+#include <elfutils/libdwelf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -33,6 +34,7 @@ struct seg {
 struct obj {
 	char *path;		/* as the process names it: printed */
 	char *file;		/* as dwfl names it: where debuglinks are */
+	char *build_id;		/* lowercase hex, or NULL */
 	int fd;			/* -1, or ours until dwfl takes it over */
 	bool loaded;		/* obj_load() was tried */
 	Dwfl *dwfl;
@@ -48,7 +50,8 @@ struct obj {
 struct loc {
 	const char *fn;		/* NULL: "???" */
 	const char *file;	/* as printed; NULL: no line info, print the object */
-	int line;
+	const char *path;	/* libdw's name of it, with directories */
+	int line, col;
 };
 
 static const Dwfl_Callbacks callbacks = {
@@ -89,6 +92,28 @@ static int open_file(struct obj *o, pid_t pid, uint64_t start, uint64_t end)
 	return o->file ? 0 : -ENOMEM;
 }
 
+/* The build id, read now that the file is open: pprof finds the object
+ * by it. An object without one (or not ELF) has none. */
+static int read_build_id(struct obj *o)
+{
+	const unsigned char *id;
+	ssize_t n = 0;
+	Elf *elf;
+
+	if (o->fd < 0 || elf_version(EV_CURRENT) == EV_NONE)
+		return 0;
+	elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
+	if (elf)
+		n = dwelf_elf_gnu_build_id(elf, (const void **)&id);
+	if (n > 0) {
+		o->build_id = malloc(2 * n + 1);
+		for (ssize_t i = 0; o->build_id && i < n; i++)
+			sprintf(o->build_id + 2 * i, "%02x", id[i]);
+	}
+	elf_end(elf);
+	return n > 0 && !o->build_id ? -ENOMEM : 0;
+}
+
 struct obj *obj_open(const char *path, pid_t pid, uint64_t start,
 		     uint64_t end)
 {
@@ -98,7 +123,7 @@ struct obj *obj_open(const char *path, pid_t pid, uint64_t start,
 		return NULL;
 	o->fd = -1;
 	o->path = strdup(path);
-	if (!o->path || open_file(o, pid, start, end)) {
+	if (!o->path || open_file(o, pid, start, end) || read_build_id(o)) {
 		obj_free(o);
 		return NULL;
 	}
@@ -118,6 +143,7 @@ void obj_free(struct obj *o)
 	cus_free(&o->cus);
 	srcnames_free(&o->srcnames);
 	free(o->file);
+	free(o->build_id);
 	free(o->path);
 	free(o);
 }
@@ -125,6 +151,11 @@ void obj_free(struct obj *o)
 const char *obj_path(const struct obj *o)
 {
 	return o->path;
+}
+
+const char *obj_build_id(const struct obj *o)
+{
+	return o->build_id;
 }
 
 static int read_segs(struct obj *o, Dwfl_Module *mod)
@@ -286,15 +317,15 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* File @idx of @cu as valgrind prints it: the line table's name. */
-static const char *file_name(struct obj *o, Dwarf_Die *cu, Dwarf_Files *files,
-			     size_t idx)
+/* File @idx of @cu into @l: printed as valgrind prints it (the line
+ * table's name), and libdw's path. */
+static void file_name(struct obj *o, Dwarf_Die *cu, Dwarf_Files *files,
+		      size_t idx, struct loc *l)
 {
-	const char *name = srcnames_find(&o->srcnames, cu, idx);
-
-	if (!name && (name = dwarf_filesrc(files, idx, NULL, NULL)))
-		name = base_name(name);
-	return name;
+	l->path = dwarf_filesrc(files, idx, NULL, NULL);
+	l->file = srcnames_find(&o->srcnames, cu, idx);
+	if (!l->file && l->path)
+		l->file = base_name(l->path);
 }
 
 /* Where @inl was called from; valgrind's "???" and 0 when unknown. */
@@ -304,15 +335,17 @@ static void call_site(struct obj *o, Dwarf_Die *cu, Dwarf_Die *inl,
 	Dwarf_Attribute attr;
 	Dwarf_Word val;
 
-	l->file = NULL;
-	l->line = 0;
+	l->file = l->path = NULL;
+	l->line = l->col = 0;
 	if (files && !dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &attr),
 				      &val))
-		l->file = file_name(o, cu, files, val);
+		file_name(o, cu, files, val, l);
 	if (!dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &attr), &val))
 		l->line = (int)val;
+	if (!dwarf_formudata(dwarf_attr(inl, DW_AT_call_column, &attr), &val))
+		l->col = (int)val;
 	if (!l->file)
-		l->file = "???";
+		l->file = l->path = "???";
 }
 
 /* The line table's file:line for @pc (file NULL when there is none). */
@@ -323,17 +356,21 @@ static void line_of(struct obj *o, Dwarf_Die *cu, Dwarf_Addr pc,
 	Dwarf_Files *files;
 	size_t idx;
 
-	l->file = NULL;
+	l->file = l->path = NULL;
 	if (!line || dwarf_lineno(line, &l->line) || l->line < 0 ||
 	    dwarf_line_file(line, &files, &idx))
 		return;
-	l->file = file_name(o, cu, files, idx);
+	if (dwarf_linecol(line, &l->col) || l->col < 0)
+		l->col = 0;
+	file_name(o, cu, files, idx, l);
 }
 
-/* Fill @locs (innermost first) for @vaddr; @top names the real function. */
+/* Fill @locs (innermost first) for @vaddr; @top names the real function.
+ * Relative file names are relative to *@comp_dir (NULL when unknown). */
 static int describe(struct obj *o, uint64_t vaddr, const char *top,
-		    struct loc *locs)
+		    struct loc *locs, const char **comp_dir)
 {
+	Dwarf_Attribute attr;
 	Dwarf_Die inl[SYM_MAX_INLINE - 1], *cu;
 	Dwarf_Addr pc = vaddr - o->cus.bias;
 	Dwarf_Files *files = NULL;
@@ -341,7 +378,9 @@ static int describe(struct obj *o, uint64_t vaddr, const char *top,
 
 	cu = cus_find(&o->cus, pc);
 	locs[0].file = NULL;
+	*comp_dir = NULL;
 	if (cu) {
+		*comp_dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
 		n = inlined_calls(cu, pc, inl, SYM_MAX_INLINE - 1);
 		if (n && dwarf_getsrcfiles(cu, &files, NULL))
 			files = NULL;
@@ -356,11 +395,21 @@ static int describe(struct obj *o, uint64_t vaddr, const char *top,
 }
 
 static int intern(struct ftbl *t, uint64_t addr, const struct loc *l,
-		  const char *objpath, uint32_t *id)
+		  const char *objpath, const char *comp_dir,
+		  struct sym_frame *parts, uint32_t *id)
 {
 	const char *fn = l->fn ? l->fn : "???";
-	char *text;
-	int len;
+	char *text, *path = NULL;
+	int len, err;
+
+	/* printed as the line table names it, in parts with directories */
+	if (l->path && l->path[0] != '/' && comp_dir && comp_dir[0] == '/' &&
+	    asprintf(&path, "%s/%s", comp_dir, l->path) < 0)
+		return -ENOMEM;
+	parts->function = l->fn;
+	parts->file = path ? path : l->path;
+	parts->line = l->file ? l->line : 0;
+	parts->column = l->file ? l->col : 0;
 
 	if (l->file)
 		len = asprintf(&text, "0x%" PRIX64 ": %s (%s:%d)", addr, fn,
@@ -368,16 +417,17 @@ static int intern(struct ftbl *t, uint64_t addr, const struct loc *l,
 	else
 		len = asprintf(&text, "0x%" PRIX64 ": %s (in %.*s)", addr, fn,
 			       (int)sym_path_len(objpath), objpath);
-	if (len < 0)
-		return -ENOMEM;
-	return ftbl_intern(t, text, id);
+	err = len < 0 ? -ENOMEM : ftbl_intern(t, text, parts, id);
+	free(path);
+	return err;
 }
 
-int obj_frames(struct obj *o, uint64_t addr, uint64_t off, struct ftbl *t,
-	       uint32_t *ids, enum fn_kind *kind)
+int obj_frames(struct obj *o, uint64_t addr, uint64_t off, uint32_t mapping,
+	       struct ftbl *t, uint32_t *ids, enum fn_kind *kind)
 {
+	struct sym_frame parts = { .addr = addr, .mapping = mapping };
 	struct loc locs[SYM_MAX_INLINE];
-	const char *sym, *top;
+	const char *sym = NULL, *top, *comp_dir = NULL;
 	char *demangled = NULL;
 	uint64_t vaddr;
 	int n = 1, err = 0;
@@ -385,7 +435,7 @@ int obj_frames(struct obj *o, uint64_t addr, uint64_t off, struct ftbl *t,
 	if (!o->loaded)
 		obj_load(o);
 	*kind = FN_NORMAL;
-	locs[0] = (struct loc){ NULL, NULL, 0 };	/* "??? (in obj)" */
+	locs[0] = (struct loc){ 0 };	/* "??? (in obj)" */
 	if (o->mod && off_to_vaddr(o, off, &vaddr)) {
 		sym = funcs_find(&o->funcs, vaddr);
 		if (sym)
@@ -396,10 +446,14 @@ int obj_frames(struct obj *o, uint64_t addr, uint64_t off, struct ftbl *t,
 			top = demangled;
 		else
 			top = sym;
-		n = describe(o, vaddr, top, locs);
+		n = describe(o, vaddr, top, locs, &comp_dir);
 	}
-	for (int i = 0; i < n && !err; i++)
-		err = intern(t, addr, &locs[i], o->path, &ids[i]);
+	for (int i = 0; i < n && !err; i++) {
+		/* the last frame is the symbol's; the others are inlined */
+		parts.system_name = i == n - 1 ? sym : NULL;
+		err = intern(t, addr, &locs[i], o->path, comp_dir, &parts,
+			     &ids[i]);
+	}
 	free(demangled);
 	return err ? err : n;
 }

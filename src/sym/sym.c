@@ -12,6 +12,8 @@
 struct sym {
 	pid_t pid;
 	struct maps maps;
+	struct mapping *told;	/* every mapping told, in order */
+	size_t ntold;
 	struct obj **objs;	/* one per path, owned */
 	size_t nobjs;
 	struct memo memo;
@@ -39,6 +41,7 @@ void sym_free(struct sym *s)
 	for (size_t i = 0; i < s->nobjs; i++)
 		obj_free(s->objs[i]);
 	free(s->objs);
+	free(s->told);
 	maps_free(&s->maps);
 	memo_free(&s->memo);
 	ftbl_free(&s->ftbl);
@@ -67,6 +70,7 @@ int sym_add_mapping(struct sym *s, uint64_t start, uint64_t end,
 		    uint64_t pgoff, const char *path)
 {
 	const struct mapping *m = maps_find(&s->maps, start);
+	struct mapping *told;
 	struct obj *o;
 	int err;
 
@@ -83,16 +87,25 @@ int sym_add_mapping(struct sym *s, uint64_t start, uint64_t end,
 	err = memo_drop(&s->memo, start, end);
 	if (err)
 		return err;
-	return maps_add(&s->maps, start, end, pgoff, o);
+	told = realloc(s->told, (s->ntold + 1) * sizeof(*told));
+	if (!told)
+		return -ENOMEM;
+	s->told = told;
+	told[s->ntold] = (struct mapping){ start, end, pgoff, o, s->ntold + 1 };
+	err = maps_add(&s->maps, &told[s->ntold]);
+	if (!err)
+		s->ntold++;
+	return err;
 }
 
 static int unknown_frame(struct sym *s, uint64_t addr, uint32_t *id)
 {
+	struct sym_frame parts = { .addr = addr };
 	char *text;
 
 	if (asprintf(&text, "0x%" PRIX64 ": ???", addr) < 0)
 		return -ENOMEM;
-	return ftbl_intern(&s->ftbl, text, id);
+	return ftbl_intern(&s->ftbl, text, &parts, id);
 }
 
 /* The frames of return address @ip: a copy of its memo entry. */
@@ -109,7 +122,7 @@ static int describe_ip(struct sym *s, uint64_t ip, struct memo_ent *out)
 		m = maps_find(&s->maps, addr);
 		if (m)
 			n = obj_frames(m->obj, addr, addr - m->start + m->pgoff,
-				       &s->ftbl, ids, &kind);
+				       m->told, &s->ftbl, ids, &kind);
 		else
 			n = unknown_frame(s, addr, ids) ? -ENOMEM : 1;
 		if (n < 0)
@@ -162,4 +175,26 @@ size_t sym_frame_count(const struct sym *s)
 const char *sym_frame_text(const struct sym *s, uint32_t id)
 {
 	return id < s->ftbl.n ? s->ftbl.text[id] : NULL;
+}
+
+void sym_frame_parts(const struct sym *s, uint32_t id, struct sym_frame *out)
+{
+	static const struct sym_frame none;
+
+	*out = id < s->ftbl.n ? s->ftbl.parts[id] : none;
+}
+
+size_t sym_mapping_count(const struct sym *s)
+{
+	return s->ntold;
+}
+
+void sym_mapping_at(const struct sym *s, size_t i, struct sym_mapping *out)
+{
+	const struct mapping *m = &s->told[i];
+
+	*out = (struct sym_mapping){
+		.start = m->start, .end = m->end, .pgoff = m->pgoff,
+		.path = obj_path(m->obj), .build_id = obj_build_id(m->obj),
+	};
 }

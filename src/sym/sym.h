@@ -121,4 +121,34 @@ int sym_stack(struct sym *s, const uint64_t *ips, int n, uint32_t *frames,
 size_t sym_frame_count(const struct sym *s);
 const char *sym_frame_text(const struct sym *s, uint32_t id);
 
+/*
+ * A frame of the table in parts, for formats that take them apart (pprof).
+ * The frames of one address are one inlined call each, innermost first,
+ * then the function holding the address. Strings live as long as @s.
+ */
+struct sym_frame {
+	uint64_t addr;		/* as printed: a return address - 1 */
+	uint32_t mapping;	/* 1 + index for sym_mapping_at(); 0: none */
+	const char *function;	/* as printed; NULL: unknown ("???") */
+	const char *system_name; /* the symbol as linked (mangled); NULL for
+				  * inlined calls, named from DWARF */
+	const char *file;	/* the source file with its directory; NULL:
+				 * no line information */
+	int line, column;	/* 0: unknown */
+};
+
+/* Frame @id in parts ("[root]" and unknown ids: all zero). */
+void sym_frame_parts(const struct sym *s, uint32_t id, struct sym_frame *out);
+
+/* A mapping as it was told, with its object's build id. */
+struct sym_mapping {
+	uint64_t start, end, pgoff;
+	const char *path;
+	const char *build_id;	/* NT_GNU_BUILD_ID in lowercase hex; NULL */
+};
+
+/* Every mapping told (those replaced since too), in the order told. */
+size_t sym_mapping_count(const struct sym *s);
+void sym_mapping_at(const struct sym *s, size_t i, struct sym_mapping *out);
+
 #endif /* DHTRACE_SYM_H */

@@ -43,9 +43,12 @@ size_t unversioned_len(const char *name);
  */
 char *sym_demangle(const char *name);
 
+#include "sym/sym.h"
+
 /* The frame table: strings interned to dense ids, 0 is "[root]". */
 struct ftbl {
 	char **text;		/* by id */
+	struct sym_frame *parts;	/* by id; strings behind the text's NUL */
 	uint32_t *hash;		/* by id, to rehash without rehashing text */
 	size_t n, cap;
 	uint32_t *slots;	/* open addressing: ids, UINT32_MAX is empty */
@@ -54,9 +57,11 @@ struct ftbl {
 
 int ftbl_init(struct ftbl *t);
 void ftbl_free(struct ftbl *t);
-/* Intern @text, which the table takes over (freed if already known).
- * Returns 0 or -ENOMEM (then @text is freed too). */
-int ftbl_intern(struct ftbl *t, char *text, uint32_t *id);
+/* Intern @text, which the table takes over (freed if already known), and
+ * for a new id, a copy of @parts (NULL: all zero). Returns 0 or -ENOMEM
+ * (then @text is freed too). */
+int ftbl_intern(struct ftbl *t, char *text, const struct sym_frame *parts,
+		uint32_t *id);
 
 /* A module's functions, by address, named as valgrind names them. */
 struct func;
@@ -108,20 +113,24 @@ struct obj *obj_open(const char *path, pid_t pid, uint64_t start,
 		     uint64_t end);
 void obj_free(struct obj *o);
 const char *obj_path(const struct obj *o);
+/* NT_GNU_BUILD_ID in lowercase hex, or NULL. */
+const char *obj_build_id(const struct obj *o);
 
 /*
- * Describe file offset @off of @o, printed at address @addr: the frames it
- * expands into, innermost first, interned in @t and written to @ids (at
- * most SYM_MAX_INLINE). *@kind is the kind of the containing function.
+ * Describe file offset @off of @o, printed at address @addr, mapped by
+ * the told mapping @mapping (sym_frame's numbering): the frames it expands
+ * into, innermost first, interned in @t and written to @ids (at most
+ * SYM_MAX_INLINE). *@kind is the kind of the containing function.
  * Returns the number of frames (>= 1) or a negative errno.
  */
-int obj_frames(struct obj *o, uint64_t addr, uint64_t off, struct ftbl *t,
-	       uint32_t *ids, enum fn_kind *kind);
+int obj_frames(struct obj *o, uint64_t addr, uint64_t off, uint32_t mapping,
+	       struct ftbl *t, uint32_t *ids, enum fn_kind *kind);
 
 /* The address space: sorted, non-overlapping mappings. */
 struct mapping {
 	uint64_t start, end, pgoff;	/* start first: count_at_or_below() */
 	struct obj *obj;	/* not owned */
+	uint32_t told;		/* 1 + index in the list of told mappings */
 };
 
 struct maps {
@@ -130,9 +139,8 @@ struct maps {
 };
 
 void maps_free(struct maps *m);
-/* Map [start, end) over whatever was there. Returns 0 or -ENOMEM. */
-int maps_add(struct maps *m, uint64_t start, uint64_t end, uint64_t pgoff,
-	     struct obj *obj);
+/* Map @new over whatever was there. Returns 0 or -ENOMEM. */
+int maps_add(struct maps *m, const struct mapping *new);
 const struct mapping *maps_find(const struct maps *m, uint64_t addr);
 
 /* Memo of described addresses: address -> frame ids and kind. */

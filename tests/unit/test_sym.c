@@ -7,8 +7,10 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <elf.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -261,6 +263,124 @@ static void test_inlined(void)
 	CHECK_STR(sym_frame_text(s, ids[0]),
 		  fmt("0x%" PRIX64 ": inlined (test_sym.c:%d)", ra - 1,
 		      line_inl_call));
+	sym_free(s);
+}
+
+/* This executable's build id from its PT_NOTE in memory, the way the
+ * dynamic linker sees it: lowercase hex in @hex. */
+static int note_build_id(struct dl_phdr_info *info, size_t size, void *hex)
+{
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
+		const char *end = p + ph->p_memsz;
+
+		if (ph->p_type != PT_NOTE)
+			continue;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+			const unsigned char *desc = (const unsigned char *)
+				(p + sizeof(*n) + ((n->n_namesz + 3) & ~3u));
+
+			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 &&
+			    !memcmp(n + 1, "GNU", 4)) {
+				for (unsigned j = 0; j < n->n_descsz; j++)
+					sprintf((char *)hex + 2 * j, "%02x", desc[j]);
+				return 1;
+			}
+			p = (const char *)desc + ((n->n_descsz + 3) & ~3u);
+		}
+	}
+	return 1;	/* the first object is the executable */
+}
+
+static void test_frame_parts(void)
+{
+	char exe[4096] = "", build_id[128] = "";
+	struct sym_mapping m;
+	struct sym_frame f;
+	uint32_t ids[4];
+	struct sym *s;
+	uint64_t ra;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	CHECK(n > 0);
+	dl_iterate_phdr(note_build_id, build_id);
+	CHECK(strlen(build_id) == 40);
+	caller();
+	ra = recorded_ra;
+	s = sym_of_self();
+	CHECK_U64(sym_stack(s, &ra, 1, ids, 4), 1);
+	sym_frame_parts(s, ids[0], &f);
+	CHECK_U64(f.addr, ra - 1);
+	CHECK_STR(f.function, "caller");
+	CHECK_STR(f.system_name, "caller");
+	/* the file with its directory, as the line table has it */
+	CHECK(f.file && f.file[0] == '/' &&
+	      strstr(f.file, "/tests/unit/test_sym.c"));
+	CHECK_U64(f.line, line_call);
+	CHECK(f.column > 0);
+	CHECK(f.mapping >= 1 && f.mapping <= sym_mapping_count(s));
+	if (f.mapping < 1 || f.mapping > sym_mapping_count(s))
+		goto out;
+	sym_mapping_at(s, f.mapping - 1, &m);
+	CHECK(m.start <= f.addr && f.addr < m.end);
+	CHECK_STR(m.path, exe);
+	CHECK_STR(m.build_id, build_id);
+
+	/* an inlined call: two frames at one address, the symbol last */
+	inliner();
+	ra = recorded_ra;
+	CHECK_U64(sym_stack(s, &ra, 1, ids, 4), 2);
+	sym_frame_parts(s, ids[0], &f);
+	CHECK_U64(f.addr, ra - 1);
+	CHECK_STR(f.function, "inlined");
+	CHECK(f.system_name == NULL);
+	CHECK_U64(f.line, line_inl_call);
+	sym_frame_parts(s, ids[1], &f);
+	CHECK_U64(f.addr, ra - 1);
+	CHECK_STR(f.function, "inliner");
+	CHECK_STR(f.system_name, "inliner");
+	CHECK_U64(f.line, line_inl_site);
+
+	/* "[root]" and ids out of range have no parts */
+	sym_frame_parts(s, 0, &f);
+	CHECK(!f.addr && !f.mapping && !f.function && !f.file);
+	sym_frame_parts(s, 1u << 30, &f);
+	CHECK(!f.addr && !f.function);
+out:
+	sym_free(s);
+}
+
+static void test_mappings_told(void)
+{
+	struct sym *s = sym_new(0);
+	struct sym_mapping m;
+	char exe[4096] = "";
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	CHECK(n > 0 && s);
+	if (!s)
+		return;
+	CHECK_U64(sym_add_mapping(s, 0x10000, 0x20000, 0x1000, exe), 0);
+	/* told again (maps, then an mmap record): kept once */
+	CHECK_U64(sym_add_mapping(s, 0x10000, 0x20000, 0x1000, exe), 0);
+	/* replaced by another object: both stay, in order */
+	CHECK_U64(sym_add_mapping(s, 0x10000, 0x18000, 0, "/nonexistent/x.so"), 0);
+	CHECK_U64(sym_mapping_count(s), 2);
+	sym_mapping_at(s, 0, &m);
+	CHECK_U64(m.start, 0x10000);
+	CHECK_U64(m.end, 0x20000);
+	CHECK_U64(m.pgoff, 0x1000);
+	CHECK_STR(m.path, exe);
+	CHECK(m.build_id && strlen(m.build_id) == 40);
+	sym_mapping_at(s, 1, &m);
+	CHECK_U64(m.end, 0x18000);
+	CHECK_STR(m.path, "/nonexistent/x.so");
+	CHECK(m.build_id == NULL);
 	sym_free(s);
 }
 
@@ -541,6 +661,8 @@ int main(void)
 	RUN(test_find_errors);
 	RUN(test_caller_line);
 	RUN(test_inlined);
+	RUN(test_frame_parts);
+	RUN(test_mappings_told);
 	RUN(test_shared_library);
 	RUN(test_below_main_real);
 	RUN(test_below_main_synthetic);
