@@ -5,8 +5,9 @@ set -eu
 
 # Build: compilers, libbpf + bpftool (BPF loading, skeleton), elfutils
 # (libelf, libdw: ELF symbols, DWARF lines, inlines), zlib (gzip output),
-# libiberty (C++ and Rust demangling).
-BUILD_PKGS="make gcc g++ clang libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libiberty-dev"
+# libiberty (C++ and Rust demangling), yajl (streaming reader of saved DHAT
+# files: SAX callbacks, constant memory).
+BUILD_PKGS="make gcc g++ clang libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libiberty-dev libyajl-dev"
 # Tests and benchmarks: valgrind (the DHAT oracle and its viewer), python3
 # (test driver), nodejs (runs the real viewer), sqlite3 (a real program),
 # binutils (readelf: the oracle for unwinding tables), libc6-dbg (libc
