@@ -10,8 +10,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "out/out.h"
 
@@ -204,62 +202,17 @@ int out_dhat_json_fprint(const struct profile *p, FILE *f)
 	return fflush(f) ? neg_errno() : 0;
 }
 
-/*
- * mkstemp() creates the file with mode 0600; give it the mode fopen() would
- * have (0666 less the umask), so that a profile written by root can still
- * be opened by the user. Reading the umask means setting it for a moment.
- */
-static mode_t creation_mode(void)
-{
-	mode_t mask = umask(0);
-
-	umask(mask);
-	return 0666 & ~mask;
-}
-
 int out_dhat_json_write(const struct profile *p, const char *path)
 {
-	static const char suffix[] = ".XXXXXX";
-	size_t len = strlen(path);
-	FILE *f;
-	char *tmp;
-	int fd, err;
+	struct out_file of;
+	int err = out_file_open(&of, path);
 
-	tmp = malloc(len + sizeof(suffix));
-	if (!tmp)
-		return -ENOMEM;
-	memcpy(tmp, path, len);
-	memcpy(tmp + len, suffix, sizeof(suffix));
-
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = neg_errno();
-		goto out_free;
-	}
-	if (fchmod(fd, creation_mode())) {
-		err = neg_errno();
-		close(fd);
-		goto out_unlink;
-	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = neg_errno();
-		close(fd);
-		goto out_unlink;
-	}
-
-	err = out_dhat_json_fprint(p, f);
-	if (!err && fsync(fileno(f)))
-		err = neg_errno();
-	if (fclose(f) && !err)
-		err = neg_errno();
-	if (!err && rename(tmp, path))
-		err = neg_errno();
-
-out_unlink:
 	if (err)
-		unlink(tmp);
-out_free:
-	free(tmp);
-	return err;
+		return err;
+	err = out_dhat_json_fprint(p, of.f);
+	if (err) {
+		out_file_abort(&of);
+		return err;
+	}
+	return out_file_commit(&of);
 }

@@ -37,11 +37,28 @@ struct profile {
 };
 
 /*
- * Write @p as DHAT JSON (file format version 2) to @path: to a temporary
- * file beside it, then renamed into place, so no half-written profile is
- * ever left. Returns 0, or a negative errno with nothing left behind.
- * Sets the umask for a moment (to read it): call it while no other thread
- * creates files.
+ * An output file: written to a temporary file beside @path (same
+ * directory, so the rename is atomic), renamed into place by commit, which
+ * also flushes and syncs it; abort removes it. "-" is stdout, flushed by
+ * commit. The file gets the mode fopen() would give it. open and commit
+ * return 0 or a negative errno; a failed commit leaves nothing behind.
+ * open sets the umask for a moment (to read it): call it while no other
+ * thread creates files.
+ */
+struct out_file {
+	FILE *f;	/* write here */
+	const char *path;
+	char *tmp;	/* NULL for stdout */
+};
+
+int out_file_open(struct out_file *of, const char *path);
+int out_file_commit(struct out_file *of);
+void out_file_abort(struct out_file *of);
+
+/*
+ * Write @p as DHAT JSON (file format version 2) to @path, through an
+ * out_file: no half-written profile is ever left. Returns 0, or a negative
+ * errno with nothing left behind.
  */
 int out_dhat_json_write(const struct profile *p, const char *path);
 
