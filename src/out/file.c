@@ -77,9 +77,10 @@ int out_file_commit(struct out_file *of)
 {
 	int err = 0;
 
+	/* A write that failed earlier leaves the error flag set. */
 	if (!of->tmp)
-		return fflush(of->f) ? neg_errno() : 0;
-	if (fflush(of->f) || fsync(fileno(of->f)))
+		return fflush(of->f) || ferror(of->f) ? neg_errno() : 0;
+	if (fflush(of->f) || ferror(of->f) || fsync(fileno(of->f)))
 		err = neg_errno();
 	if (fclose(of->f) && !err)
 		err = neg_errno();

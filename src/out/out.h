@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "heap/heap.h"
+#include "in/in.h"
 
 struct profile_pp {
 	struct heap_pp_stats stats;
@@ -65,6 +66,28 @@ int out_dhat_json_write(const struct profile *p, const char *path);
 /* The same JSON to an open stream (for tests and pipes), flushed.
  * Returns 0, or a negative errno from the first failed write. */
 int out_dhat_json_fprint(const struct profile *p, FILE *f);
+
+/*
+ * Folded stacks from a DHAT file (any producer's), for flamegraph.pl,
+ * speedscope and inferno: "main;f;malloc 1234", one line per distinct
+ * stack, frames root first named by function only, so that stacks that
+ * differ only in line numbers are summed; the value is the stat @stat of
+ * the program points, lines with 0 left out. A function-less frame is
+ * "??? (object)", or its address. ';' in a name becomes ':', control
+ * characters a space. An empty stack is "[root]". Lines come depth first,
+ * each node's children in byte order of their names.
+ *
+ * read streams @in (named @name in messages) and keeps only distinct
+ * frames and stack prefixes; it returns 0, or a negative errno with @err
+ * filled (a bad file, or the program points lack @stat). write returns 0
+ * or a negative errno from writing @f.
+ */
+struct collapsed;
+
+int out_collapsed_read(struct collapsed **cs, FILE *in, const char *name,
+		       enum dhat_stat stat, struct dhat_err *err);
+int out_collapsed_write(const struct collapsed *cs, FILE *f);
+void out_collapsed_free(struct collapsed *cs);
 
 /* Summary lines in dhat-rs's form ("dhtrace: Total:     1,256 bytes in 6
  * blocks", "At t-gmax:", "At t-end:"). */
