@@ -1,5 +1,6 @@
-# dhtrace build. `make` builds build/dhtrace; `make test`, `make demo` and
-# `make bench` install missing dependencies first (tools/install-deps.sh).
+# dhtrace build. `make` builds build/dhtrace; `make test`, `make demo`,
+# `make bench` and `make fuzz` install missing dependencies first
+# (tools/install-deps.sh).
 
 ARCH      := x86
 CC        ?= gcc
@@ -38,7 +39,7 @@ PROG_BINS   := $(PROG_C:tests/progs/%.c=$(BUILD)/progs/%) \
 NOFP_CFLAGS := -g -O2 -fomit-frame-pointer -Wall -Werror
 NOFP_BINS   := $(PROG_BINS:$(BUILD)/progs/%=$(BUILD)/progs-nofp/%)
 
-.PHONY: all deps test demo bench clean vmlinux
+.PHONY: all deps test demo bench fuzz clean vmlinux
 all: $(BUILD)/dhtrace
 
 $(BUILD)/dhtrace.bpf.o: bpf/dhtrace.bpf.c bpf/dhtrace.h vmlinux/$(ARCH)/vmlinux.h
@@ -109,6 +110,25 @@ $(BUILD)/bench/heap_replay: tests/bench/heap_replay.c $(filter $(BUILD)/src/heap
 bench: deps
 	$(MAKE) all $(BENCH_BINS) $(BUILD)/tests/test_cfi
 	tools/bench.py
+
+# The fuzz target for the readers of saved profiles (libFuzzer, with
+# address and undefined-behaviour checks): the readers' sources, built
+# with clang. New inputs go to build/fuzz/corpus, next to the seeds.
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := $(wildcard src/in/*.c) src/out/collapsed.c
+FUZZ_BIN  := $(BUILD)/fuzz/fuzz_dhat_read
+
+$(FUZZ_BIN): tests/fuzz/fuzz_dhat_read.c $(FUZZ_SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$(filter %.c,$^) -lyajl -o $@
+
+fuzz: deps
+	$(MAKE) $(FUZZ_BIN)
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 \
+		-dict=tests/fuzz/dhat.dict $(BUILD)/fuzz/corpus tests/fuzz/corpus
 
 vmlinux:
 	tools/gen-vmlinux.sh

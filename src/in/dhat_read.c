@@ -562,8 +562,8 @@ static const struct key *find_key(const struct key *keys, size_t n,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!strncmp(keys[i].name, (const char *)s, len) &&
-		    !keys[i].name[len])
+		if (strlen(keys[i].name) == len &&
+		    !memcmp(keys[i].name, s, len))
 			return &keys[i];
 	}
 	return NULL;

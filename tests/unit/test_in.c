@@ -80,9 +80,9 @@ static void test_minimal(void)
 	dhat_file_free(&df);
 }
 
-/* Valgrind's layout: comma first, access counts, header after nothing
- * in particular; here with the keys shuffled, ftbl first, and unknown
- * keys holding nested values. */
+/* Valgrind's layout: comma first, access counts; here with the keys
+ * shuffled, ftbl first, and unknown keys holding nested values (one
+ * that starts like a known key, up to a NUL). */
 static void test_any_key_order(void)
 {
 	static const char json[] =
@@ -90,7 +90,7 @@ static void test_any_key_order(void)
 		",\"extra\":{\"a\":[1,{\"b\":[[]]}],\"c\":null}\n"
 		",\"pps\":\n [{\"fs\":[1],\"acc\":[-100,0],\"rb\":0\n"
 		"  ,\"ebk\":0,\"eb\":0,\"gbk\":1,\"gb\":3,\"mbk\":1,\"mb\":3\n"
-		"  ,\"tl\":9,\"tbk\":1,\"tb\":3,\"wb\":1.5}\n ]\n"
+		"  ,\"tl\":9,\"tbk\":1,\"tb\":3,\"wb\":1.5,\"tb\\u0000long\":7}\n ]\n"
 		",\"tg\":5,\"te\":6,\"pid\":7,\"cmd\":\"x\",\"tuth\":500\n"
 		",\"Mtu\":\"Minstr\",\"tu\":\"instrs\",\"bkacc\":true,\"bklt\":true\n"
 		",\"verb\":\"Allocated\",\"mode\":\"heap\",\"dhatFileVersion\":2\n}\n";
