@@ -97,7 +97,9 @@ demo: deps
 	$(MAKE) all $(PROG_BINS)
 	$(BUILD)/dhtrace -o $(BUILD)/dhat-heap.json -- $(BUILD)/progs/demo
 
-BENCH_BINS := $(BUILD)/bench/mallocfree $(BUILD)/bench/heap_replay
+BENCH_BINS := $(BUILD)/bench/mallocfree $(BUILD)/bench/heap_replay \
+	      $(BUILD)/bench/parse_yajl $(BUILD)/bench/parse_jansson \
+	      $(BUILD)/bench/parse_json_c
 
 $(BUILD)/bench/mallocfree: tests/bench/mallocfree.c
 	@mkdir -p $(@D)
@@ -106,6 +108,19 @@ $(BUILD)/bench/mallocfree: tests/bench/mallocfree.c
 $(BUILD)/bench/heap_replay: tests/bench/heap_replay.c $(filter $(BUILD)/src/heap/%,$(LIB_OBJS))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@
+
+# The JSON parsers Debian packages, each parsing the same big DHAT file.
+$(BUILD)/bench/parse_yajl: tests/bench/parse_yajl.c $(filter $(BUILD)/src/in/%,$(LIB_OBJS))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -lyajl -o $@
+
+$(BUILD)/bench/parse_jansson: tests/bench/parse_jansson.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -ljansson -o $@
+
+$(BUILD)/bench/parse_json_c: tests/bench/parse_json_c.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -ljson-c -o $@
 
 bench: deps
 	$(MAKE) all $(BENCH_BINS) $(BUILD)/tests/test_cfi

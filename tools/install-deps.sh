@@ -11,8 +11,9 @@ BUILD_PKGS="make gcc g++ clang libbpf-dev bpftool libelf-dev libdw-dev zlib1g-de
 # Tests and benchmarks: valgrind (the DHAT oracle and its viewer), python3
 # (test driver), nodejs (runs the real viewer), sqlite3 (a real program),
 # binutils (readelf: the oracle for unwinding tables), libc6-dbg (libc
-# frames with file:line, through separate debug files).
-TEST_PKGS="valgrind python3 nodejs sqlite3 binutils libc6-dbg"
+# frames with file:line, through separate debug files), jansson and json-c
+# (the JSON parsers `make bench` compares with yajl).
+TEST_PKGS="valgrind python3 nodejs sqlite3 binutils libc6-dbg libjansson-dev libjson-c-dev"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do

@@ -47,13 +47,15 @@ enum { K_FS = DHAT_NSTATS };
 
 struct key {
 	const char *name;
+	size_t len;	/* of the name */
 	int id;
 	enum jtype type;
 	size_t off;	/* of the value in struct dhat_meta */
 };
 
+#define KEY(name, id, type) { name, sizeof(name) - 1, id, type, 0 }
 #define META(name, id, type, field) \
-	{ name, id, type, offsetof(struct dhat_meta, field) }
+	{ name, sizeof(name) - 1, id, type, offsetof(struct dhat_meta, field) }
 
 static const struct key top_keys[] = {
 	META("dhatFileVersion", DHAT_M_VERSION, J_NUM, version),
@@ -71,8 +73,8 @@ static const struct key top_keys[] = {
 	META("pid", DHAT_M_PID, J_NUM, pid),
 	META("te", DHAT_M_TE, J_NUM, te),
 	META("tg", DHAT_M_TG, J_NUM, tg),
-	{ "pps", K_PPS, J_ARRAY, 0 },
-	{ "ftbl", K_FTBL, J_ARRAY, 0 },
+	KEY("pps", K_PPS, J_ARRAY),
+	KEY("ftbl", K_FTBL, J_ARRAY),
 };
 
 static const char *const stat_names[DHAT_NSTATS] = {
@@ -80,12 +82,12 @@ static const char *const stat_names[DHAT_NSTATS] = {
 };
 
 static const struct key pp_keys[] = {
-	{ "tb", DHAT_TB, J_NUM, 0 }, { "tbk", DHAT_TBK, J_NUM, 0 },
-	{ "tl", DHAT_TL, J_NUM, 0 },
-	{ "mb", DHAT_MB, J_NUM, 0 }, { "mbk", DHAT_MBK, J_NUM, 0 },
-	{ "gb", DHAT_GB, J_NUM, 0 }, { "gbk", DHAT_GBK, J_NUM, 0 },
-	{ "eb", DHAT_EB, J_NUM, 0 }, { "ebk", DHAT_EBK, J_NUM, 0 },
-	{ "fs", K_FS, J_ARRAY, 0 },
+	KEY("tb", DHAT_TB, J_NUM), KEY("tbk", DHAT_TBK, J_NUM),
+	KEY("tl", DHAT_TL, J_NUM),
+	KEY("mb", DHAT_MB, J_NUM), KEY("mbk", DHAT_MBK, J_NUM),
+	KEY("gb", DHAT_GB, J_NUM), KEY("gbk", DHAT_GBK, J_NUM),
+	KEY("eb", DHAT_EB, J_NUM), KEY("ebk", DHAT_EBK, J_NUM),
+	KEY("fs", K_FS, J_ARRAY),
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -562,8 +564,7 @@ static const struct key *find_key(const struct key *keys, size_t n,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (strlen(keys[i].name) == len &&
-		    !memcmp(keys[i].name, s, len))
+		if (keys[i].len == len && !memcmp(keys[i].name, s, len))
 			return &keys[i];
 	}
 	return NULL;

@@ -24,8 +24,19 @@
 
 /* --- a table of ids found by hash, compared by the caller --------------- */
 
+/*
+ * Open addressing, linear probing. A slot keeps 32 bits of its id's hash
+ * beside the id, so a probe reads the caller's data (eq) only when those
+ * match: almost never for a key that is not there, the common case when
+ * a trie grows.
+ */
+struct idslot {
+	uint32_t id1;		/* id + 1; 0 is empty */
+	uint32_t check;		/* the hash's high bits */
+};
+
 struct idtab {
-	uint32_t *slots;	/* id + 1; 0 is empty */
+	struct idslot *slots;
 	size_t mask;		/* slots - 1 (a power of two minus 1) */
 	size_t n;
 };
@@ -35,19 +46,25 @@ struct idtab_ops {
 	bool (*eq)(const void *ctx, uint32_t id, const void *key);
 };
 
-static int idtab_grow(struct idtab *t, const struct idtab_ops *ops,
-		      const void *ctx)
+/* Room for @n ids, at a load factor of at most 3/4. */
+static int idtab_reserve(struct idtab *t, const struct idtab_ops *ops,
+			 const void *ctx, size_t n)
 {
-	size_t cap = t->slots ? 2 * (t->mask + 1) : 1024, i, j;
-	uint32_t *slots = calloc(cap, sizeof(*slots));
+	size_t cap = t->slots ? t->mask + 1 : 1024, i, j;
+	struct idslot *slots;
 
+	if (t->slots && 4 * n <= 3 * cap)
+		return 0;
+	while (4 * n > 3 * cap)
+		cap *= 2;
+	slots = calloc(cap, sizeof(*slots));
 	if (!slots)
 		return -ENOMEM;
 	for (i = 0; t->slots && i <= t->mask; i++) {
-		if (!t->slots[i])
+		if (!t->slots[i].id1)
 			continue;
-		j = ops->hash(ctx, t->slots[i] - 1) & (cap - 1);
-		while (slots[j])
+		j = ops->hash(ctx, t->slots[i].id1 - 1) & (cap - 1);
+		while (slots[j].id1)
 			j = (j + 1) & (cap - 1);
 		slots[j] = t->slots[i];
 	}
@@ -57,24 +74,19 @@ static int idtab_grow(struct idtab *t, const struct idtab_ops *ops,
 	return 0;
 }
 
-/* The slot of @key (hash @h): holding its id + 1, or 0 where to put it. */
-static uint32_t *idtab_slot(struct idtab *t, const struct idtab_ops *ops,
-			    const void *ctx, uint64_t h, const void *key)
+/* The slot of @key (hash @h): holding its id, or empty where it goes. */
+static struct idslot *idtab_slot(struct idtab *t, const struct idtab_ops *ops,
+				 const void *ctx, uint64_t h, const void *key)
 {
+	uint32_t check = (uint32_t)(h >> 32);
 	size_t i = h & t->mask;
 
-	while (t->slots[i] && !ops->eq(ctx, t->slots[i] - 1, key))
+	while (t->slots[i].id1 &&
+	       (t->slots[i].check != check ||
+		!ops->eq(ctx, t->slots[i].id1 - 1, key)))
 		i = (i + 1) & t->mask;
+	t->slots[i].check = check;
 	return &t->slots[i];
-}
-
-/* Room for one more id (load factor at most 1/2). */
-static int idtab_reserve(struct idtab *t, const struct idtab_ops *ops,
-			 const void *ctx)
-{
-	if (t->slots && 2 * (t->n + 1) <= t->mask + 1)
-		return 0;
-	return idtab_grow(t, ops, ctx);
 }
 
 static uint64_t mix(uint64_t x)
@@ -118,10 +130,11 @@ static bool trie_eq(const void *ctx, uint32_t id, const void *k)
 
 static const struct idtab_ops trie_ops = { trie_hash, trie_eq };
 
-static int trie_init(struct trie *t)
+/* An empty trie with room for @n nodes. */
+static int trie_init(struct trie *t, size_t n)
 {
 	memset(t, 0, sizeof(*t));
-	t->cap = 1024;
+	t->cap = n > 1024 ? n : 1024;
 	t->parent = malloc(t->cap * sizeof(*t->parent));
 	t->key = malloc(t->cap * sizeof(*t->key));
 	t->value = malloc(t->cap * sizeof(*t->value));
@@ -131,7 +144,7 @@ static int trie_init(struct trie *t)
 	t->key[0] = NONE;
 	t->value[0] = 0;
 	t->n = 1;
-	return 0;
+	return idtab_reserve(&t->index, &trie_ops, t, t->cap);
 }
 
 static void trie_free(struct trie *t)
@@ -173,15 +186,15 @@ static int trie_child(struct trie *t, uint32_t parent, uint32_t key,
 		      uint32_t *node)
 {
 	const uint32_t pk[2] = { parent, key };
-	uint32_t *slot;
+	struct idslot *slot;
 	int err;
 
-	err = idtab_reserve(&t->index, &trie_ops, t);
+	err = idtab_reserve(&t->index, &trie_ops, t, t->index.n + 1);
 	if (err)
 		return err;
 	slot = idtab_slot(&t->index, &trie_ops, t, node_hash(parent, key), pk);
-	if (*slot) {
-		*node = *slot - 1;
+	if (slot->id1) {
+		*node = slot->id1 - 1;
 		return 0;
 	}
 	err = trie_room(t);
@@ -191,7 +204,7 @@ static int trie_child(struct trie *t, uint32_t parent, uint32_t key,
 	t->parent[*node] = parent;
 	t->key[*node] = key;
 	t->value[*node] = 0;
-	*slot = *node + 1;
+	slot->id1 = *node + 1;
 	t->index.n++;
 	return 0;
 }
@@ -229,6 +242,11 @@ static const char *label(const struct labels *l, uint32_t id)
 	return l->buf + l->off[id];
 }
 
+static size_t label_len(const struct labels *l, uint32_t id)
+{
+	return (id + 1 < l->n ? l->off[id + 1] : l->len) - l->off[id] - 1;
+}
+
 static uint64_t label_hash(const void *ctx, uint32_t id)
 {
 	return str_hash(label(ctx, id));
@@ -245,16 +263,16 @@ static const struct idtab_ops label_ops = { label_hash, label_eq };
 static int label_intern(struct labels *l, const char *s, uint32_t *id)
 {
 	size_t len = strlen(s) + 1;
-	uint32_t *slot;
+	struct idslot *slot;
 	void *p;
 	int err;
 
-	err = idtab_reserve(&l->index, &label_ops, l);
+	err = idtab_reserve(&l->index, &label_ops, l, l->index.n + 1);
 	if (err)
 		return err;
 	slot = idtab_slot(&l->index, &label_ops, l, str_hash(s), s);
-	if (*slot) {
-		*id = *slot - 1;
+	if (slot->id1) {
+		*id = slot->id1 - 1;
 		return 0;
 	}
 	if (l->len + len > l->cap) {
@@ -281,7 +299,7 @@ static int label_intern(struct labels *l, const char *s, uint32_t *id)
 	l->off[l->n] = l->len;
 	l->len += len;
 	*id = (uint32_t)l->n++;
-	*slot = *id + 1;
+	slot->id1 = *id + 1;
 	l->index.n++;
 	return 0;
 }
@@ -324,6 +342,10 @@ struct collapse {
 	char *buf;		/* for one label */
 	size_t buf_size;
 	size_t missing_pp;	/* first PP without the stat, or SIZE_MAX */
+	/* The last stack, root first: neighbouring PPs often share callers,
+	 * whose nodes need no lookup then. */
+	uint32_t *last_key, *last_node;
+	size_t last_len, last_cap;
 };
 
 static int add_pp(void *ctx, size_t index, const struct dhat_pp *pp)
@@ -341,11 +363,32 @@ static int add_pp(void *ctx, size_t index, const struct dhat_pp *pp)
 	}
 	if (!v)
 		return 0;
-	for (i = pp->nfs; i-- > 0;) {
-		err = trie_child(&c->by_index, node, pp->fs[i], &node);
-		if (err)
-			return err;
+	if (pp->nfs > c->last_cap) {
+		size_t cap = pp->nfs > 2 * c->last_cap ? pp->nfs : 2 * c->last_cap;
+		uint32_t *k = realloc(c->last_key, cap * sizeof(*k));
+
+		if (!k)
+			return -ENOMEM;
+		c->last_key = k;
+		k = realloc(c->last_node, cap * sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		c->last_node = k;
+		c->last_cap = cap;
 	}
+	for (i = 0; i < pp->nfs && i < c->last_len &&
+	     c->last_key[i] == pp->fs[pp->nfs - 1 - i]; i++)
+		node = c->last_node[i];
+	for (; i < pp->nfs; i++) {
+		c->last_key[i] = pp->fs[pp->nfs - 1 - i];
+		err = trie_child(&c->by_index, node, c->last_key[i], &node);
+		if (err) {
+			c->last_len = 0;
+			return err;
+		}
+		c->last_node[i] = node;
+	}
+	c->last_len = pp->nfs;
 	c->by_index.value[node] += v;
 	return 0;
 }
@@ -388,7 +431,7 @@ static int fold(struct collapse *c, struct trie *t)
 
 	if (!map)
 		return -ENOMEM;
-	err = trie_init(t);
+	err = trie_init(t, s->n);
 	if (!err)
 		t->value[0] = s->value[0];
 	map[0] = 0;
@@ -459,7 +502,7 @@ int out_collapsed_read(struct collapsed **out, FILE *in, const char *name,
 	int ret;
 
 	*out = NULL;
-	ret = cs ? trie_init(&c.by_index) : -ENOMEM;
+	ret = cs ? trie_init(&c.by_index, 0) : -ENOMEM;
 	if (!ret)
 		ret = dhat_read(in, name, &ops, &c, &meta, err);
 	else
@@ -486,6 +529,8 @@ out:
 	labels_free(&c.labels);
 	free(c.label_of);
 	free(c.buf);
+	free(c.last_key);
+	free(c.last_node);
 	if (ret)
 		out_collapsed_free(cs);
 	else
@@ -493,48 +538,77 @@ out:
 	return ret;
 }
 
-/* The line of @node: its labels from the root down, and its value. */
-static int write_line(const struct collapsed *cs, uint32_t node,
-		      uint32_t *path, FILE *f)
-{
-	const struct trie *t = &cs->stacks;
-	uint64_t value = t->value[node];
-	size_t depth = 0;
+/* The stack being written: its labels joined, and where each ends. */
+struct prefix {
+	char *buf;
+	size_t len, cap;
+};
 
-	/* The empty stack is the viewer's root node. */
-	if (!node)
-		fputs("[root]", f);
-	for (; node; node = t->parent[node])
-		path[depth++] = node;
-	while (depth--) {
-		fputs(label(&cs->labels, t->key[path[depth]]), f);
-		if (depth)
-			putc(';', f);
+static int prefix_add(struct prefix *p, const char *s, size_t len)
+{
+	if (p->len + len + 1 > p->cap) {
+		size_t cap = 2 * (p->len + len + 1);
+		char *b = realloc(p->buf, cap);
+
+		if (!b)
+			return -ENOMEM;
+		p->buf = b;
+		p->cap = cap;
 	}
-	return fprintf(f, " %" PRIu64 "\n", value) < 0 ? -1 : 0;
+	memcpy(p->buf + p->len, s, len);
+	p->len += len;
+	return 0;
 }
 
+/*
+ * Depth first, children in label order (pushed in reverse). The text of
+ * the stack is kept as it goes: each node is its parent's text, ';' and
+ * its label, so a line costs its own bytes only. The empty stack is the
+ * viewer's root node, "[root]".
+ */
 int out_collapsed_write(const struct collapsed *cs, FILE *f)
 {
 	const struct trie *t = &cs->stacks;
-	uint32_t *stack = malloc(2 * t->n * sizeof(*stack));
-	uint32_t *path = stack + t->n;
+	uint32_t *stack = malloc(t->n * sizeof(*stack));
+	size_t *at = malloc(t->n * sizeof(*at));	/* parent's text length */
+	struct prefix p = { 0 };
 	size_t sp = 0, i;
-	int err = 0;
+	int err = stack && at ? 0 : -ENOMEM;
 
-	if (!stack)
-		return -ENOMEM;
-	/* Depth first, children in label order: push them in reverse. */
-	stack[sp++] = 0;
+	if (!err && t->value[0] &&
+	    fprintf(f, "[root] %" PRIu64 "\n", t->value[0]) < 0)
+		err = -EIO;
+	for (i = cs->first[1]; !err && i-- > cs->first[0];) {
+		stack[sp] = cs->child[i];
+		at[sp++] = 0;
+	}
 	while (sp && !err) {
-		uint32_t node = stack[--sp];
+		uint32_t node = stack[--sp], id = t->key[node];
 
-		if (t->value[node])
-			err = write_line(cs, node, path, f);
-		for (i = cs->first[node + 1]; i-- > cs->first[node];)
-			stack[sp++] = cs->child[i];
+		p.len = at[sp];
+		if (p.len)
+			err = prefix_add(&p, ";", 1);
+		if (!err)
+			err = prefix_add(&p, label(&cs->labels, id),
+					 label_len(&cs->labels, id));
+		if (err)
+			break;
+		if (t->value[node]) {
+			p.buf[p.len] = '\0';
+			if (fprintf(f, "%s %" PRIu64 "\n", p.buf,
+				    t->value[node]) < 0)
+				err = -EIO;
+		}
+		for (i = cs->first[node + 1]; i-- > cs->first[node];) {
+			stack[sp] = cs->child[i];
+			at[sp++] = p.len;
+		}
 	}
 	free(stack);
+	free(at);
+	free(p.buf);
+	if (err == -ENOMEM)
+		return err;
 	if (err || fflush(f) || ferror(f))
 		return errno > 0 ? -errno : -EIO;
 	return 0;
