@@ -1,5 +1,6 @@
-# dhtrace build. `make` builds build/dhtrace; `make test`, `make demo` and
-# `make bench` install missing dependencies first (tools/install-deps.sh).
+# dhtrace build. `make` builds build/dhtrace; `make test`, `make demo`,
+# `make bench` and `make fuzz` install missing dependencies first
+# (tools/install-deps.sh).
 
 ARCH      := x86
 CC        ?= gcc
@@ -10,7 +11,7 @@ BUILD     := build
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -I$(BUILD) -Ibpf
-LDLIBS    := -lbpf -lelf -ldw -lz -l:libiberty.a
+LDLIBS    := -lbpf -lelf -ldw -lz -l:libiberty.a -lyajl
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
 	      -Wall -Werror
 
@@ -41,7 +42,7 @@ PROG_BINS   := $(PROG_C:tests/progs/%.c=$(BUILD)/progs/%) \
 NOFP_CFLAGS := -g -O2 -fomit-frame-pointer -Wall -Werror
 NOFP_BINS   := $(PROG_BINS:$(BUILD)/progs/%=$(BUILD)/progs-nofp/%)
 
-.PHONY: all deps test demo bench clean vmlinux
+.PHONY: all deps test demo bench fuzz clean vmlinux
 all: $(BUILD)/dhtrace
 
 $(BUILD)/dhtrace.bpf.o: bpf/dhtrace.bpf.c bpf/dhtrace.h vmlinux/$(ARCH)/vmlinux.h
@@ -109,7 +110,9 @@ demo: deps
 	$(MAKE) all $(PROG_BINS)
 	$(BUILD)/dhtrace -o $(BUILD)/dhat-heap.json -- $(BUILD)/progs/demo
 
-BENCH_BINS := $(BUILD)/bench/mallocfree $(BUILD)/bench/heap_replay
+BENCH_BINS := $(BUILD)/bench/mallocfree $(BUILD)/bench/heap_replay \
+	      $(BUILD)/bench/parse_yajl $(BUILD)/bench/parse_jansson \
+	      $(BUILD)/bench/parse_json_c
 
 $(BUILD)/bench/mallocfree: tests/bench/mallocfree.c
 	@mkdir -p $(@D)
@@ -119,9 +122,41 @@ $(BUILD)/bench/heap_replay: tests/bench/heap_replay.c $(filter $(BUILD)/src/heap
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -o $@
 
+# The JSON parsers Debian packages, each parsing the same big DHAT file.
+$(BUILD)/bench/parse_yajl: tests/bench/parse_yajl.c $(filter $(BUILD)/src/in/%,$(LIB_OBJS))
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $^ -lyajl -o $@
+
+$(BUILD)/bench/parse_jansson: tests/bench/parse_jansson.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -ljansson -o $@
+
+$(BUILD)/bench/parse_json_c: tests/bench/parse_json_c.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -ljson-c -o $@
+
 bench: deps
 	$(MAKE) all $(BENCH_BINS) $(BUILD)/tests/test_cfi
 	tools/bench.py
+
+# The fuzz target for the readers of saved profiles (libFuzzer, with
+# address and undefined-behaviour checks): the readers' sources, built
+# with clang. New inputs go to build/fuzz/corpus, next to the seeds.
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := $(wildcard src/in/*.c) src/out/collapsed.c
+FUZZ_BIN  := $(BUILD)/fuzz/fuzz_dhat_read
+
+$(FUZZ_BIN): tests/fuzz/fuzz_dhat_read.c $(FUZZ_SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$(filter %.c,$^) -lyajl -o $@
+
+fuzz: deps
+	$(MAKE) $(FUZZ_BIN)
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 \
+		-dict=tests/fuzz/dhat.dict $(BUILD)/fuzz/corpus tests/fuzz/corpus
 
 vmlinux:
 	tools/gen-vmlinux.sh

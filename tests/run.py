@@ -22,6 +22,7 @@ BUILD = os.path.join(ROOT, "build")
 DHTRACE = os.path.join(BUILD, "dhtrace")
 PROGS = os.path.join(BUILD, "progs")
 VIEWER = os.path.join(ROOT, "tests", "viewer", "dh_view_check.js")
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 WORK = tempfile.mkdtemp(prefix="dhtrace-test-")
 
 passed = 0
@@ -1005,6 +1006,178 @@ def ctrl_c_in_command_mode_goes_to_the_command():
         p = json.load(f)
     check(totals(p)["total"][1] >= 400, "blocks seen before Ctrl-C")
     check_eq(summary_numbers(stderr), totals(p), "summary lines")
+
+
+# --- convert: DHAT files of every producer to folded stacks -----------------
+
+def folded(path, value=None):
+    """`dhtrace convert PATH - --format collapsed` as {stack: value}."""
+    r = dhtrace(["convert", path, "-", "--format", "collapsed"]
+                + (["--value", value] if value else []))
+    check_eq((r.returncode, r.stderr), (0, ""), "convert exit status, stderr")
+    stacks = {}
+    for line in r.stdout.splitlines():
+        stack, _, v = line.rpartition(" ")
+        check(stack and stack not in stacks and v.isdigit(),
+              "bad or repeated line %r" % line)
+        stacks[stack] = int(v)
+    return stacks
+
+
+def check_folded_totals(path, p, stats=STATS):
+    """Every stat sums to the same in the folded stacks as in the file."""
+    for s in stats:
+        check_eq(sum(folded(path, s).values()), sum(pp[s] for pp in p["pps"]),
+                 "sum of %s" % s)
+
+
+def only_stack(stacks, pattern):
+    """The value of the one stack matching pattern (the others elsewhere)."""
+    hits = [v for k, v in stacks.items() if re.match(pattern + "$", k)]
+    check_eq(len(hits), 1, "stacks matching %r in %r" % (pattern, stacks))
+    return hits[0]
+
+
+@test
+def convert_valgrind_files_to_folded_stacks():
+    for name in ("t_alloc", "t_cxx"):
+        p = valgrind([prog(name)], name)
+        check_folded_totals(os.path.join(WORK, name + ".valgrind.json"), p)
+    # Valgrind keeps its allocator frame when its preload object has no
+    # debug information (FORMATS.md 2.10): allow for it.
+    leaks = folded(os.path.join(WORK, "t_alloc.valgrind.json"), "eb")
+    check_eq(only_stack(leaks, r"main;leak_one(;malloc)?"), 200, "leak")
+    leaks = folded(os.path.join(WORK, "t_cxx.valgrind.json"), "eb")
+    check_eq(only_stack(leaks, r"main;leak_ints\(\)(;operator new\[\]\(unsigned long\))?"),
+             12, "C++ leak")
+    # C++ names keep their parameter lists; file:line is gone.
+    total = folded(os.path.join(WORK, "t_cxx.valgrind.json"))
+    check_eq(only_stack(total, r"main;std::vector<long, std::allocator<long> >::push_back\(long&&\);.*"),
+             2040, "vector growth")
+
+
+@test
+def convert_dhtrace_file_to_folded_stacks():
+    p, _ = trace([prog("t_alloc")], "convert-t_alloc")
+    path = os.path.join(WORK, "convert-t_alloc.dhtrace.json")
+    check_folded_totals(path, p)
+    check_eq(folded(path, "eb"), {"main;leak_one": 200}, "stacks live at exit")
+    # 14 blocks (FORMATS.md 2.11, t1), all in main but for leak_one's.
+    check_eq(folded(path, "tbk")["main"], 13, "blocks allocated in main")
+
+
+DHAT_RS = os.path.join(FIXTURES, "dhat-rs-heap.json")
+RS_ALLOC = "<alloc::alloc::Global as core::alloc::Allocator>::allocate"
+
+
+@test
+def convert_dhat_rs_file_to_folded_stacks():
+    # Stacks that differ in lines (heap.rs:12 and :14) are one; ';' in a
+    # name ("[u8; 32]") is ':'; an unknown frame is its address.
+    with open(DHAT_RS) as f:
+        p = json.load(f)
+    check_folded_totals(DHAT_RS, p, STATS + ("tl", "mb", "mbk"))
+    r = dhtrace(["convert", DHAT_RS, "-", "--format", "collapsed"])
+    check_eq(r.stdout,
+             "0x7f3e2a0c4d8a;%s 64\n"
+             "heap::main;<[u8: 32] as core::clone::Clone>::clone;%s 320\n"
+             "heap::main;alloc::boxed::Box<T>::new;%s 24\n"
+             "heap::main;heap::fill;alloc::vec::Vec<T,A>::push;"
+             "alloc::raw_vec::RawVec<T,A>::grow_one;%s 2240\n"
+             % ((RS_ALLOC,) * 4), "folded stacks, total bytes")
+    check_eq(folded(DHAT_RS, "eb"), {
+        "heap::main;<[u8: 32] as core::clone::Clone>::clone;" + RS_ALLOC: 320,
+        "heap::main;alloc::boxed::Box<T>::new;" + RS_ALLOC: 24,
+        "heap::main;heap::fill;alloc::vec::Vec<T,A>::push;"
+        "alloc::raw_vec::RawVec<T,A>::grow_one;" + RS_ALLOC: 1024,
+    }, "folded stacks at t-end")
+
+
+@test
+def convert_output_chosen_by_name_and_written_whole():
+    d = os.path.join(WORK, "convert-out")
+    os.makedirs(d, exist_ok=True)
+    want = dhtrace(["convert", DHAT_RS, "-", "-f", "collapsed"]).stdout
+    for name in ("x.folded", "x.collapsed"):
+        out = os.path.join(d, name)
+        r = dhtrace(["convert", DHAT_RS, out])
+        check_eq((r.returncode, r.stderr), (0, ""), "exit status, stderr")
+        with open(out) as f:
+            check_eq(f.read(), want, name)
+    with open(DHAT_RS, "rb") as f:
+        r = subprocess.run([DHTRACE, "convert", "-", "-", "-f", "collapsed"],
+                           stdin=f, capture_output=True, text=True)
+    check_eq(r.stdout, want, "stdin to stdout")
+    check_one_line_error(dhtrace(["convert", DHAT_RS, os.path.join(d, "x.pb.gz")]),
+                         "^dhtrace: pprof output is not built yet$")
+    check_one_line_error(dhtrace(["convert", DHAT_RS, os.path.join(d, "x.txt")]),
+                         "^dhtrace: cannot tell the format of .*x.txt' from its name: give --format$")
+    check_one_line_error(dhtrace(["convert", DHAT_RS, os.path.join(d, "y.folded"),
+                                  "--value", "fs"]), "^dhtrace: invalid --value 'fs'")
+    check_eq(sorted(os.listdir(d)), ["x.collapsed", "x.folded"], "files left")
+
+
+def bad_dhat_inputs():
+    """(name, bytes, error pattern): files convert must refuse."""
+    with open(DHAT_RS, "rb") as f:
+        good = f.read()
+    hdr = b'{"dhatFileVersion":2,"bklt":true,"pps":[{"tb":'
+    pp = b'"tbk":1,"mb":1,"mbk":1,"gb":1,"gbk":1,"eb":1,"ebk":1,"fs":[1]}'
+    tail = b'],"ftbl":["[root]","0x1: f (a.c:1)"]}'
+    return [
+        ("empty", b"", "empty file"),
+        ("truncated", good[:len(good) // 2], "truncated"),
+        ("huge-double", hdr + b"1e400," + pp + tail,
+         r"pps\[0\]\.tb: expected a non-negative integer, got 1e400"),
+        ("above-uint64", hdr + b"18446744073709551616," + pp + tail,
+         r"pps\[0\]\.tb: 18446744073709551616 does not fit in 64 bits"),
+        ("negative", hdr + b"-1," + pp + tail, "expected a non-negative integer, got -1"),
+        ("deep", b'{"a":' + b"[" * 100000, "nested more than 8 levels deep"),
+        ("bad-utf8", good.replace(b"heap::main", b"heap::\xff\xfe", 1),
+         "invalid bytes in UTF8 string"),
+        ("wrong-type", hdr + b'"1",' + pp + tail,
+         r"pps\[0\]\.tb: expected a non-negative integer, got a string"),
+        ("fs-not-array", hdr + b"1," + pp.replace(b"[1]", b"1") + tail,
+         r"pps\[0\]\.fs: expected an array, got a number"),
+        ("fs-out-of-range", hdr + b"1," + pp.replace(b"[1]", b"[1,2]") + tail,
+         r"pps\[0\]\.fs\[1\]: frame 2 is outside ftbl \(2 entries\)"),
+        ("no-version", good.replace(b'"dhatFileVersion": 2,', b""),
+         "missing field 'dhatFileVersion'"),
+        ("not-an-object", b"[1, 2]", "expected a JSON object at the top level"),
+        ("not-json", b"dhat", "not valid JSON"),
+    ]
+
+
+@test
+def convert_refuses_bad_files_in_one_line():
+    d = os.path.join(WORK, "convert-bad")
+    os.makedirs(d, exist_ok=True)
+    for name, data, pattern in bad_dhat_inputs():
+        path = os.path.join(d, name + ".json")
+        with open(path, "wb") as f:
+            f.write(data)
+        out = os.path.join(d, name + ".folded")
+        try:
+            check_one_line_error(dhtrace(["convert", path, out]),
+                                 r"^dhtrace: %s: (byte \d+: )?.*%s"
+                                 % (re.escape(path), pattern))
+        except Fail as e:
+            raise Fail("%s: %s" % (name, e))
+        check(not os.path.exists(out), name + ": output written")
+    check_eq(sorted(os.listdir(d)), sorted(n + ".json" for n, _, _ in bad_dhat_inputs()),
+             "files in the directory")
+    check_one_line_error(dhtrace(["convert", os.path.join(d, "none.json"),
+                                  os.path.join(d, "none.folded")]),
+                         "^dhtrace: cannot open .*none.json: No such file")
+    adhoc = os.path.join(d, "ad-hoc.json")
+    with open(adhoc, "w") as f:
+        f.write('{"dhatFileVersion":2,"bklt":false,"pps":[{"tb":3,"tbk":1,"fs":[]}],'
+                '"ftbl":["[root]"]}')
+    check_eq(folded(adhoc), {"[root]": 3}, "ad-hoc file")
+    check_one_line_error(dhtrace(["convert", adhoc, "-", "-f", "collapsed", "--value", "gb"]),
+                         r"^dhtrace: .*ad-hoc.json: pps\[0\] has no 'gb' \(bklt is false: "
+                         r"the file has tb and tbk only\)$")
+    os.unlink(adhoc)
 
 
 # --- bad input ------------------------------------------------------------

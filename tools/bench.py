@@ -8,6 +8,11 @@ design cannot go below: the kernel's uprobe trap), and time under valgrind
 big objects. The machine is
 noisy: every figure is the median of several runs, and only ratios within
 this run mean anything.
+
+Last, reading saved profiles: a generated DHAT file of about 200 MB
+(tools/gen-dhat.py; BENCH_DHAT_MB to change) read by `cat`, by the JSON
+parsers Debian packages (yajl, jansson, json-c), by dhtrace's reader, and
+converted to folded stacks by `dhtrace convert`: MB/s and peak memory.
 """
 import os
 import shutil
@@ -80,6 +85,45 @@ def sqlite_script():
     return path
 
 
+def measured(cmd, stdout=subprocess.DEVNULL):
+    """Wall seconds and peak RSS (MiB) of one run of cmd."""
+    t = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - t
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    if status:
+        sys.exit("bench: %s failed: %s" % (cmd[0], err[-500:]))
+    return wall, ru.ru_maxrss / 1024
+
+
+def readers():
+    mb = int(os.environ.get("BENCH_DHAT_MB", "200"))
+    big = os.path.join(WORK, "big.json")
+    subprocess.run([os.path.join(ROOT, "tools", "gen-dhat.py"), big, str(mb)],
+                   check=True)
+    size = os.path.getsize(big) / 1e6
+    bench = os.path.join(BUILD, "bench")
+    print("reading a %.0f MB DHAT file (MB/s, peak memory):" % size)
+    runs = [("cat (the floor)", ["cat", big]),
+            ("yajl, callbacks that do nothing", [os.path.join(bench, "parse_yajl"), "yajl", big]),
+            ("dhtrace's reader (yajl + DHAT checks)",
+             [os.path.join(bench, "parse_yajl"), "dhat_read", big]),
+            ("jansson json_loadf (a tree)", [os.path.join(bench, "parse_jansson"), big]),
+            ("json-c tokener (a tree)", [os.path.join(bench, "parse_json_c"), big]),
+            ("dhtrace convert --format collapsed, to /dev/null",
+             [DHTRACE, "convert", big, "-", "--format", "collapsed"])]
+    for what, cmd in runs:
+        wall, rss = min(measured(cmd) for _ in range(REPEAT))
+        print("  %-50s %6.0f MB/s %7.0f MiB" % (what, size / wall, rss))
+    out = os.path.join(WORK, "big.folded")
+    wall, rss = min(measured([DHTRACE, "convert", big, out]) for _ in range(REPEAT))
+    print("  %-50s %6.0f MB/s %7.0f MiB (%.0f MB written)"
+          % ("dhtrace convert big.json big.folded", size / wall, rss,
+             os.path.getsize(out) / 1e6))
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("bench: run as root (dhtrace loads BPF programs)")
@@ -103,6 +147,7 @@ def main():
             rows, ms = r.stdout.split()
             print("  %s: %s rows, %.2f MiB, built in %s ms"
                   % (os.path.basename(real), rows, int(rows) * 12 / 2**20, ms))
+    readers()
     shutil.rmtree(WORK, ignore_errors=True)
 
 

@@ -5,15 +5,17 @@ set -eu
 
 # Build: compilers, libbpf + bpftool (BPF loading, skeleton), elfutils
 # (libelf, libdw: ELF symbols, DWARF lines, inlines), zlib (gzip output),
-# libiberty (C++ and Rust demangling).
-BUILD_PKGS="make gcc g++ clang libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libiberty-dev"
+# libiberty (C++ and Rust demangling), yajl (streaming reader of saved DHAT
+# files: SAX callbacks, constant memory).
+BUILD_PKGS="make gcc g++ clang libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libiberty-dev libyajl-dev"
 # Tests and benchmarks: valgrind (the DHAT oracle and its viewer), python3
 # (test driver), nodejs (runs the real viewer), sqlite3 (a real program),
 # binutils (readelf: the oracle for unwinding tables and build ids),
 # libc6-dbg (libc frames with file:line, through separate debug files),
 # rustc (a Rust test program), golang-go (go tool pprof: the oracle for
-# the pprof files).
-TEST_PKGS="valgrind python3 nodejs sqlite3 binutils libc6-dbg rustc golang-go"
+# the pprof files), jansson and json-c (the JSON parsers `make bench`
+# compares with yajl).
+TEST_PKGS="valgrind python3 nodejs sqlite3 binutils libc6-dbg rustc golang-go libjansson-dev libjson-c-dev"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "cli/commands.h"
 #include "cli/record.h"
 #include "dhtrace.h"
 
@@ -18,6 +19,7 @@
 static const char usage[] =
 "Usage: dhtrace [OPTIONS] -- COMMAND [ARGS...]   trace a command from its start\n"
 "       dhtrace [OPTIONS] -p PID                 trace a running process\n"
+"       dhtrace convert IN.json OUT              a DHAT file to another format\n"
 "\n"
 "Records every heap allocation of the process with its call stack and writes\n"
 "the numbers valgrind's DHAT computes to a dhat-heap.json that DHAT's viewer\n"
@@ -40,7 +42,17 @@ static const char usage[] =
 "                         fp (frame pointers only), dwarf (CFI only)\n"
 "      --empty-probes     attach probes that record nothing: the cost floor\n"
 "                         that `make bench` compares with\n"
-"  -h, --help             show this help\n";
+"  -h, --help             show this help\n"
+"\n"
+"dhtrace COMMAND --help describes a command.\n";
+
+/* Commands that read saved profiles: `dhtrace NAME ...`. */
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{ "convert", cmd_convert },
+};
 
 /* "30s", "500ms", "2m", "1h", or plain seconds. Returns 0 on error. */
 static uint64_t parse_duration(const char *s)
@@ -214,9 +226,14 @@ int main(int argc, char **argv)
 	};
 	const char *output = NULL;
 	unsigned int formats = 0;
+	size_t i;
 	long v;
 	int c, status;
 
+	for (i = 0; argc > 1 && i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	}
 	while ((c = getopt_long(argc, argv, "+p:d:o:f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Output files appear whole or not at all: written to a temporary file
- * beside the target, synced, then renamed into place.
+ * Output files written beside their final path and renamed into place, so
+ * that a failed or interrupted write never leaves half a file.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,21 +30,25 @@ static mode_t creation_mode(void)
 	return 0666 & ~mask;
 }
 
-int out_write_atomic(const char *path, out_writer write, const void *ctx)
+int out_file_open(struct out_file *of, const char *path)
 {
 	static const char suffix[] = ".XXXXXX";
 	size_t len = strlen(path);
-	FILE *f;
-	char *tmp;
 	int fd, err;
 
-	tmp = malloc(len + sizeof(suffix));
-	if (!tmp)
+	memset(of, 0, sizeof(*of));
+	if (!strcmp(path, "-")) {
+		of->f = stdout;
+		return 0;
+	}
+	of->path = path;
+	of->tmp = malloc(len + sizeof(suffix));
+	if (!of->tmp)
 		return -ENOMEM;
-	memcpy(tmp, path, len);
-	memcpy(tmp + len, suffix, sizeof(suffix));
+	memcpy(of->tmp, path, len);
+	memcpy(of->tmp + len, suffix, sizeof(suffix));
 
-	fd = mkstemp(tmp);
+	fd = mkstemp(of->tmp);
 	if (fd < 0) {
 		err = neg_errno();
 		goto out_free;
@@ -54,27 +58,65 @@ int out_write_atomic(const char *path, out_writer write, const void *ctx)
 		close(fd);
 		goto out_unlink;
 	}
-	f = fdopen(fd, "w");
-	if (!f) {
+	of->f = fdopen(fd, "w");
+	if (!of->f) {
 		err = neg_errno();
 		close(fd);
 		goto out_unlink;
 	}
-
-	err = write(ctx, f);
-	if (!err && fflush(f))
-		err = neg_errno();
-	if (!err && fsync(fileno(f)))
-		err = neg_errno();
-	if (fclose(f) && !err)
-		err = neg_errno();
-	if (!err && rename(tmp, path))
-		err = neg_errno();
+	return 0;
 
 out_unlink:
-	if (err)
-		unlink(tmp);
+	unlink(of->tmp);
 out_free:
-	free(tmp);
+	free(of->tmp);
+	of->tmp = NULL;
 	return err;
+}
+
+int out_file_commit(struct out_file *of)
+{
+	int err = 0;
+
+	/* A write that failed earlier leaves the error flag set. */
+	if (!of->tmp)
+		return fflush(of->f) || ferror(of->f) ? neg_errno() : 0;
+	if (fflush(of->f) || ferror(of->f) || fsync(fileno(of->f)))
+		err = neg_errno();
+	if (fclose(of->f) && !err)
+		err = neg_errno();
+	if (!err && rename(of->tmp, of->path))
+		err = neg_errno();
+	if (err)
+		unlink(of->tmp);
+	free(of->tmp);
+	of->tmp = NULL;
+	return err;
+}
+
+void out_file_abort(struct out_file *of)
+{
+	if (!of->tmp) {
+		fflush(of->f);
+		return;
+	}
+	fclose(of->f);
+	unlink(of->tmp);
+	free(of->tmp);
+	of->tmp = NULL;
+}
+
+int out_write_atomic(const char *path, out_writer write, const void *ctx)
+{
+	struct out_file of;
+	int err = out_file_open(&of, path);
+
+	if (err)
+		return err;
+	err = write(ctx, of.f);
+	if (err) {
+		out_file_abort(&of);
+		return err;
+	}
+	return out_file_commit(&of);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "heap/heap.h"
+#include "in/in.h"
 
 struct profile_pp {
 	struct heap_pp_stats stats;
@@ -38,11 +39,28 @@ struct profile {
 };
 
 /*
- * Write @p as DHAT JSON (file format version 2) to @path: to a temporary
- * file beside it, then renamed into place, so no half-written profile is
- * ever left. Returns 0, or a negative errno with nothing left behind.
- * Sets the umask for a moment (to read it): call it while no other thread
- * creates files.
+ * An output file: written to a temporary file beside @path (same
+ * directory, so the rename is atomic), renamed into place by commit, which
+ * also flushes and syncs it; abort removes it. "-" is stdout, flushed by
+ * commit. The file gets the mode fopen() would give it. open and commit
+ * return 0 or a negative errno; a failed commit leaves nothing behind.
+ * open sets the umask for a moment (to read it): call it while no other
+ * thread creates files.
+ */
+struct out_file {
+	FILE *f;	/* write here */
+	const char *path;
+	char *tmp;	/* NULL for stdout */
+};
+
+int out_file_open(struct out_file *of, const char *path);
+int out_file_commit(struct out_file *of);
+void out_file_abort(struct out_file *of);
+
+/*
+ * Write @p as DHAT JSON (file format version 2) to @path, through an
+ * out_file: no half-written profile is ever left. Returns 0, or a negative
+ * errno with nothing left behind.
  */
 int out_dhat_json_write(const struct profile *p, const char *path);
 
@@ -138,6 +156,28 @@ int out_pprof_fprint(const struct pprof_profile *p, FILE *f);
  */
 typedef int (*out_writer)(const void *ctx, FILE *f);
 int out_write_atomic(const char *path, out_writer write, const void *ctx);
+
+/*
+ * Folded stacks from a DHAT file (any producer's), for flamegraph.pl,
+ * speedscope and inferno: "main;f;malloc 1234", one line per distinct
+ * stack, frames root first named by function only, so that stacks that
+ * differ only in line numbers are summed; the value is the stat @stat of
+ * the program points, lines with 0 left out. A function-less frame is
+ * "??? (object)", or its address. ';' in a name becomes ':', control
+ * characters a space. An empty stack is "[root]". Lines come depth first,
+ * each node's children in byte order of their names.
+ *
+ * read streams @in (named @name in messages) and keeps only distinct
+ * frames and stack prefixes; it returns 0, or a negative errno with @err
+ * filled (a bad file, or the program points lack @stat). write returns 0
+ * or a negative errno from writing @f.
+ */
+struct collapsed;
+
+int out_collapsed_read(struct collapsed **cs, FILE *in, const char *name,
+		       enum dhat_stat stat, struct dhat_err *err);
+int out_collapsed_write(const struct collapsed *cs, FILE *f);
+void out_collapsed_free(struct collapsed *cs);
 
 /* Summary lines in dhat-rs's form ("dhtrace: Total:     1,256 bytes in 6
  * blocks", "At t-gmax:", "At t-end:"). */

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Readers of saved profiles: DHAT JSON files (file format version 2, as
+ * valgrind's DHAT, dhat-rs and dhtrace write them; FORMATS.md section 1)
+ * and the frame strings in their frame tables.
+ *
+ * dhat_read() streams a file through a SAX parser (yajl) in 64 KiB chunks
+ * and hands out each program point and each frame as soon as it is parsed:
+ * its memory is one program point and one string, whatever the file size.
+ * dhat_load() keeps a whole file in memory for the commands that sort.
+ *
+ * Keys may come in any order (JSON objects are unordered): valgrind and
+ * dhat-rs write "pps" before "ftbl", so a frame index in a program point
+ * usually refers to a frame not read yet, and the header fields are known
+ * only at the end. Checks that need the whole file (required fields, frame
+ * indices inside the frame table) are made at the end, and a failed check
+ * fails the whole read: callbacks must not treat what they got as final
+ * before dhat_read() returns 0.
+ *
+ * Errors are one line, naming the file, the byte offset (where the parser
+ * was when it noticed: the end of the offending token) and the place in
+ * the document, e.g. "x.json: byte 1234: pps[3].tb: expected a
+ * non-negative integer, got -5". Print them as "dhtrace: <msg>".
+ */
+#ifndef DHTRACE_IN_H
+#define DHTRACE_IN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct dhat_err {
+	char msg[256];
+};
+
+/* Header fields; bit (1 << DHAT_M_x) of dhat_meta.present says the file
+ * has the key. */
+enum dhat_meta_field {
+	DHAT_M_VERSION,	/* "dhatFileVersion": required, must be 2 */
+	DHAT_M_MODE,
+	DHAT_M_VERB,
+	DHAT_M_BKLT,	/* required */
+	DHAT_M_BKACC,
+	DHAT_M_BU,
+	DHAT_M_BSU,
+	DHAT_M_BKSU,
+	DHAT_M_TU,
+	DHAT_M_MTU,
+	DHAT_M_TUTH,
+	DHAT_M_CMD,
+	DHAT_M_PID,
+	DHAT_M_TE,
+	DHAT_M_TG,
+	DHAT_M_NFIELDS
+};
+
+struct dhat_meta {
+	uint32_t present;	/* bits 1 << DHAT_M_x */
+	uint64_t version, tuth, pid, te, tg;	/* 0 when absent */
+	bool bklt, bkacc;	/* false when absent */
+	/* NULL when absent; never contain a NUL character */
+	char *mode, *verb, *bu, *bsu, *bksu, *tu, *mtu, *cmd;
+};
+
+/* The numbers of a program point, in the order DHAT writes them. */
+enum dhat_stat {
+	DHAT_TB, DHAT_TBK,	/* total bytes, blocks: always present */
+	DHAT_TL,		/* sum of lifetimes, in tu (optional: the
+				 * viewer does not require it) */
+	DHAT_MB, DHAT_MBK,	/* at the PP's maximum (valgrind: see
+				 * FORMATS.md 2.6; not additive) */
+	DHAT_GB, DHAT_GBK,	/* live at t-gmax */
+	DHAT_EB, DHAT_EBK,	/* live at t-end */
+	DHAT_NSTATS
+};
+
+/* The stats a file with "bklt":true must have in every program point. */
+#define DHAT_BKLT_STATS							\
+	((1u << DHAT_MB) | (1u << DHAT_MBK) | (1u << DHAT_GB) |		\
+	 (1u << DHAT_GBK) | (1u << DHAT_EB) | (1u << DHAT_EBK))
+
+struct dhat_pp {
+	uint64_t stat[DHAT_NSTATS];	/* 0 when absent */
+	uint32_t present;	/* bits 1 << DHAT_x: the keys the PP has */
+	const uint32_t *fs;	/* ftbl indices, innermost frame first */
+	size_t nfs;
+};
+
+/* "tb", "tbk", ... for a stat; dhat_stat_parse() is its inverse
+ * (returns -1 for an unknown name). */
+const char *dhat_stat_name(enum dhat_stat s);
+int dhat_stat_parse(const char *name);
+
+/*
+ * What dhat_read() hands out. Either may be NULL. Each returns 0 to go
+ * on, or a negative errno that stops the read (dhat_read() then returns
+ * it, with the error message "<name>: byte N: <strerror>").
+ *  pp:    the @index-th program point; @pp and its fs are valid during
+ *         the call only.
+ *  frame: ftbl[@index] = @s (@len bytes, NUL-terminated, valid during the
+ *         call only). Index 0 is "[root]" in every producer's files; it
+ *         is not checked (the viewer does not either).
+ */
+struct dhat_read_ops {
+	int (*pp)(void *ctx, size_t index, const struct dhat_pp *pp);
+	int (*frame)(void *ctx, uint32_t index, const char *s, size_t len);
+};
+
+/*
+ * Read the DHAT JSON file @f (named @name in error messages) to its end.
+ * On success, returns 0 and fills @meta (free it with dhat_meta_free());
+ * the file had dhatFileVersion 2, bklt, pps and ftbl; every program point
+ * had tb, tbk and fs, and the DHAT_BKLT_STATS when bklt is true; every fs
+ * index is inside ftbl. Unknown keys (rb, wb, acc, ...) are skipped.
+ * On failure, returns a negative errno (-EINVAL for a bad file), fills
+ * @err and leaves @meta empty.
+ */
+int dhat_read(FILE *f, const char *name, const struct dhat_read_ops *ops,
+	      void *ctx, struct dhat_meta *meta, struct dhat_err *err);
+void dhat_meta_free(struct dhat_meta *meta);
+
+/* A whole DHAT file in memory. */
+struct dhat_file {
+	struct dhat_meta meta;
+	struct dhat_pp *pps;	/* in file order */
+	size_t npps;
+	const char *const *ftbl;	/* NUL-terminated strings */
+	size_t nftbl;
+	/* storage of the fs arrays and strings */
+	uint32_t *fs_pool;
+	char *str_pool;
+};
+
+/* dhat_read() into @df. Returns 0, or a negative errno with @err filled
+ * and nothing to free. */
+int dhat_load(FILE *f, const char *name, struct dhat_file *df,
+	      struct dhat_err *err);
+/* The same from the file at @path; errors name @path. */
+int dhat_load_path(const char *path, struct dhat_file *df,
+		   struct dhat_err *err);
+void dhat_file_free(struct dhat_file *df);
+
+/*
+ * One frame string of a DHAT frame table, taken apart (FORMATS.md 1.4):
+ *   "0x4011D3: main (t.c:12)"            valgrind, file:line
+ *   "0x4011D3: main (/src/t.c:12)"        with a directory
+ *   "0x4011D3: main (in /usr/bin/x)"      object only
+ *   "0x4011D3: ??? (in /lib/x.so)"        no symbol
+ *   "0x4011D3: ???"                       nothing known
+ *   "0x1a2b: f (src/main.rs:10:5)"        dhat-rs: file:line:col
+ *   "[root]"                              no address: all name
+ * The location is the last " (...)" group that ends the string and reads
+ * as "(file:line)", "(file:line:col)" or "(in obj)"; any other
+ * parentheses belong to the name (C++ parameter lists, "(anonymous
+ * namespace)"). Unknown parts ("???" objects and files, line 0 as dhat-rs
+ * writes for "???:0:0") are left out.
+ */
+struct dhat_frame {
+	uint64_t addr;
+	bool has_addr;		/* the string starts "0x<hex>: " */
+	const char *func;	/* into the string; never NULL */
+	size_t func_len;
+	const char *file;	/* into the string; NULL when not known */
+	size_t file_len;
+	uint32_t line, col;	/* 0 when not known */
+	const char *obj;	/* into the string; NULL when not known */
+	size_t obj_len;
+};
+
+void dhat_frame_parse(const char *s, size_t len, struct dhat_frame *fr);
+
+#endif /* DHTRACE_IN_H */

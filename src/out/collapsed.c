@@ -1,0 +1,626 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Folded stacks ("collapsed" format, as flamegraph.pl, speedscope and
+ * inferno read it) from a DHAT file: one line per distinct stack, frames
+ * root first, joined by ';', a space and the value.
+ *
+ * The file is streamed. Its program points usually come before the frame
+ * table, so their stacks cannot be named when they are read: they go into
+ * a trie keyed by frame-table index (callers share their prefixes), and
+ * each frame string is reduced to a label (its function name) as it comes.
+ * At the end the index trie is folded into a trie keyed by label, which
+ * sums the stacks that differ only in line numbers, and written out depth
+ * first with children in label order. Memory grows with distinct frames
+ * and stack prefixes, not with the size of the file.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "out/out.h"
+
+#define NONE UINT32_MAX
+
+/* --- a table of ids found by hash, compared by the caller --------------- */
+
+/*
+ * Open addressing, linear probing. A slot keeps 32 bits of its id's hash
+ * beside the id, so a probe reads the caller's data (eq) only when those
+ * match: almost never for a key that is not there, the common case when
+ * a trie grows.
+ */
+struct idslot {
+	uint32_t id1;		/* id + 1; 0 is empty */
+	uint32_t check;		/* the hash's high bits */
+};
+
+struct idtab {
+	struct idslot *slots;
+	size_t mask;		/* slots - 1 (a power of two minus 1) */
+	size_t n;
+};
+
+struct idtab_ops {
+	uint64_t (*hash)(const void *ctx, uint32_t id);
+	bool (*eq)(const void *ctx, uint32_t id, const void *key);
+};
+
+/* Room for @n ids, at a load factor of at most 3/4. */
+static int idtab_reserve(struct idtab *t, const struct idtab_ops *ops,
+			 const void *ctx, size_t n)
+{
+	size_t cap = t->slots ? t->mask + 1 : 1024, i, j;
+	struct idslot *slots;
+
+	if (t->slots && 4 * n <= 3 * cap)
+		return 0;
+	while (4 * n > 3 * cap)
+		cap *= 2;
+	slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; t->slots && i <= t->mask; i++) {
+		if (!t->slots[i].id1)
+			continue;
+		j = ops->hash(ctx, t->slots[i].id1 - 1) & (cap - 1);
+		while (slots[j].id1)
+			j = (j + 1) & (cap - 1);
+		slots[j] = t->slots[i];
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->mask = cap - 1;
+	return 0;
+}
+
+/* The slot of @key (hash @h): holding its id, or empty where it goes. */
+static struct idslot *idtab_slot(struct idtab *t, const struct idtab_ops *ops,
+				 const void *ctx, uint64_t h, const void *key)
+{
+	uint32_t check = (uint32_t)(h >> 32);
+	size_t i = h & t->mask;
+
+	while (t->slots[i].id1 &&
+	       (t->slots[i].check != check ||
+		!ops->eq(ctx, t->slots[i].id1 - 1, key)))
+		i = (i + 1) & t->mask;
+	t->slots[i].check = check;
+	return &t->slots[i];
+}
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* --- tries of stacks ------------------------------------------------------ */
+
+/* Node 0 is the root (the empty stack); a node's parent is created before
+ * it, so node order is a topological order. */
+struct trie {
+	uint32_t *parent, *key;
+	uint64_t *value;
+	size_t n, cap;
+	struct idtab index;	/* (parent, key) -> node */
+};
+
+static uint64_t node_hash(uint32_t parent, uint32_t key)
+{
+	return mix((uint64_t)parent << 32 | key);
+}
+
+static uint64_t trie_hash(const void *ctx, uint32_t id)
+{
+	const struct trie *t = ctx;
+
+	return node_hash(t->parent[id], t->key[id]);
+}
+
+static bool trie_eq(const void *ctx, uint32_t id, const void *k)
+{
+	const struct trie *t = ctx;
+	const uint32_t *pk = k;
+
+	return t->parent[id] == pk[0] && t->key[id] == pk[1];
+}
+
+static const struct idtab_ops trie_ops = { trie_hash, trie_eq };
+
+/* An empty trie with room for @n nodes. */
+static int trie_init(struct trie *t, size_t n)
+{
+	memset(t, 0, sizeof(*t));
+	t->cap = n > 1024 ? n : 1024;
+	t->parent = malloc(t->cap * sizeof(*t->parent));
+	t->key = malloc(t->cap * sizeof(*t->key));
+	t->value = malloc(t->cap * sizeof(*t->value));
+	if (!t->parent || !t->key || !t->value)
+		return -ENOMEM;
+	t->parent[0] = NONE;
+	t->key[0] = NONE;
+	t->value[0] = 0;
+	t->n = 1;
+	return idtab_reserve(&t->index, &trie_ops, t, t->cap);
+}
+
+static void trie_free(struct trie *t)
+{
+	free(t->parent);
+	free(t->key);
+	free(t->value);
+	free(t->index.slots);
+	memset(t, 0, sizeof(*t));
+}
+
+static int trie_room(struct trie *t)
+{
+	size_t cap = 2 * t->cap;
+	void *p;
+
+	if (t->n < t->cap)
+		return 0;
+	if (cap > NONE)
+		return -ENOMEM;
+	p = realloc(t->parent, cap * sizeof(*t->parent));
+	if (!p)
+		return -ENOMEM;
+	t->parent = p;
+	p = realloc(t->key, cap * sizeof(*t->key));
+	if (!p)
+		return -ENOMEM;
+	t->key = p;
+	p = realloc(t->value, cap * sizeof(*t->value));
+	if (!p)
+		return -ENOMEM;
+	t->value = p;
+	t->cap = cap;
+	return 0;
+}
+
+/* The child of @parent with @key, created if needed, in @*node. */
+static int trie_child(struct trie *t, uint32_t parent, uint32_t key,
+		      uint32_t *node)
+{
+	const uint32_t pk[2] = { parent, key };
+	struct idslot *slot;
+	int err;
+
+	err = idtab_reserve(&t->index, &trie_ops, t, t->index.n + 1);
+	if (err)
+		return err;
+	slot = idtab_slot(&t->index, &trie_ops, t, node_hash(parent, key), pk);
+	if (slot->id1) {
+		*node = slot->id1 - 1;
+		return 0;
+	}
+	err = trie_room(t);
+	if (err)
+		return err;
+	*node = (uint32_t)t->n++;
+	t->parent[*node] = parent;
+	t->key[*node] = key;
+	t->value[*node] = 0;
+	slot->id1 = *node + 1;
+	t->index.n++;
+	return 0;
+}
+
+/* --- frame labels ------------------------------------------------------- */
+
+/* Distinct labels, stored once each. */
+struct labels {
+	char *buf;
+	size_t len, cap;
+	size_t *off;		/* label i is buf + off[i], NUL-terminated */
+	size_t n, off_cap;
+	struct idtab index;
+};
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return mix(h);
+}
+
+static void labels_free(struct labels *l)
+{
+	free(l->buf);
+	free(l->off);
+	free(l->index.slots);
+	memset(l, 0, sizeof(*l));
+}
+
+static const char *label(const struct labels *l, uint32_t id)
+{
+	return l->buf + l->off[id];
+}
+
+static size_t label_len(const struct labels *l, uint32_t id)
+{
+	return (id + 1 < l->n ? l->off[id + 1] : l->len) - l->off[id] - 1;
+}
+
+static uint64_t label_hash(const void *ctx, uint32_t id)
+{
+	return str_hash(label(ctx, id));
+}
+
+static bool label_eq(const void *ctx, uint32_t id, const void *key)
+{
+	return !strcmp(label(ctx, id), key);
+}
+
+static const struct idtab_ops label_ops = { label_hash, label_eq };
+
+/* The id of label @s, added if new. */
+static int label_intern(struct labels *l, const char *s, uint32_t *id)
+{
+	size_t len = strlen(s) + 1;
+	struct idslot *slot;
+	void *p;
+	int err;
+
+	err = idtab_reserve(&l->index, &label_ops, l, l->index.n + 1);
+	if (err)
+		return err;
+	slot = idtab_slot(&l->index, &label_ops, l, str_hash(s), s);
+	if (slot->id1) {
+		*id = slot->id1 - 1;
+		return 0;
+	}
+	if (l->len + len > l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 65536;
+
+		while (cap < l->len + len)
+			cap *= 2;
+		p = realloc(l->buf, cap);
+		if (!p)
+			return -ENOMEM;
+		l->buf = p;
+		l->cap = cap;
+	}
+	if (l->n == l->off_cap) {
+		size_t cap = l->off_cap ? 2 * l->off_cap : 1024;
+
+		p = realloc(l->off, cap * sizeof(*l->off));
+		if (!p)
+			return -ENOMEM;
+		l->off = p;
+		l->off_cap = cap;
+	}
+	memcpy(l->buf + l->len, s, len);
+	l->off[l->n] = l->len;
+	l->len += len;
+	*id = (uint32_t)l->n++;
+	slot->id1 = *id + 1;
+	l->index.n++;
+	return 0;
+}
+
+/*
+ * A frame's label: its function name; for an unknown function "??? (obj)"
+ * or its address. ';' would split the frame and a line break the line:
+ * ';' becomes ':' and control characters a space.
+ */
+static void frame_label(const char *s, size_t len, char *out, size_t size)
+{
+	struct dhat_frame fr;
+	char *p;
+
+	dhat_frame_parse(s, len, &fr);
+	if (fr.func_len && !(fr.func_len == 3 && !memcmp(fr.func, "???", 3)))
+		snprintf(out, size, "%.*s", (int)fr.func_len, fr.func);
+	else if (fr.obj)
+		snprintf(out, size, "??? (%.*s)", (int)fr.obj_len, fr.obj);
+	else if (fr.has_addr)	/* "0x...", without ": " */
+		snprintf(out, size, "%.*s", (int)(fr.func - s - 2), s);
+	else
+		snprintf(out, size, "%.*s", (int)len, s);
+	for (p = out; *p; p++) {
+		if (*p == ';')
+			*p = ':';
+		else if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	}
+}
+
+/* --- the conversion ----------------------------------------------------- */
+
+struct collapse {
+	enum dhat_stat stat;
+	struct trie by_index;	/* stacks keyed by ftbl index */
+	struct labels labels;
+	uint32_t *label_of;	/* ftbl index -> label id */
+	size_t label_of_cap;
+	char *buf;		/* for one label */
+	size_t buf_size;
+	size_t missing_pp;	/* first PP without the stat, or SIZE_MAX */
+	/* The last stack, root first: neighbouring PPs often share callers,
+	 * whose nodes need no lookup then. */
+	uint32_t *last_key, *last_node;
+	size_t last_len, last_cap;
+};
+
+static int add_pp(void *ctx, size_t index, const struct dhat_pp *pp)
+{
+	struct collapse *c = ctx;
+	uint64_t v = pp->stat[c->stat];
+	uint32_t node = 0;
+	size_t i;
+	int err;
+
+	if (!(pp->present & (1u << c->stat))) {
+		if (c->missing_pp == SIZE_MAX)
+			c->missing_pp = index;
+		return 0;
+	}
+	if (!v)
+		return 0;
+	if (pp->nfs > c->last_cap) {
+		size_t cap = pp->nfs > 2 * c->last_cap ? pp->nfs : 2 * c->last_cap;
+		uint32_t *k = realloc(c->last_key, cap * sizeof(*k));
+
+		if (!k)
+			return -ENOMEM;
+		c->last_key = k;
+		k = realloc(c->last_node, cap * sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		c->last_node = k;
+		c->last_cap = cap;
+	}
+	for (i = 0; i < pp->nfs && i < c->last_len &&
+	     c->last_key[i] == pp->fs[pp->nfs - 1 - i]; i++)
+		node = c->last_node[i];
+	for (; i < pp->nfs; i++) {
+		c->last_key[i] = pp->fs[pp->nfs - 1 - i];
+		err = trie_child(&c->by_index, node, c->last_key[i], &node);
+		if (err) {
+			c->last_len = 0;
+			return err;
+		}
+		c->last_node[i] = node;
+	}
+	c->last_len = pp->nfs;
+	c->by_index.value[node] += v;
+	return 0;
+}
+
+static int add_frame(void *ctx, uint32_t index, const char *s, size_t len)
+{
+	struct collapse *c = ctx;
+	void *p;
+
+	if (index == c->label_of_cap) {
+		size_t cap = c->label_of_cap ? 2 * c->label_of_cap : 1024;
+
+		p = realloc(c->label_of, cap * sizeof(*c->label_of));
+		if (!p)
+			return -ENOMEM;
+		c->label_of = p;
+		c->label_of_cap = cap;
+	}
+	/* "??? (" + obj + ")" is the longest label. */
+	if (len + 8 > c->buf_size) {
+		size_t size = len + 8 > 2 * c->buf_size ? len + 8 : 2 * c->buf_size;
+
+		p = realloc(c->buf, size);
+		if (!p)
+			return -ENOMEM;
+		c->buf = p;
+		c->buf_size = size;
+	}
+	frame_label(s, len, c->buf, c->buf_size);
+	return label_intern(&c->labels, c->buf, &c->label_of[index]);
+}
+
+/* The stacks keyed by label: @c's by_index folded, in @t. */
+static int fold(struct collapse *c, struct trie *t)
+{
+	const struct trie *s = &c->by_index;
+	uint32_t *map = malloc(s->n * sizeof(*map));
+	size_t i;
+	int err = 0;
+
+	if (!map)
+		return -ENOMEM;
+	err = trie_init(t, s->n);
+	if (!err)
+		t->value[0] = s->value[0];
+	map[0] = 0;
+	for (i = 1; !err && i < s->n; i++) {
+		err = trie_child(t, map[s->parent[i]],
+				 c->label_of[s->key[i]], &map[i]);
+		if (!err)
+			t->value[map[i]] += s->value[i];
+	}
+	free(map);
+	return err;
+}
+
+struct collapsed {
+	struct trie stacks;	/* keyed by label */
+	struct labels labels;
+	uint32_t *first, *child;	/* children of node i: child[first[i]..first[i+1]) */
+};
+
+struct sort_ctx {
+	const struct trie *t;
+	const struct labels *l;
+};
+
+static int by_label(const void *a, const void *b, void *ctx)
+{
+	const struct sort_ctx *s = ctx;
+
+	return strcmp(label(s->l, s->t->key[*(const uint32_t *)a]),
+		      label(s->l, s->t->key[*(const uint32_t *)b]));
+}
+
+/* Each node's children, sorted by label. */
+static int sort_children(struct collapsed *cs)
+{
+	const struct trie *t = &cs->stacks;
+	struct sort_ctx ctx = { t, &cs->labels };
+	size_t i;
+
+	cs->first = calloc(t->n + 1, sizeof(*cs->first));
+	cs->child = malloc(t->n * sizeof(*cs->child));
+	if (!cs->first || !cs->child)
+		return -ENOMEM;
+	for (i = 1; i < t->n; i++)
+		cs->first[t->parent[i] + 1]++;
+	for (i = 0; i < t->n; i++)
+		cs->first[i + 1] += cs->first[i];
+	/* Filling moves each start to its end, the next range's start. */
+	for (i = 1; i < t->n; i++)
+		cs->child[cs->first[t->parent[i]]++] = (uint32_t)i;
+	memmove(cs->first + 1, cs->first, t->n * sizeof(*cs->first));
+	cs->first[0] = 0;
+	for (i = 0; i < t->n; i++)
+		qsort_r(cs->child + cs->first[i], cs->first[i + 1] - cs->first[i],
+			sizeof(*cs->child), by_label, &ctx);
+	return 0;
+}
+
+int out_collapsed_read(struct collapsed **out, FILE *in, const char *name,
+		       enum dhat_stat stat, struct dhat_err *err)
+{
+	static const struct dhat_read_ops ops = {
+		.pp = add_pp, .frame = add_frame,
+	};
+	struct collapse c = { .stat = stat, .missing_pp = SIZE_MAX };
+	struct collapsed *cs = calloc(1, sizeof(*cs));
+	struct dhat_meta meta = { 0 };
+	int ret;
+
+	*out = NULL;
+	ret = cs ? trie_init(&c.by_index, 0) : -ENOMEM;
+	if (!ret)
+		ret = dhat_read(in, name, &ops, &c, &meta, err);
+	else
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+	if (ret)
+		goto out;
+	if (c.missing_pp != SIZE_MAX) {
+		snprintf(err->msg, sizeof(err->msg), "%s: pps[%zu] has no '%s'%s",
+			 name, c.missing_pp, dhat_stat_name(stat), meta.bklt ?
+			 "" : " (bklt is false: the file has tb and tbk only)");
+		ret = -EINVAL;
+		goto out;
+	}
+	cs->labels = c.labels;
+	memset(&c.labels, 0, sizeof(c.labels));
+	ret = fold(&c, &cs->stacks);
+	if (!ret)
+		ret = sort_children(cs);
+	if (ret)
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+out:
+	dhat_meta_free(&meta);
+	trie_free(&c.by_index);
+	labels_free(&c.labels);
+	free(c.label_of);
+	free(c.buf);
+	free(c.last_key);
+	free(c.last_node);
+	if (ret)
+		out_collapsed_free(cs);
+	else
+		*out = cs;
+	return ret;
+}
+
+/* The stack being written: its labels joined, and where each ends. */
+struct prefix {
+	char *buf;
+	size_t len, cap;
+};
+
+static int prefix_add(struct prefix *p, const char *s, size_t len)
+{
+	if (p->len + len + 1 > p->cap) {
+		size_t cap = 2 * (p->len + len + 1);
+		char *b = realloc(p->buf, cap);
+
+		if (!b)
+			return -ENOMEM;
+		p->buf = b;
+		p->cap = cap;
+	}
+	memcpy(p->buf + p->len, s, len);
+	p->len += len;
+	return 0;
+}
+
+/*
+ * Depth first, children in label order (pushed in reverse). The text of
+ * the stack is kept as it goes: each node is its parent's text, ';' and
+ * its label, so a line costs its own bytes only. The empty stack is the
+ * viewer's root node, "[root]".
+ */
+int out_collapsed_write(const struct collapsed *cs, FILE *f)
+{
+	const struct trie *t = &cs->stacks;
+	uint32_t *stack = malloc(t->n * sizeof(*stack));
+	size_t *at = malloc(t->n * sizeof(*at));	/* parent's text length */
+	struct prefix p = { 0 };
+	size_t sp = 0, i;
+	int err = stack && at ? 0 : -ENOMEM;
+
+	if (!err && t->value[0] &&
+	    fprintf(f, "[root] %" PRIu64 "\n", t->value[0]) < 0)
+		err = -EIO;
+	for (i = cs->first[1]; !err && i-- > cs->first[0];) {
+		stack[sp] = cs->child[i];
+		at[sp++] = 0;
+	}
+	while (sp && !err) {
+		uint32_t node = stack[--sp], id = t->key[node];
+
+		p.len = at[sp];
+		if (p.len)
+			err = prefix_add(&p, ";", 1);
+		if (!err)
+			err = prefix_add(&p, label(&cs->labels, id),
+					 label_len(&cs->labels, id));
+		if (err)
+			break;
+		if (t->value[node]) {
+			p.buf[p.len] = '\0';
+			if (fprintf(f, "%s %" PRIu64 "\n", p.buf,
+				    t->value[node]) < 0)
+				err = -EIO;
+		}
+		for (i = cs->first[node + 1]; i-- > cs->first[node];) {
+			stack[sp] = cs->child[i];
+			at[sp++] = p.len;
+		}
+	}
+	free(stack);
+	free(at);
+	free(p.buf);
+	if (err == -ENOMEM)
+		return err;
+	if (err || fflush(f) || ferror(f))
+		return errno > 0 ? -errno : -EIO;
+	return 0;
+}
+
+void out_collapsed_free(struct collapsed *cs)
+{
+	if (!cs)
+		return;
+	trie_free(&cs->stacks);
+	labels_free(&cs->labels);
+	free(cs->first);
+	free(cs->child);
+	free(cs);
+}
