@@ -1108,13 +1108,60 @@ def convert_output_chosen_by_name_and_written_whole():
         r = subprocess.run([DHTRACE, "convert", "-", "-", "-f", "collapsed"],
                            stdin=f, capture_output=True, text=True)
     check_eq(r.stdout, want, "stdin to stdout")
-    check_one_line_error(dhtrace(["convert", DHAT_RS, os.path.join(d, "x.pb.gz")]),
-                         "^dhtrace: pprof output is not built yet$")
     check_one_line_error(dhtrace(["convert", DHAT_RS, os.path.join(d, "x.txt")]),
                          "^dhtrace: cannot tell the format of .*x.txt' from its name: give --format$")
     check_one_line_error(dhtrace(["convert", DHAT_RS, os.path.join(d, "y.folded"),
                                   "--value", "fs"]), "^dhtrace: invalid --value 'fs'")
     check_eq(sorted(os.listdir(d)), ["x.collapsed", "x.folded"], "files left")
+
+
+def check_converted_pprof(src, name):
+    """`dhtrace convert SRC NAME.pb.gz`: go tool pprof reads it; one sample
+    per program point with its numbers, so the totals per sample type are
+    the file's; the command and pid as comments. Returns -raw, parsed."""
+    with open(src) as f:
+        p = json.load(f)
+    out = os.path.join(WORK, name + ".pb.gz")
+    r = dhtrace(["convert", src, out])
+    check_eq((r.returncode, r.stderr), (0, ""), "convert exit status, stderr")
+    raw = pprof_raw(out)
+    check_eq(raw["types"], PPROF_TYPES, "sample types")
+    check_eq(raw["comments"], ["cmd: " + p["cmd"], "pid: %d" % p["pid"]],
+             "comments")
+    check_eq(sorted(s[0] for s in raw["samples"]),
+             sorted(tuple(pp[c] for c in PPROF_COLUMNS) for pp in p["pps"]),
+             "samples' values")
+    return raw, out
+
+
+@test
+def convert_files_to_pprof():
+    v = valgrind([prog("t_alloc")], "t_alloc")
+    _, pb = check_converted_pprof(os.path.join(WORK, "t_alloc.valgrind.json"),
+                                  "conv-valgrind")
+    # leaf first, as DHAT's fs: leak_one's 200 bytes live at exit
+    traces = go_pprof(["-traces", "-sample_index=inuse_space", pb])
+    check(re.search(r"^\s+200B\s+malloc\n\s+leak_one\n\s+main\n", traces, re.M),
+          "leak_one's trace: " + traces)
+    mine, _ = trace([nofp("t_cxx")], "conv-t_cxx")
+    raw, _ = check_converted_pprof(os.path.join(WORK, "conv-t_cxx.dhtrace.json"),
+                                   "conv-dhtrace")
+    # inlined calls (one address, several frames) are one location
+    check(any(len(lines) > 1 for _, _, lines in raw["locations"].values()),
+          "no location with inlined lines")
+    raw, pb = check_converted_pprof(DHAT_RS, "conv-dhat-rs")
+    check(re.search(r"^Duration: 2\.51ms", go_pprof(["-top", pb]), re.M),
+          "dhat-rs's te (µs) as the duration")
+    # an ad-hoc file has its two totals, named by its bksu and bsu
+    out = os.path.join(WORK, "conv-adhoc.pb.gz")
+    r = dhtrace(["convert", os.path.join(FIXTURES, "dhat-adhoc.json"), out])
+    check_eq((r.returncode, r.stderr), (0, ""), "convert exit status, stderr")
+    raw = pprof_raw(out)
+    check_eq(raw["types"], "events/count units/count[dflt]", "ad-hoc sample types")
+    check_eq([(v, [raw["locations"][i][2][0][0] for i in ids])
+              for v, ids, _ in raw["samples"]],
+             [((3, 30), ["ad_hoc::tick", "ad_hoc::main"]),
+              ((1, 7), ["ad_hoc::tock", "ad_hoc::main"])], "ad-hoc samples")
 
 
 def bad_dhat_inputs():

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/pprof_build.h"
 #include "in/in.h"
 #include "out/out.h"
 
@@ -66,6 +67,26 @@ static enum format format_of_path(const char *path)
 			return format_exts[i].fmt;
 	}
 	return FMT_NONE;
+}
+
+static int convert_pprof(const char *in, const char *out)
+{
+	struct dhat_file df;
+	struct dhat_err err;
+	int ret;
+
+	ret = strcmp(in, "-") ? dhat_load_path(in, &df, &err) :
+				dhat_load(stdin, "stdin", &df, &err);
+	if (ret) {
+		fprintf(stderr, "dhtrace: %s\n", err.msg);
+		return 1;
+	}
+	ret = pprof_dhat_write(&df, out);
+	dhat_file_free(&df);
+	if (ret)
+		fprintf(stderr, "dhtrace: cannot write %s: %s\n", out,
+			strerror(-ret));
+	return ret ? 1 : 0;
 }
 
 static int convert_collapsed(const char *in, const char *out,
@@ -163,8 +184,7 @@ int cmd_convert(int argc, char **argv)
 			fprintf(stderr, "dhtrace: --value goes with --format collapsed (pprof has every value)\n");
 			return 2;
 		}
-		fprintf(stderr, "dhtrace: pprof output is not built yet\n");
-		return 1;
+		return convert_pprof(argv[optind], argv[optind + 1]);
 	case FMT_NONE:
 		break;
 	}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * From call sites (lists of printed frame ids) to pprof's samples and
+ * From call sites (lists of frame ids) to pprof's samples and
  * locations. The frames of one return address are its inlined calls
  * innermost first, then its function, all at the same address: a run of
  * frames at one address is one location, except that a frame seen again
@@ -14,10 +14,8 @@
 #include "cli/pprof_build.h"
 
 struct build {
-	const struct sym *sym;
-	uint32_t *mapping_of;	/* told mapping -> 1 + pprof mapping */
+	const struct pprof_source *src;
 	uint32_t *loc_of_frame;	/* frame id -> 1 + location */
-	struct pprof_mapping *mappings;
 	struct pprof_location *locations;
 	size_t nlocations, caplocations;
 	struct pprof_line *lines;	/* of all locations, in order */
@@ -46,35 +44,6 @@ static int grow(void *v, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-/* pprof takes the first mapping as the main binary: the executable's
- * go first, the others keep the order they were told in. */
-static int build_mappings(struct build *b, const char *exe, size_t n)
-{
-	struct sym_mapping m;
-	size_t k = 0;
-
-	b->mappings = calloc(n ? n : 1, sizeof(*b->mappings));
-	b->mapping_of = calloc(n ? n : 1, sizeof(*b->mapping_of));
-	if (!b->mappings || !b->mapping_of)
-		return -ENOMEM;
-	for (int exe_pass = 1; exe_pass >= 0; exe_pass--) {
-		for (size_t i = 0; i < n; i++) {
-			sym_mapping_at(b->sym, i, &m);
-			if ((exe && !strcmp(m.path, exe)) != exe_pass)
-				continue;
-			b->mappings[k] = (struct pprof_mapping){
-				.start = m.start, .limit = m.end,
-				.offset = m.pgoff, .path = m.path,
-				.build_id = m.build_id,
-				/* what pprof would do from the same files */
-				.symbolized = true,
-			};
-			b->mapping_of[i] = ++k;
-		}
-	}
-	return 0;
-}
-
 /* A new location for frames @ids[0..n), all at one address. */
 static int add_location(struct build *b, const uint32_t *ids, size_t n,
 			uint32_t *loc)
@@ -92,12 +61,10 @@ static int add_location(struct build *b, const uint32_t *ids, size_t n,
 	*loc = b->nlocations++;
 	b->locations[*loc] = (struct pprof_location){ 0 };
 	for (size_t i = 0; i < n; i++) {
-		sym_frame_parts(b->sym, ids[i], &f);
+		b->src->frame(b->src->ctx, ids[i], &f);
 		if (!i) {
 			b->locations[*loc].address = f.addr;
-			if (f.mapping)
-				b->locations[*loc].mapping =
-					b->mapping_of[f.mapping - 1];
+			b->locations[*loc].mapping = f.mapping;
 		}
 		/* "???" with no file: no line, pprof shows the address */
 		if (!f.function && !f.file)
@@ -113,14 +80,15 @@ static int add_location(struct build *b, const uint32_t *ids, size_t n,
 }
 
 /* How many frames from @ids[0] (of @n) make one location. */
-static size_t run_length(const struct sym *sym, const uint32_t *ids, size_t n)
+static size_t run_length(const struct pprof_source *src, const uint32_t *ids,
+			 size_t n)
 {
 	struct sym_frame first, f;
 	size_t len = 1;
 
-	sym_frame_parts(sym, ids[0], &first);
+	src->frame(src->ctx, ids[0], &first);
 	for (; len < n; len++) {
-		sym_frame_parts(sym, ids[len], &f);
+		src->frame(src->ctx, ids[len], &f);
 		if (f.addr != first.addr)
 			break;
 		for (size_t j = 0; j < len; j++)
@@ -138,7 +106,7 @@ static int add_sample(struct build *b, const uint32_t *ids, size_t n)
 	for (size_t i = 0; i < n; i += len) {
 		uint32_t *loc = &b->loc_of_frame[ids[i]];
 
-		len = run_length(b->sym, ids + i, n - i);
+		len = run_length(b->src, ids + i, n - i);
 		if (!*loc) {
 			err = add_location(b, ids + i, len, loc);
 			if (err)
@@ -154,32 +122,25 @@ static int add_sample(struct build *b, const uint32_t *ids, size_t n)
 	return 0;
 }
 
-static int build(struct build *b, struct pprof_profile *p,
-		 const struct sites *sites, const struct heap *heap,
-		 const char *exe)
+static int build(struct build *b, struct pprof_profile *p)
 {
-	size_t nsamples = sites_count(sites), n, line = 0;
+	const struct pprof_source *src = b->src;
+	size_t nsamples = src->nsites, n, line = 0;
 	const uint32_t *ids;
 	int err;
 
-	p->nmappings = sym_mapping_count(b->sym);
-	err = build_mappings(b, exe, p->nmappings);
-	if (err)
-		return err;
-	b->loc_of_frame = calloc(sym_frame_count(b->sym) + 1,
-				 sizeof(*b->loc_of_frame));
+	b->loc_of_frame = calloc(src->nframes + 1, sizeof(*b->loc_of_frame));
 	b->samples = calloc(nsamples ? nsamples : 1, sizeof(*b->samples));
 	b->first_loc = calloc(nsamples ? nsamples : 1, sizeof(*b->first_loc));
 	if (!b->loc_of_frame || !b->samples || !b->first_loc)
 		return -ENOMEM;
 	for (size_t i = 0; i < nsamples; i++) {
-		ids = sites_frames(sites, i, &n);
+		ids = src->site(src->ctx, i, &n, &b->samples[i].stats);
 		b->first_loc[i] = b->nstacks;
 		err = add_sample(b, ids, n);
 		if (err)
 			return err;
 		b->samples[i].nlocations = b->nstacks - b->first_loc[i];
-		heap_pp_stats(heap, i, &b->samples[i].stats);
 	}
 	/* the arrays have stopped moving: point into them */
 	for (size_t i = 0; i < nsamples; i++)
@@ -188,7 +149,6 @@ static int build(struct build *b, struct pprof_profile *p,
 		b->locations[i].lines = b->lines + line;
 		line += b->locations[i].nlines;
 	}
-	p->mappings = b->mappings;
 	p->locations = b->locations;
 	p->nlocations = b->nlocations;
 	p->samples = b->samples;
@@ -196,19 +156,16 @@ static int build(struct build *b, struct pprof_profile *p,
 	return 0;
 }
 
-int pprof_build_write(struct pprof_profile *p, const struct sites *sites,
-		      const struct sym *sym, const struct heap *heap,
-		      const char *exe, const char *path)
+int pprof_build_write(struct pprof_profile *p, const struct pprof_source *src,
+		      const char *path)
 {
-	struct build b = { .sym = sym };
+	struct build b = { .src = src };
 	int err;
 
-	err = build(&b, p, sites, heap, exe);
+	err = build(&b, p);
 	if (!err)
 		err = out_pprof_write(p, path);
-	free(b.mapping_of);
 	free(b.loc_of_frame);
-	free(b.mappings);
 	free(b.locations);
 	free(b.lines);
 	free(b.stacks);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A recording as a pprof profile: each call site a sample with the
- * accounting's numbers, its frames grouped into locations (one per code
- * address, its inlined calls as several lines), the mappings told with
- * their build ids, the executable's first.
+ * Call sites as a pprof profile: each call site a sample, its frames
+ * grouped into locations (one per code address, its inlined calls as
+ * several lines). The recorder feeds it from its symbols and accounting,
+ * `dhtrace convert` from a DHAT file's frame strings and numbers.
  */
 #ifndef DHTRACE_PPROF_BUILD_H
 #define DHTRACE_PPROF_BUILD_H
@@ -14,13 +14,44 @@
 #include "sym/sym.h"
 
 /*
- * Fill @p's mappings, locations and samples from @sites, @sym and @heap
- * (after heap_finish()), and write it to @path; @exe is the executable's
- * path, for pprof's main binary. @p's other fields are the caller's.
- * Returns 0 or a negative errno.
+ * Where frames and call sites come from. Frame ids are < nframes.
+ *  frame: frame @id in parts; its mapping is a pprof mapping number (1 +
+ *         index in the profile's mappings; 0: none).
+ *  site:  call site @i (< nsites): its frame ids, innermost first (*@n of
+ *         them), and its numbers in *@stats.
  */
-int pprof_build_write(struct pprof_profile *p, const struct sites *sites,
-		      const struct sym *sym, const struct heap *heap,
-		      const char *exe, const char *path);
+struct pprof_source {
+	const void *ctx;
+	size_t nframes, nsites;
+	void (*frame)(const void *ctx, uint32_t id, struct sym_frame *out);
+	const uint32_t *(*site)(const void *ctx, size_t i, size_t *n,
+				struct heap_pp_stats *stats);
+};
+
+/*
+ * Fill @p's locations and samples from @src and write it to @path. @p's
+ * other fields (mappings, names, times) are the caller's. Returns 0 or a
+ * negative errno.
+ */
+int pprof_build_write(struct pprof_profile *p, const struct pprof_source *src,
+		      const char *path);
+
+/*
+ * The recording as a pprof profile at @path: @sites and @sym after the
+ * run, @heap after heap_finish(); the mappings told, with their build
+ * ids, @exe's first (pprof's main binary). @p's names and times are the
+ * caller's. Returns 0 or a negative errno.
+ */
+int pprof_record_write(struct pprof_profile *p, const struct sites *sites,
+		       const struct sym *sym, const struct heap *heap,
+		       const char *exe, const char *path);
+
+/*
+ * DHAT file @df (any producer's) as a pprof profile at @path (FORMATS.md
+ * 4.5): frames from its frame strings under one placeholder mapping named
+ * after the command's program; files without block lifetimes get their two
+ * totals only. Returns 0 or a negative errno.
+ */
+int pprof_dhat_write(const struct dhat_file *df, const char *path);
 
 #endif /* DHTRACE_PPROF_BUILD_H */

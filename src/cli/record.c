@@ -363,7 +363,7 @@ static int write_pprof(const struct recorder *r, const char *cmd, pid_t pid,
 
 	heap_totals(r->heap, &t);
 	p.duration_nanos = (int64_t)t.tend_ns;
-	return pprof_build_write(&p, r->sites, r->sym, r->heap, exe, path);
+	return pprof_record_write(&p, r->sites, r->sym, r->heap, exe, path);
 }
 
 /* The output files, with %p expanded: [0] DHAT JSON, [1] pprof. */
