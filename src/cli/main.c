@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "cli/commands.h"
 #include "cli/record.h"
 #include "dhtrace.h"
 
@@ -17,6 +18,8 @@
 static const char usage[] =
 "Usage: dhtrace [OPTIONS] -- COMMAND [ARGS...]   trace a command from its start\n"
 "       dhtrace [OPTIONS] -p PID                 trace a running process\n"
+"       dhtrace report|diff|baseline ...         read saved profiles (no root;\n"
+"                                                see dhtrace COMMAND --help)\n"
 "\n"
 "Records every heap allocation of the process with its call stack and writes\n"
 "the numbers valgrind's DHAT computes to a dhat-heap.json that DHAT's viewer\n"
@@ -115,6 +118,16 @@ static void raise_file_limit(void)
 	}
 }
 
+/* Sub-commands, chosen by the first argument. */
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{ "report", cmd_report },
+	{ "diff", cmd_diff },
+	{ "baseline", cmd_baseline },
+};
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -138,6 +151,9 @@ int main(int argc, char **argv)
 	long v;
 	int c;
 
+	for (size_t i = 0; argc > 1 && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "+p:d:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
