@@ -129,6 +129,7 @@ struct an_diff {
 	struct an_diff_row *rows;	/* sorted by the largest change */
 	size_t nrows;
 	size_t nchanged;	/* rows with a change, before the limit */
+	enum an_metric sort;	/* the change rows are sorted by first */
 };
 
 /* Sites of both inputs (none for a baseline), rows whose numbers all stay

@@ -196,6 +196,7 @@ int an_diff_compute(struct an_input *base, struct an_input *new,
 			free(rows[i].key);
 	}
 	metric_order(sort, order);
+	d->sort = order[0];
 	qsort_r(rows, j, sizeof(*rows), cmp_rows, order);
 	d->nchanged = j;
 	d->nrows = limit && limit < j ? limit : j;

@@ -154,7 +154,7 @@ int an_input_load(const char *path, struct an_input *in, struct dhat_err *err)
 	memset(in, 0, sizeof(*in));
 	if (!f) {
 		ret = -errno;
-		snprintf(err->msg, sizeof(err->msg), "%s: %s", path,
+		snprintf(err->msg, sizeof(err->msg), "cannot open %s: %s", path,
 			 strerror(errno));
 		return ret;
 	}

@@ -87,11 +87,22 @@ static int usage_error(const char *fmt, const char *arg)
 	return 2;
 }
 
-/* @opt is the option as given: "-n", "--limit" or "--limit=x". */
 static int bad_value(const char *opt, const char *value)
 {
+	fprintf(stderr, "dhtrace: invalid %s '%s' (see --help)\n", opt, value);
+	return 2;
+}
+
+/* The bad value of the option getopt_long() just returned, named as it
+ * was given: "-s x", "--sort x" or "--sort=x". */
+static int bad_option(char **argv)
+{
+	const char *opt = argv[optind - 1];
+
+	if (opt == optarg)
+		opt = argv[optind - 2];
 	fprintf(stderr, "dhtrace: invalid %.*s '%s' (see --help)\n",
-		(int)strcspn(opt, "="), opt, value);
+		(int)strcspn(opt, "="), opt, optarg);
 	return 2;
 }
 
@@ -300,7 +311,7 @@ int cmd_report(int argc, char **argv)
 		regfree(&re);
 	goto out;
 bad:
-	ret = bad_value(argv[optind - 1], optarg);
+	ret = bad_option(argv);
 out:
 	free(c.gates);
 	return ret;
@@ -392,7 +403,7 @@ int cmd_diff(int argc, char **argv)
 	an_input_free(&base);
 	goto out;
 bad:
-	ret = bad_value(argv[optind - 1], optarg);
+	ret = bad_option(argv);
 out:
 	free(c.gates);
 	return ret;

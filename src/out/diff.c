@@ -60,8 +60,9 @@ int out_diff_fprint(const struct an_diff *d, const char *base_name,
 	if (d->base->is_baseline || d->new->is_baseline) {
 		fprintf(f, "Sites:        not compared: a baseline has no call sites\n");
 	} else {
-		fprintf(f, "Sites:        %zu changed, %zu shown\n",
-			d->nchanged, d->nrows);
+		fprintf(f, "Sites:        %zu changed, %zu shown, by the "
+			"largest change of %s\n", d->nchanged, d->nrows,
+			an_metric_name(d->sort));
 	}
 	for (size_t i = 0; i < d->nrows; i++) {
 		const struct an_diff_row *r = &d->rows[i];

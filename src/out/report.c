@@ -100,10 +100,16 @@ static void row(FILE *f, size_t i, const struct an_row *w,
 	fprintf(f, ", at t-end ");
 	amount(f, w->stat[DHAT_EB], w->stat[DHAT_EBK]);
 	if (w->stat[DHAT_TBK] && (w->pp ? w->pp->present & (1u << DHAT_TL) :
-				  w->stat[DHAT_TL]))
-		fprintf(f, "\n    avg lifetime %.1f %s",
-			(double)w->stat[DHAT_TL] / (double)w->stat[DHAT_TBK],
-			tu);
+				  w->stat[DHAT_TL])) {
+		/* tl / tbk in tenths, rounded */
+		unsigned __int128 t = ((unsigned __int128)w->stat[DHAT_TL] * 20 /
+				       w->stat[DHAT_TBK] + 1) / 2;
+		char k[32];
+
+		fprintf(f, "\n    avg lifetime %s.%u %s",
+			out_thousands((uint64_t)(t / 10), k),
+			(unsigned)(t % 10), tu);
+	}
 	if (o->sort == AN_SORT_SHORT && !o->leaks) {
 		char k[32];
 
