@@ -1293,6 +1293,318 @@ def error_bad_arguments():
         check_one_line_error(dhtrace(args), pattern)
 
 
+# --- reading profiles: report, diff, gates, baseline ----------------------
+
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+
+
+def analyze(args, **kw):
+    """An analysis command on the fixtures, without colour."""
+    env = dict(os.environ, NO_COLOR="1")
+    return subprocess.run([DHTRACE] + args, capture_output=True, text=True,
+                          timeout=60, cwd=FIXTURES, env=env, **kw)
+
+
+def check_output(args, want, rc=0, stderr=""):
+    r = analyze(args)
+    check_eq(r.stdout, want, "dhtrace " + " ".join(args))
+    check_eq(r.stderr, stderr, "stderr of dhtrace " + " ".join(args))
+    check_eq(r.returncode, rc, "exit status of dhtrace " + " ".join(args))
+
+
+BASE_SUMMARY = """\
+Command:    ./server --port 8080
+PID:        4242
+Total:      3,004,220 B (2.9 MiB) in 517 blocks
+At t-gmax:  2,000,132 B (1.9 MiB) in 7 blocks, at 1,500,000 of 2,000,000 µs
+At t-end:   1,000,100 B (976.7 KiB) in 2 blocks
+"""
+
+
+@test
+def report_top_sites():
+    check_output(["report", "base.json", "-n", "2", "-s", "peak"], BASE_SUMMARY + """\
+Shown:      2 of 4 program points, by site, sorted by bytes at t-gmax
+
+#1 3,000,000 B (2.9 MiB) in 3 blocks (99.9% of bytes)
+    at t-gmax 2,000,000 B (1.9 MiB) in 2 blocks, at t-end 1,000,000 B (976.6 KiB) in 1 block
+    avg lifetime 100.0 µs
+    grow_cache (cache.c:42)
+    handle_request (server.c:88)
+    main (server.c:120)
+
+#2 100 B in 1 block (0.0% of bytes)
+    at t-gmax 100 B in 1 block, at t-end 100 B in 1 block
+    avg lifetime 1,999,000.0 µs
+    ??? (in /usr/lib/x86_64-linux-gnu/libfoo.so.1)
+    foo_init (in /usr/lib/x86_64-linux-gnu/libfoo.so.1)
+    setup (server.c:30)
+    ... 1 more frame (-v, -vv)
+""")
+
+
+@test
+def report_filters_and_groups():
+    check_output(["report", "base.json", "--by", "function", "-s", "short-lived",
+                  "--min-count", "1", "--min-bytes", "24", "-n", "2"],
+                 BASE_SUMMARY + """\
+Shown:      2 of 4 functions, by function, sorted by short-lived blocks
+
+#1 function parse_header: 4,096 B (4.0 KiB) in 512 blocks (0.1% of bytes), 1 program point
+    at t-gmax 32 B in 4 blocks, at t-end 0 B in 0 blocks
+    avg lifetime 4.0 µs, short-lived 512 blocks
+
+#2 function std::vector<int, std::allocator<int> >::push_back(int const&): 24 B in 1 block (0.0% of bytes), 1 program point
+    at t-gmax 0 B in 0 blocks, at t-end 0 B in 0 blocks
+    avg lifetime 5.0 µs, short-lived 1 block
+""")
+    check_output(["report", "base.json", "--match", "^read_", "--min-bytes", "1k",
+                  "-v"], BASE_SUMMARY + """\
+Shown:      1 of 1 program point, by site, sorted by total bytes
+
+#1 4,096 B (4.0 KiB) in 512 blocks (0.1% of bytes)
+    at t-gmax 32 B in 4 blocks, at t-end 0 B in 0 blocks
+    avg lifetime 4.0 µs
+    parse_header (http.c:17)
+    read_request (http.c:60)
+    main (server.c:120)
+""")
+
+
+@test
+def report_leaks_with_whole_stacks():
+    check_output(["report", "base.json", "--leaks", "-s", "blocks"], BASE_SUMMARY + """\
+Leaks:      2 of 2 program points, by site, sorted by bytes at t-end
+
+#1 3,000,000 B (2.9 MiB) in 3 blocks (99.9% of bytes)
+    at t-gmax 2,000,000 B (1.9 MiB) in 2 blocks, at t-end 1,000,000 B (976.6 KiB) in 1 block
+    avg lifetime 100.0 µs
+    grow_cache (cache.c:42)
+    handle_request (server.c:88)
+    main (server.c:120)
+
+#2 100 B in 1 block (0.0% of bytes)
+    at t-gmax 100 B in 1 block, at t-end 100 B in 1 block
+    avg lifetime 1,999,000.0 µs
+    ??? (in /usr/lib/x86_64-linux-gnu/libfoo.so.1)
+    foo_init (in /usr/lib/x86_64-linux-gnu/libfoo.so.1)
+    setup (server.c:30)
+    main (server.c:120)
+""")
+
+
+@test
+def report_json():
+    r = analyze(["report", "new.json", "--by", "object", "--json"])
+    check_eq(r.returncode, 0, "exit status")
+    check_eq(json.loads(r.stdout), {
+        "cmd": "./server --port 8080", "pid": 4343, "time_unit": "µs",
+        "t_gmax": 1600000, "t_end": 2100000,
+        "total": 3302648, "total_blocks": 261, "peak": 2200132,
+        "peak_blocks": 7, "end": 1100600, "end_blocks": 3,
+        "by": "object", "sort": "total", "matched": 2,
+        "rows": [
+            {"group": "???", "total": 3302548, "total_blocks": 260,
+             "peak": 2200032, "peak_blocks": 6, "end": 1100500, "end_blocks": 2,
+             "lifetime_sum": 1454, "short_lived_blocks": 256,
+             "program_points": 3},
+            {"group": "/usr/lib/x86_64-linux-gnu/libfoo.so.1", "total": 100,
+             "total_blocks": 1, "peak": 100, "peak_blocks": 1, "end": 100,
+             "end_blocks": 1, "lifetime_sum": 2099000,
+             "short_lived_blocks": 0, "program_points": 1}]}, "report --json")
+    r = analyze(["report", "base.json", "-n", "1", "--json"])
+    check_eq(json.loads(r.stdout)["rows"][0]["frames"], [
+        "0x401136: grow_cache (cache.c:42)",
+        "0x401200: handle_request (server.c:88)",
+        "0x4012A0: main (server.c:120)"], "frames in report --json")
+
+
+DIFF_TOTALS = """\
+Base: base.json: ./server --port 8080
+New:  new.json: ./server --port 8080
+total         3,004,220 -> 3,302,648 B  +298,428 B (+9.9%)
+total_blocks  517 -> 261  -256 (-49.5%)
+peak          2,000,132 -> 2,200,132 B  +200,000 B (+10.0%)
+peak_blocks   7 -> 7  +0 (+0.0%)
+end           1,000,100 -> 1,100,600 B  +100,500 B (+10.0%)
+end_blocks    2 -> 3  +1 (+50.0%)
+"""
+
+
+@test
+def diff_matches_sites_across_builds():
+    check_output(["diff", "base.json", "new.json", "-s", "blocks", "-n", "3"],
+                 DIFF_TOTALS + """\
+Sites:        4 changed, 3 shown, by the largest change of total_blocks
+
+#1 total -2,048 B (4,096 -> 2,048), total_blocks -256 (512 -> 256), peak +0 B (32 -> 32), end +0 B (0 -> 0)
+    parse_header (http.c:17)
+    read_request (http.c:60)
+    main (server.c:120)
+
+#2 total +500 B (0 -> 500), total_blocks +1 (0 -> 1), peak +0 B (0 -> 0), end +500 B (0 -> 500)
+    load_config (config.c:9)
+    main (server.c:120)
+
+#3 total -24 B (24 -> 0), total_blocks -1 (1 -> 0), peak +0 B (0 -> 0), end +0 B (0 -> 0)
+    std::vector<int, std::allocator<int> >::push_back(int const&) (stl_vector.h:1198)
+    read_request (http.c:60)
+    main (server.c:120)
+""")
+    r = analyze(["diff", "base.json", "new.json", "--json", "-n", "1"])
+    d = json.loads(r.stdout)
+    check_eq(d["change"], {"total": 298428, "total_blocks": -256, "peak": 200000,
+                           "peak_blocks": 0, "end": 100500, "end_blocks": 1},
+             "diff --json change")
+    check_eq((d["sites_compared"], d["changed_sites"], len(d["sites"])),
+             (True, 4, 1), "diff --json sites")
+    check_eq(d["sites"][0]["frames"], ["grow_cache (cache.c:42)",
+                                       "handle_request (server.c:88)",
+                                       "main (server.c:120)"], "site frames")
+    check_eq(d["sites"][0]["change"]["peak"], 200000, "site peak change")
+
+
+def on_a_terminal(args, env):
+    """stdout of dhtrace through a pseudo-terminal."""
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen([DHTRACE] + args, stdout=slave, stderr=subprocess.DEVNULL,
+                         cwd=FIXTURES, env=env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    p.wait(timeout=60)
+    return out.decode()
+
+
+@test
+def diff_colours_only_on_a_terminal():
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    out = on_a_terminal(["diff", "base.json", "new.json", "-n", "1"], env)
+    check("peak          2,000,132 -> 2,200,132 B  \033[31m+200,000 B\033[0m (+10.0%)"
+          in out, "no red growth in %r" % out)
+    check("total_blocks  517 -> 261  \033[32m-256\033[0m (-49.5%)" in out,
+          "no green drop in %r" % out)
+    out = on_a_terminal(["diff", "base.json", "new.json", "-n", "1"],
+                        dict(env, NO_COLOR="1"))
+    check("\033[" not in out, "colour with NO_COLOR: %r" % out)
+    r = subprocess.run([DHTRACE, "diff", "base.json", "new.json"], cwd=FIXTURES,
+                       env=env, capture_output=True, text=True, timeout=60)
+    check("\033[" not in r.stdout, "colour into a pipe")
+
+
+@test
+def gates_pass_fail_and_bad_expressions():
+    gates = ["--fail-if", "peak>+5%", "--fail-if", "total_blocks>+1000",
+             "--fail-if", "end>0", "--fail-if", "peak_blocks>=+0"]
+    r = analyze(["diff", "base.json", "new.json", "-n", "0"] + gates)
+    check_eq(r.stderr,
+             "dhtrace: gate failed: peak>+5%: 2,000,132 -> 2,200,132 (+10.0%)\n"
+             "dhtrace: gate failed: end>0: 1,000,100 -> 1,100,600 (+10.0%)\n"
+             "dhtrace: gate failed: peak_blocks>=+0: 7 -> 7 (+0.0%)\n",
+             "failed gates")
+    check_eq(r.returncode, 1, "exit status of failed gates")
+    r = analyze(["diff", "base.json", "new.json", "--fail-if", "peak>+10%",
+                 "--fail-if", "total<-1"])
+    check_eq((r.returncode, r.stderr), (0, ""), "passing gates")
+    r = analyze(["report", "base.json", "--fail-if", "peak>1.5MiB",
+                 "--fail-if", "end_blocks>2"])
+    check_eq((r.returncode, r.stderr),
+             (1, "dhtrace: gate failed: peak>1.5MiB: 2,000,132\n"), "report gate")
+    for args, err in (
+            (["diff", "base.json", "new.json", "--fail-if", "peak>>5"],
+             "dhtrace: bad --fail-if 'peak>>5': expected a number after the operator\n"),
+            (["diff", "base.json", "new.json", "--fail-if", "rss>5"],
+             "dhtrace: bad --fail-if 'rss>5': the metric is total, total_blocks, "
+             "peak, peak_blocks, end or end_blocks\n"),
+            (["report", "base.json", "--fail-if", "peak>+5%"],
+             "dhtrace: --fail-if 'peak>+5%': a change (+ or -) needs dhtrace diff "
+             "BASE NEW\n"),
+            (["report", "base.json", "--sort", "size"],
+             "dhtrace: invalid --sort 'size' (see --help)\n"),
+            (["diff", "base.json", "-s", "lifetime", "new.json"],
+             "dhtrace: invalid -s 'lifetime' (see --help)\n"),
+            (["report", "base.json", "--match", "("],
+             "dhtrace: invalid --match regular expression '(' (see --help)\n"),
+            (["diff", "base.json"],
+             "dhtrace: diff takes BASE and NEW (see dhtrace diff --help)\n")):
+        r = analyze(args)
+        check_eq((r.returncode, r.stdout, r.stderr), (2, "", err), " ".join(args))
+
+
+@test
+def baseline_summary_for_diff_and_gates():
+    out = os.path.join(WORK, "base-baseline.json")
+    r = analyze(["baseline", "base.json", "-o", out])
+    check_eq((r.returncode, r.stdout, r.stderr), (0, "", ""), "baseline")
+    with open(out) as f:
+        b = json.load(f)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=FIXTURES,
+                          capture_output=True, text=True).stdout.strip()
+    check(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", b.pop("time")),
+          "baseline time")
+    check_eq(b, {"dhtraceBaseline": 1, "total": 3004220, "total_blocks": 517,
+                 "peak": 2000132, "peak_blocks": 7, "end": 1000100,
+                 "end_blocks": 2, "cmd": "./server --port 8080",
+                 "git_commit": head}, "baseline")
+    # Outside a repository there is no commit.
+    r = subprocess.run([DHTRACE, "baseline", os.path.join(FIXTURES, "new.json")],
+                       cwd=WORK, capture_output=True, text=True, timeout=60)
+    check_eq(r.returncode, 0, "baseline outside a repository")
+    with open(os.path.join(WORK, "memory-baseline.json")) as f:
+        check_eq(json.load(f)["git_commit"], None, "git_commit outside a repository")
+    r = analyze(["diff", out, "new.json", "--fail-if", "peak>+5%"])
+    check_eq(r.stdout.splitlines()[1:],
+             DIFF_TOTALS.splitlines()[1:] +
+             ["Sites:        not compared: a baseline has no call sites"],
+             "diff against a baseline")
+    check(r.stdout.startswith("Base: %s: ./server --port 8080 (baseline of " % out),
+          "base line: " + r.stdout.splitlines()[0])
+    check_eq((r.returncode, r.stderr),
+             (1, "dhtrace: gate failed: peak>+5%: 2,000,132 -> 2,200,132 (+10.0%)\n"),
+             "gate against a baseline")
+
+
+@test
+def analysis_needs_no_root_and_reports_bad_files():
+    bad = os.path.join(WORK, "truncated.json")
+    with open(os.path.join(FIXTURES, "base.json")) as f:
+        text = f.read()
+    with open(bad, "w") as f:
+        f.write(text[:200])
+    os.chmod(WORK, 0o777)
+    r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                        "--clear-groups", "--inh-caps=-all", DHTRACE, "report",
+                        os.path.join(FIXTURES, "base.json"), "-n", "0"],
+                       capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, NO_COLOR="1"))
+    check_eq((r.returncode, r.stderr), (0, ""), "report as nobody")
+    check(r.stdout.startswith(BASE_SUMMARY), "report as nobody: " + r.stdout)
+    for args in (["report", bad], ["diff", bad, "new.json"],
+                 ["baseline", bad, "-o", os.path.join(WORK, "bl.json")]):
+        r = analyze(args)
+        check_eq((r.returncode, r.stdout), (1, ""), " ".join(args))
+        check(re.match(r"^dhtrace: %s: byte \d+: .*\n$" % re.escape(bad), r.stderr),
+              "one-line error: %r" % r.stderr)
+    check(not os.path.exists(os.path.join(WORK, "bl.json")), "baseline written")
+    r = analyze(["report", "no-such.json"])
+    check_eq((r.returncode, r.stderr),
+             (1, "dhtrace: cannot open no-such.json: No such file or directory\n"),
+             "missing file")
+    r = analyze(["diff", "base.json", "no-such.json"])
+    check_eq((r.returncode, r.stderr),
+             (1, "dhtrace: cannot open no-such.json: No such file or directory\n"),
+             "missing file in diff")
+
+
 def main():
     if os.geteuid() != 0:
         print("tests/run.py: the suite loads BPF programs: run it as root")

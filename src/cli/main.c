@@ -19,7 +19,8 @@
 static const char usage[] =
 "Usage: dhtrace [OPTIONS] -- COMMAND [ARGS...]   trace a command from its start\n"
 "       dhtrace [OPTIONS] -p PID                 trace a running process\n"
-"       dhtrace convert IN.json OUT              a DHAT file to another format\n"
+"       dhtrace convert|report|diff|baseline ... read saved profiles (no root;\n"
+"                                                see dhtrace COMMAND --help)\n"
 "\n"
 "Records every heap allocation of the process with its call stack and writes\n"
 "the numbers valgrind's DHAT computes to a dhat-heap.json that DHAT's viewer\n"
@@ -52,6 +53,9 @@ static const struct {
 	int (*run)(int argc, char **argv);
 } commands[] = {
 	{ "convert", cmd_convert },
+	{ "report", cmd_report },
+	{ "diff", cmd_diff },
+	{ "baseline", cmd_baseline },
 };
 
 /* "30s", "500ms", "2m", "1h", or plain seconds. Returns 0 on error. */

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of src/analysis (report selection: sorting, grouping,
+ * filters; diff matching; gate parsing and evaluation) and of the number
+ * formatting in src/out, with exact expected values.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "analysis/analysis.h"
+#include "out/out.h"
+#include "unit.h"
+
+/* Four program points: a big short-lived one, a leak, a many-block one
+ * and a C++ frame; tuth 10. */
+static const char profile[] =
+	"{\"dhatFileVersion\":2,\"mode\":\"heap\",\"verb\":\"Allocated\",\"bklt\":true,"
+	"\"bkacc\":false,\"tu\":\"us\",\"Mtu\":\"s\",\"tuth\":10,\"cmd\":\"p\",\"pid\":1,"
+	"\"te\":1000,\"tg\":500,\"pps\":["
+	"{\"tb\":1000,\"tbk\":2,\"tl\":20,\"mb\":1000,\"mbk\":2,\"gb\":1000,\"gbk\":2,\"eb\":0,\"ebk\":0,\"fs\":[1,3]},"
+	"{\"tb\":300,\"tbk\":3,\"tl\":3000,\"mb\":300,\"mbk\":3,\"gb\":200,\"gbk\":2,\"eb\":300,\"ebk\":3,\"fs\":[2,3]},"
+	"{\"tb\":400,\"tbk\":40,\"tl\":800,\"mb\":40,\"mbk\":4,\"gb\":0,\"gbk\":0,\"eb\":0,\"ebk\":0,\"fs\":[1,4]},"
+	"{\"tb\":50,\"tbk\":1,\"tl\":11,\"mb\":50,\"mbk\":1,\"gb\":50,\"gbk\":1,\"eb\":50,\"ebk\":1,\"fs\":[5,4]}],"
+	"\"ftbl\":[\"[root]\",\"0x10: alloc_a (a.c:1)\",\"0x20: alloc_b (in /lib/b.so)\","
+	"\"0x30: main (m.c:9)\",\"0x40: work (w.c:5)\","
+	"\"0x50: f(int) (x.cc:2)\"]}";
+
+/* The same program, rebuilt: other addresses, one site gone, one new. */
+static const char profile2[] =
+	"{\"dhatFileVersion\":2,\"mode\":\"heap\",\"verb\":\"Allocated\",\"bklt\":true,"
+	"\"bkacc\":false,\"tu\":\"us\",\"Mtu\":\"s\",\"tuth\":10,\"cmd\":\"p\",\"pid\":2,"
+	"\"te\":1000,\"tg\":500,\"pps\":["
+	"{\"tb\":1100,\"tbk\":2,\"tl\":20,\"mb\":1100,\"mbk\":2,\"gb\":1100,\"gbk\":2,\"eb\":0,\"ebk\":0,\"fs\":[1,3]},"
+	"{\"tb\":300,\"tbk\":3,\"tl\":3000,\"mb\":300,\"mbk\":3,\"gb\":200,\"gbk\":2,\"eb\":300,\"ebk\":3,\"fs\":[2,3]},"
+	"{\"tb\":7,\"tbk\":1,\"tl\":1,\"mb\":7,\"mbk\":1,\"gb\":0,\"gbk\":0,\"eb\":7,\"ebk\":1,\"fs\":[6,3]}],"
+	"\"ftbl\":[\"[root]\",\"0x110: alloc_a (a.c:1)\",\"0x120: alloc_b (in /lib/b.so)\","
+	"\"0x130: main (m.c:9)\",\"0x140: work (w.c:5)\",\"0x150: f(int) (x.cc:2)\","
+	"\"0x160: fresh (n.c:3)\"]}";
+
+static void load(const char *json, struct dhat_file *df)
+{
+	FILE *f = fmemopen((void *)json, strlen(json), "r");
+	struct dhat_err err;
+
+	if (!f || dhat_load(f, "t.json", df, &err)) {
+		printf("# cannot load the fixture: %s\n", f ? err.msg : "fmemopen");
+		exit(1);
+	}
+	fclose(f);
+}
+
+/* The file indices of the selected program points, as "2,0,1". */
+static const char *order(const struct an_report *r,
+			 const struct dhat_file *df, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < r->nrows && n < len; i++)
+		n += snprintf(buf + n, len - n, "%s%zu", i ? "," : "",
+			      (size_t)(r->rows[i].pp - df->pps));
+	return buf;
+}
+
+static const char *select_order(const struct dhat_file *df,
+				const struct an_opts *o, char *buf)
+{
+	struct an_report r;
+
+	if (an_report_compute(df, o, &r))
+		return "ENOMEM";
+	order(&r, df, buf, 64);
+	an_report_free(&r);
+	return buf;
+}
+
+static void test_report_sorts(void)
+{
+	struct dhat_file df;
+	char buf[64];
+	struct an_opts o = { 0 };
+
+	load(profile, &df);
+	o.sort = AN_SORT_TOTAL;
+	CHECK_STR(select_order(&df, &o, buf), "0,2,1,3");
+	o.sort = AN_SORT_BLOCKS;
+	CHECK_STR(select_order(&df, &o, buf), "2,1,0,3");
+	o.sort = AN_SORT_PEAK;
+	CHECK_STR(select_order(&df, &o, buf), "0,1,3,2");
+	o.sort = AN_SORT_END;
+	CHECK_STR(select_order(&df, &o, buf), "1,3,0,2");
+	/* Average lifetimes 10, 1000, 20, 11: tuth 10 takes only pp 0. */
+	o.sort = AN_SORT_SHORT;
+	CHECK_STR(select_order(&df, &o, buf), "0,2,1,3");
+	o.sort = AN_SORT_LIFETIME;
+	CHECK_STR(select_order(&df, &o, buf), "1,2,3,0");
+	o.limit = 2;
+	CHECK_STR(select_order(&df, &o, buf), "1,2");
+	dhat_file_free(&df);
+}
+
+static void test_report_filters(void)
+{
+	struct dhat_file df;
+	struct an_report r;
+	regex_t re;
+	char buf[64];
+	struct an_opts o = { .min_blocks = 3 };
+
+	load(profile, &df);
+	CHECK_STR(select_order(&df, &o, buf), "2,1");
+	o = (struct an_opts){ .min_bytes = 400 };
+	CHECK_STR(select_order(&df, &o, buf), "0,2");
+	o = (struct an_opts){ .leaks = true, .sort = AN_SORT_BLOCKS };
+	CHECK_STR(select_order(&df, &o, buf), "1,3");
+	/* Function names only: "f(int)" is matched without its location,
+	 * and "w.c" in a location matches nothing. */
+	CHECK(!regcomp(&re, "^(work|f\\(int\\))$", REG_EXTENDED | REG_NOSUB));
+	o = (struct an_opts){ .match = &re };
+	CHECK_STR(select_order(&df, &o, buf), "2,3");
+	regfree(&re);
+	CHECK(!regcomp(&re, "w\\.c", REG_EXTENDED | REG_NOSUB));
+	CHECK(!an_report_compute(&df, &o, &r));
+	CHECK_U64(r.nrows, 0);
+	CHECK_U64(r.nmatched, 0);
+	CHECK_U64(r.summary.m[AN_TOTAL], 1750);	/* the whole file */
+	an_report_free(&r);
+	regfree(&re);
+	dhat_file_free(&df);
+}
+
+static void test_report_groups(void)
+{
+	struct dhat_file df;
+	struct an_report r;
+	struct an_opts o = { .by = AN_BY_FUNCTION };
+
+	load(profile, &df);
+	CHECK(!an_report_compute(&df, &o, &r));
+	CHECK_U64(r.nrows, 3);
+	CHECK_STR(r.rows[0].key, "alloc_a");
+	CHECK_U64(r.rows[0].stat[DHAT_TB], 1400);
+	CHECK_U64(r.rows[0].stat[DHAT_TBK], 42);
+	CHECK_U64(r.rows[0].stat[DHAT_TL], 820);
+	CHECK_U64(r.rows[0].stat[DHAT_MB], 0);	/* not additive */
+	CHECK_U64(r.rows[0].short_blocks, 2);
+	CHECK_U64(r.rows[0].npps, 2);
+	CHECK_STR(r.rows[1].key, "alloc_b");
+	CHECK_STR(r.rows[2].key, "f(int)");
+	an_report_free(&r);
+
+	o.by = AN_BY_FILE;
+	CHECK(!an_report_compute(&df, &o, &r));
+	CHECK_U64(r.nrows, 3);
+	CHECK_STR(r.rows[0].key, "a.c");
+	CHECK_STR(r.rows[1].key, "???");	/* alloc_b has no file */
+	CHECK_STR(r.rows[2].key, "x.cc");
+	an_report_free(&r);
+
+	o.by = AN_BY_OBJECT;
+	o.sort = AN_SORT_END;
+	CHECK(!an_report_compute(&df, &o, &r));
+	CHECK_U64(r.nrows, 2);
+	CHECK_STR(r.rows[0].key, "/lib/b.so");
+	CHECK_U64(r.rows[0].stat[DHAT_EB], 300);
+	CHECK_STR(r.rows[1].key, "???");
+	CHECK_U64(r.rows[1].stat[DHAT_EB], 50);
+	CHECK_U64(r.rows[1].npps, 3);
+	an_report_free(&r);
+	dhat_file_free(&df);
+}
+
+static void test_diff_matches_without_addresses(void)
+{
+	struct an_input a = { 0 }, b = { 0 };
+	struct an_diff d;
+
+	load(profile, &a.df);
+	load(profile2, &b.df);
+	an_summary_of(&a.df, &a.summary);
+	an_summary_of(&b.df, &b.summary);
+	CHECK(!an_diff_compute(&a, &b, AN_SORT_TOTAL, 0, &d));
+	/* alloc_b's site did not change: left out. */
+	CHECK_U64(d.nchanged, 4);
+	CHECK_U64(d.nrows, 4);
+	CHECK_STR(d.rows[0].key, "alloc_a (a.c:1)\nwork (w.c:5)");
+	CHECK_U64(d.rows[0].base[AN_TOTAL], 400);
+	CHECK_U64(d.rows[0].new[AN_TOTAL], 0);
+	CHECK_STR(d.rows[1].key, "alloc_a (a.c:1)\nmain (m.c:9)");
+	CHECK_U64(d.rows[1].base[AN_PEAK], 1000);
+	CHECK_U64(d.rows[1].new[AN_PEAK], 1100);
+	CHECK_STR(d.rows[2].key, "f(int) (x.cc:2)\nwork (w.c:5)");
+	CHECK_STR(d.rows[3].key, "fresh (n.c:3)\nmain (m.c:9)");
+	CHECK_U64(d.rows[3].new[AN_END], 7);
+	an_diff_free(&d);
+
+	CHECK(!an_diff_compute(&a, &b, AN_SORT_END, 1, &d));
+	CHECK_U64(d.nchanged, 4);
+	CHECK_U64(d.nrows, 1);
+	CHECK_STR(d.rows[0].key, "f(int) (x.cc:2)\nwork (w.c:5)");
+	an_diff_free(&d);
+
+	/* Against a baseline: totals only. */
+	a.summary.is_baseline = true;
+	CHECK(!an_diff_compute(&a, &b, AN_SORT_TOTAL, 0, &d));
+	CHECK_U64(d.nchanged, 0);
+	a.summary.is_baseline = false;
+	an_diff_free(&d);
+	an_input_free(&a);
+	an_input_free(&b);
+}
+
+static const char *gate_error(const char *text)
+{
+	static struct dhat_err err;
+	struct an_gate g;
+
+	return an_gate_parse(text, &g, &err) ? err.msg : "parsed";
+}
+
+static void test_gate_parse(void)
+{
+	struct dhat_err err;
+	struct an_gate g;
+
+	CHECK(!an_gate_parse("peak>+5%", &g, &err));
+	CHECK_U64(g.metric, AN_PEAK);
+	CHECK_U64(g.op, AN_GT);
+	CHECK(g.relative && g.percent && g.value == 5);
+	CHECK(!an_gate_parse("total_blocks >= +1000", &g, &err));
+	CHECK_U64(g.metric, AN_TOTAL_BLOCKS);
+	CHECK_U64(g.op, AN_GE);
+	CHECK(g.relative && !g.percent && g.value == 1000);
+	CHECK(!an_gate_parse("peak>50MiB", &g, &err));
+	CHECK(!g.relative && g.value == 50.0 * 1048576);
+	CHECK(!an_gate_parse("end_blocks<10k", &g, &err));
+	CHECK(g.op == AN_LT && g.value == 10000);
+	CHECK(!an_gate_parse("total<=1.5GB", &g, &err));
+	CHECK(g.op == AN_LE && g.value == 1.5e9);
+	CHECK(!an_gate_parse("end>-2KiB", &g, &err));
+	CHECK(g.relative && g.value == -2048);
+	CHECK_STR(gate_error("peak=5"),
+		  "bad --fail-if 'peak=5': expected >, >=, < or <= after the metric");
+	CHECK_STR(gate_error("heap>5"),
+		  "bad --fail-if 'heap>5': the metric is total, total_blocks, "
+		  "peak, peak_blocks, end or end_blocks");
+	CHECK_STR(gate_error("peak>5%"),
+		  "bad --fail-if 'peak>5%': a percentage is a change: give it a sign (+5%)");
+	CHECK_STR(gate_error("peak>5parsecs"),
+		  "bad --fail-if 'peak>5parsecs': unknown unit (k, M, G, Ki, Mi, "
+		  "Gi, optionally with B; or %)");
+	CHECK_STR(gate_error("peak>"),
+		  "bad --fail-if 'peak>': expected a number after the operator");
+	CHECK_STR(gate_error("peak>1e999"),
+		  "bad --fail-if 'peak>1e999': the number is too big");
+}
+
+static bool fails(const char *text, uint64_t base, uint64_t new, bool has_base)
+{
+	struct an_summary b = { .m[AN_PEAK] = base }, n = { .m[AN_PEAK] = new };
+	struct an_gate_result res;
+	struct dhat_err err;
+	struct an_gate g;
+
+	if (an_gate_parse(text, &g, &err))
+		return false;
+	an_gate_eval(&g, has_base ? &b : NULL, &n, &res);
+	return res.failed;
+}
+
+static void test_gate_eval(void)
+{
+	struct an_summary b = { .m[AN_PEAK] = 1000000 },
+			  n = { .m[AN_PEAK] = 1100000 };
+	struct an_gate_result res;
+	struct dhat_err err;
+	struct an_gate g;
+	char why[128];
+
+	CHECK(fails("peak>+5%", 1000000, 1100000, true));
+	CHECK(!fails("peak>+10%", 1000000, 1100000, true));
+	CHECK(fails("peak>=+10%", 1000000, 1100000, true));
+	CHECK(fails("peak<-5%", 1000, 900, true));
+	CHECK(fails("peak>+1000", 1000, 2001, true));
+	CHECK(!fails("peak>+1000", 1000, 2000, true));
+	CHECK(fails("peak>+50%", 0, 1, true));	/* from 0: infinite */
+	CHECK(!fails("peak>+0%", 0, 0, true));
+	CHECK(fails("peak>1k", 0, 1001, false));
+	CHECK(!fails("peak>1k", 0, 1000, false));
+	CHECK(!fails("peak>+5%", 0, 1000, false));	/* no base */
+
+	CHECK(!an_gate_parse("peak>+5%", &g, &err));
+	an_gate_eval(&g, &b, &n, &res);
+	CHECK(res.failed);
+	CHECK_STR(out_gate_reason(&g, &res, why, sizeof(why)),
+		  "peak>+5%: 1,000,000 -> 1,100,000 (+10.0%)");
+	CHECK(!an_gate_parse("peak>50MiB", &g, &err));
+	n.m[AN_PEAK] = 60000000;
+	an_gate_eval(&g, NULL, &n, &res);
+	CHECK(res.failed);
+	CHECK_STR(out_gate_reason(&g, &res, why, sizeof(why)),
+		  "peak>50MiB: 60,000,000");
+}
+
+static void test_units(void)
+{
+	char b64[64], b32[32];
+
+	CHECK_STR(out_bytes(0, b64), "0 B");
+	CHECK_STR(out_bytes(1023, b64), "1,023 B");
+	CHECK_STR(out_bytes(1024, b64), "1,024 B (1.0 KiB)");
+	CHECK_STR(out_bytes(1234567, b64), "1,234,567 B (1.2 MiB)");
+	CHECK_STR(out_bytes(UINT64_MAX, b64),
+		  "18,446,744,073,709,551,615 B (16.0 EiB)");
+	CHECK_STR(out_signed(10, 1010, b32), "+1,000");
+	CHECK_STR(out_signed(1010, 10, b32), "-1,000");
+	CHECK_STR(out_signed(5, 5, b32), "+0");
+	CHECK_STR(out_percent(1000, 1100, b32), "+10.0%");
+	CHECK_STR(out_percent(1000, 975, b32), "-2.5%");
+	CHECK_STR(out_percent(100000, 99999, b32), "-0.1%");
+	CHECK_STR(out_percent(0, 1, b32), "+inf%");
+	CHECK_STR(out_percent(0, 0, b32), "+0.0%");
+}
+
+static void test_names(void)
+{
+	CHECK_U64(an_sort_parse("short-lived"), AN_SORT_SHORT);
+	CHECK_U64(an_sort_parse("lifetime"), AN_SORT_LIFETIME);
+	CHECK(an_sort_parse("size") < 0);
+	CHECK_U64(an_group_parse("object"), AN_BY_OBJECT);
+	CHECK(an_group_parse("line") < 0);
+	CHECK_U64(an_metric_parse("end_blocks", 10), AN_END_BLOCKS);
+	CHECK(an_metric_parse("end_block", 9) < 0);
+}
+
+int main(void)
+{
+	RUN(test_report_sorts);
+	RUN(test_report_filters);
+	RUN(test_report_groups);
+	RUN(test_diff_matches_without_addresses);
+	RUN(test_gate_parse);
+	RUN(test_gate_eval);
+	RUN(test_units);
+	RUN(test_names);
+	UNIT_EXIT();
+}
