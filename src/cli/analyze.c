@@ -169,6 +169,27 @@ static int add_gate(struct common *c, const char *text)
 	return 0;
 }
 
+/*
+ * The options report and diff share (--json, --fail-if, -v). Returns -1
+ * when @ch is not one of them, 0 to go on, or the exit status to stop
+ * with.
+ */
+static int common_option(struct common *c, int ch, const char *arg)
+{
+	switch (ch) {
+	case OPT_JSON:
+		c->json = true;
+		return 0;
+	case OPT_FAIL_IF:
+		return add_gate(c, arg);
+	case 'v':
+		c->verbose++;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 static struct out_style style(const struct common *c)
 {
 	struct out_style st = {
@@ -268,23 +289,16 @@ int cmd_report(int argc, char **argv)
 		case OPT_LEAKS:
 			o.leaks = true;
 			break;
-		case OPT_JSON:
-			c.json = true;
-			break;
-		case OPT_FAIL_IF:
-			if ((ret = add_gate(&c, optarg)))
-				goto out;
-			break;
-		case 'v':
-			c.verbose++;
-			break;
 		case 'h':
 			fputs(report_usage, stdout);
 			ret = 0;
 			goto out;
 		default:
-			ret = usage_error("%s", "see dhtrace report --help");
-			goto out;
+			ret = common_option(&c, ch, optarg);
+			if (ret < 0)
+				ret = usage_error("%s", "see dhtrace report --help");
+			if (ret)
+				goto out;
 		}
 	}
 	ret = 2;
@@ -353,23 +367,16 @@ int cmd_diff(int argc, char **argv)
 				goto bad;
 			sort = ret;
 			break;
-		case OPT_JSON:
-			c.json = true;
-			break;
-		case OPT_FAIL_IF:
-			if ((ret = add_gate(&c, optarg)))
-				goto out;
-			break;
-		case 'v':
-			c.verbose++;
-			break;
 		case 'h':
 			fputs(diff_usage, stdout);
 			ret = 0;
 			goto out;
 		default:
-			ret = usage_error("%s", "see dhtrace diff --help");
-			goto out;
+			ret = common_option(&c, ch, optarg);
+			if (ret < 0)
+				ret = usage_error("%s", "see dhtrace diff --help");
+			if (ret)
+				goto out;
 		}
 	}
 	if (optind != argc - 2) {
