@@ -251,6 +251,7 @@ static int build(Elf *elf, int fd, void *ctx)
 	(void)fd;
 	if (elf_getphdrnum(elf, &nphdr))
 		return -ENOEXEC;
+	t->build_id = elf_build_id_hex(elf);
 	fde_starts(elf, &starts, &nstarts);
 	cfi = dwarf_getcfi_elf(elf);
 	if (!cfi) {
@@ -297,6 +298,7 @@ void cfi_table_free(struct cfi_table *t)
 {
 	free(t->rows);
 	free(t->segs);
+	free(t->build_id);
 	memset(t, 0, sizeof(*t));
 }
 

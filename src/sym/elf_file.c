@@ -2,6 +2,8 @@
 /* Opening an object file as ELF for one look at it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "sym/sym_int.h"
@@ -21,4 +23,18 @@ int elf_read(const char *path, elf_reader fn, void *ctx)
 	elf_end(elf);
 	close(fd);
 	return ret;
+}
+
+char *elf_build_id_hex(Elf *elf)
+{
+	const unsigned char *id;
+	ssize_t n = dwelf_elf_gnu_build_id(elf, (const void **)&id);
+	char *hex;
+
+	if (n <= 0)
+		return NULL;
+	hex = malloc(2 * n + 1);
+	for (ssize_t i = 0; hex && i < n; i++)
+		sprintf(hex + 2 * i, "%02x", id[i]);
+	return hex;
 }

@@ -10,7 +10,6 @@
  * executable mapping alone is enough, and an object stays usable after the
  * process unmapped it or exited.
  */
-#include <elfutils/libdwelf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -96,22 +95,15 @@ static int open_file(struct obj *o, pid_t pid, uint64_t start, uint64_t end)
  * by it. An object without one (or not ELF) has none. */
 static int read_build_id(struct obj *o)
 {
-	const unsigned char *id;
-	ssize_t n = 0;
 	Elf *elf;
 
 	if (o->fd < 0 || elf_version(EV_CURRENT) == EV_NONE)
 		return 0;
 	elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
 	if (elf)
-		n = dwelf_elf_gnu_build_id(elf, (const void **)&id);
-	if (n > 0) {
-		o->build_id = malloc(2 * n + 1);
-		for (ssize_t i = 0; o->build_id && i < n; i++)
-			sprintf(o->build_id + 2 * i, "%02x", id[i]);
-	}
+		o->build_id = elf_build_id_hex(elf);
 	elf_end(elf);
-	return n > 0 && !o->build_id ? -ENOMEM : 0;
+	return 0;
 }
 
 struct obj *obj_open(const char *path, pid_t pid, uint64_t start,

@@ -64,6 +64,7 @@ struct cfi_table {
 	size_t n;
 	struct cfi_segment *segs;
 	size_t nsegs;
+	char *build_id;		/* lowercase hex; NULL: none */
 };
 
 /* Evaluate the CFI of object @path into @t. Returns 0 or a negative errno;

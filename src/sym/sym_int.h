@@ -4,6 +4,7 @@
 #define DHTRACE_SYM_INT_H
 
 #include <dwarf.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,10 @@
  * or a negative errno when @path cannot be read as ELF. */
 typedef int (*elf_reader)(Elf *elf, int fd, void *ctx);
 int elf_read(const char *path, elf_reader fn, void *ctx);
+
+/* The object's NT_GNU_BUILD_ID in lowercase hex, malloc'ed; NULL when it
+ * has none (or out of memory). */
+char *elf_build_id_hex(Elf *elf);
 
 /*
  * In @n elements of @size bytes, sorted by the uint64_t address each one

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unwinding tables for the kernel side: each object's CFI rows, built once
- * per object and copied into the rows map, and the process's executable
+ * per object and copied into the rows map (once per build id: two files
+ * with the same one share their rows), and the process's executable
  * mappings, sorted, each pointing at its object's rows.
  */
 #include <errno.h>
@@ -116,6 +117,27 @@ static int load_rows(struct unwind *u, struct unwind_obj *o)
 	return 0;
 }
 
+/* Rows loaded for another file with @o's build id serve @o too: its table
+ * gives up its rows as load_rows() would. */
+static void share_rows(struct unwind *u, struct unwind_obj *o)
+{
+	const char *id = o->table.build_id;
+
+	for (size_t i = 0; id && i + 1 < u->nobjs; i++) {
+		const struct unwind_obj *other = &u->objs[i];
+
+		if (!other->count || !other->table.build_id ||
+		    strcmp(other->table.build_id, id))
+			continue;
+		o->first = other->first;
+		o->count = other->count;
+		free(o->table.rows);
+		o->table.rows = NULL;
+		o->table.n = 0;
+		return;
+	}
+}
+
 /* The object at @path, mapped at [@start, @end) (or not yet: equal), its
  * table built the first time it is seen. NULL when it cannot be found (it
  * is then unwound by frame pointers). */
@@ -142,8 +164,9 @@ static struct unwind_obj *object(struct unwind *u, const char *path,
 	o->dev = st.st_dev;
 	o->ino = st.st_ino;
 	/* An object we cannot read is unwound by frame pointers. */
-	if (cfi_table_build(name, &o->table) || load_rows(u, o) ||
-	    publish_object(u, o)) {
+	if (!cfi_table_build(name, &o->table))
+		share_rows(u, o);
+	if (!o->table.nsegs || load_rows(u, o) || publish_object(u, o)) {
 		cfi_table_free(&o->table);
 		o->count = 0;
 	}
