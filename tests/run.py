@@ -1341,6 +1341,9 @@ Shown:      2 of 4 program points, by site, sorted by bytes at t-gmax
     setup (server.c:30)
     ... 1 more frame (-v, -vv)
 """)
+    check_eq(analyze(["report", "base.json", "--top", "2", "-s", "peak"]).stdout,
+             analyze(["report", "base.json", "-n", "2", "-s", "peak"]).stdout,
+             "--top as -n")
 
 
 @test

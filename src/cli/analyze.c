@@ -32,7 +32,7 @@ static const char report_usage[] =
 "dhat-rs's).\n"
 "\n"
 "Options:\n"
-"  -n, --limit N        call sites shown (default 10, 0 = all)\n"
+"  -n, --limit N        call sites shown (default 10, 0 = all); --top N too\n"
 "  -s, --sort KEY       total (bytes, the default), blocks, peak (bytes at\n"
 "                       t-gmax), end (bytes at t-end), short-lived (blocks\n"
 "                       of sites whose average lifetime is at most tuth),\n"
@@ -57,7 +57,7 @@ static const char diff_usage[] =
 "DHAT JSON files or baselines written by `dhtrace baseline`.\n"
 "\n"
 "Options:\n"
-"  -n, --limit N        call sites shown (default 10, 0 = all)\n"
+"  -n, --limit N        call sites shown (default 10, 0 = all); --top N too\n"
 "  -s, --sort KEY       by the largest change of total (default), blocks,\n"
 "                       peak or end\n"
 "  -v                   more frames per site; -vv all of them\n"
@@ -238,6 +238,7 @@ int cmd_report(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "limit", required_argument, NULL, 'n' },
+		{ "top", required_argument, NULL, 'n' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "min-count", required_argument, NULL, OPT_MIN_COUNT },
@@ -335,6 +336,7 @@ int cmd_diff(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "limit", required_argument, NULL, 'n' },
+		{ "top", required_argument, NULL, 'n' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "fail-if", required_argument, NULL, OPT_FAIL_IF },
