@@ -123,21 +123,27 @@ static int attach_one(struct probes *p, const struct alloc_site *s, bool ret)
 	return 0;
 }
 
+/*
+ * Return probes first: an entry seen without its return would leave the
+ * thread marked as inside the allocator, and its next calls from the same
+ * frame would pass for nested ones and go uncounted. A return without its
+ * entry (a call under way at attach time) is ignored.
+ */
 int probes_attach(struct probes *p, const struct alloc_sites *sites)
 {
-	int err;
+	int err = 0;
 
-	for (size_t i = 0; i < sites->n; i++) {
-		const struct alloc_site *s = &sites->v[i];
-		bool entry_only = s->fn == DH_FN_FREE || s->fn == DH_FN_DELETE;
+	for (int ret = 1; ret >= 0 && !err; ret--) {
+		for (size_t i = 0; i < sites->n && !err; i++) {
+			const struct alloc_site *s = &sites->v[i];
+			bool entry_only = s->fn == DH_FN_FREE ||
+					  s->fn == DH_FN_DELETE;
 
-		err = attach_one(p, s, false);
-		if (!err && !entry_only)
-			err = attach_one(p, s, true);
-		if (err)
-			return err;
+			if (!ret || !entry_only)
+				err = attach_one(p, s, ret);
+		}
 	}
-	return 0;
+	return err;
 }
 
 int probes_consume(struct probes *p)
@@ -238,8 +244,9 @@ void probes_close(struct probes *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->nlinks; i++)
-		bpf_link__destroy(p->links[i]);
+	/* entries before returns, the reverse of attaching */
+	for (size_t i = p->nlinks; i > 0; i--)
+		bpf_link__destroy(p->links[i - 1]);
 	free(p->links);
 	ring_buffer__free(p->rb);
 	dhtrace_bpf__destroy(p->skel);
