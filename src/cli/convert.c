@@ -69,47 +69,63 @@ static enum format format_of_path(const char *path)
 	return FMT_NONE;
 }
 
+/* The input: a file or stdin ("-"), named in messages. */
+static FILE *open_input(const char *in, const char **name)
+{
+	FILE *f;
+
+	if (!strcmp(in, "-")) {
+		*name = "stdin";
+		return stdin;
+	}
+	*name = in;
+	f = fopen(in, "r");
+	if (!f)
+		fprintf(stderr, "dhtrace: cannot open %s: %m\n", in);
+	return f;
+}
+
+static void close_input(FILE *f)
+{
+	if (f != stdin)
+		fclose(f);
+}
+
 static int convert_pprof(const char *in, const char *out)
 {
-	struct dhat_file df;
+	const char *name;
+	FILE *f = open_input(in, &name);
 	struct dhat_err err;
 	int ret;
 
-	ret = strcmp(in, "-") ? dhat_load_path(in, &df, &err) :
-				dhat_load(stdin, "stdin", &df, &err);
-	if (ret) {
-		fprintf(stderr, "dhtrace: %s\n", err.msg);
+	if (!f)
 		return 1;
-	}
-	ret = pprof_dhat_write(&df, out);
-	dhat_file_free(&df);
+	ret = pprof_dhat_convert(f, name, out, &err);
 	if (ret)
-		fprintf(stderr, "dhtrace: cannot write %s: %s\n", out,
-			strerror(-ret));
+		fprintf(stderr, "dhtrace: %s\n", err.msg);
+	close_input(f);
 	return ret ? 1 : 0;
 }
 
 static int convert_collapsed(const char *in, const char *out,
 			     enum dhat_stat stat)
 {
-	bool from_stdin = !strcmp(in, "-");
-	FILE *f = from_stdin ? stdin : fopen(in, "r");
+	const char *name;
+	FILE *f = open_input(in, &name);
 	struct collapsed *cs;
 	struct out_file of;
 	struct dhat_err err;
 	int ret;
 
-	if (!f) {
-		fprintf(stderr, "dhtrace: cannot open %s: %m\n", in);
+	if (!f)
 		return 1;
-	}
 	ret = out_file_open(&of, out);
 	if (ret) {
 		fprintf(stderr, "dhtrace: cannot write %s: %s\n", out,
 			strerror(-ret));
 		goto out_close;
 	}
-	ret = out_collapsed_read(&cs, f, from_stdin ? "stdin" : in, stat, &err);
+	ret = out_collapsed_read(&cs, f, name, stat, &err);
 	if (ret) {
 		fprintf(stderr, "dhtrace: %s\n", err.msg);
 		out_file_abort(&of);
@@ -125,8 +141,7 @@ static int convert_collapsed(const char *in, const char *out,
 		fprintf(stderr, "dhtrace: cannot write %s: %s\n", out,
 			strerror(-ret));
 out_close:
-	if (!from_stdin)
-		fclose(f);
+	close_input(f);
 	return ret ? 1 : 0;
 }
 

@@ -6,6 +6,11 @@
  * frames at one address is one location, except that a frame seen again
  * starts the next one (a function calling itself from the same place).
  * Locations are shared by their first frame id.
+ *
+ * Sites go to the writer one at a time, as it asks for them; a location
+ * is made when a site first needs it, and the writer reads the locations
+ * after the last sample. Only the locations and the current sample are
+ * held.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,15 +20,15 @@
 
 struct build {
 	const struct pprof_source *src;
+	struct pprof_profile *p;
 	uint32_t *loc_of_frame;	/* frame id -> 1 + location */
+	uint64_t *addr;		/* frame id -> its address */
 	struct pprof_location *locations;
 	size_t nlocations, caplocations;
 	struct pprof_line *lines;	/* of all locations, in order */
 	size_t nlines, caplines;
-	uint32_t *stacks;	/* location indices of all samples */
-	size_t nstacks, capstacks;
-	size_t *first_loc;	/* by sample, into stacks */
-	struct pprof_sample *samples;
+	uint32_t *stack;	/* the current sample's location indices */
+	size_t capstack;
 };
 
 /* Room for @need elements of @size in *@v, growing it geometrically. */
@@ -80,16 +85,12 @@ static int add_location(struct build *b, const uint32_t *ids, size_t n,
 }
 
 /* How many frames from @ids[0] (of @n) make one location. */
-static size_t run_length(const struct pprof_source *src, const uint32_t *ids,
-			 size_t n)
+static size_t run_length(const struct build *b, const uint32_t *ids, size_t n)
 {
-	struct sym_frame first, f;
 	size_t len = 1;
 
-	src->frame(src->ctx, ids[0], &first);
 	for (; len < n; len++) {
-		src->frame(src->ctx, ids[len], &f);
-		if (f.addr != first.addr)
+		if (b->addr[ids[len]] != b->addr[ids[0]])
 			break;
 		for (size_t j = 0; j < len; j++)
 			if (ids[j] == ids[len])
@@ -98,78 +99,86 @@ static size_t run_length(const struct pprof_source *src, const uint32_t *ids,
 	return len;
 }
 
-static int add_sample(struct build *b, const uint32_t *ids, size_t n)
+/* The locations of frames @ids[0..n) into b->stack; how many in *@len. */
+static int locate(struct build *b, const uint32_t *ids, size_t n, size_t *len)
 {
-	size_t len;
+	size_t run;
 	int err;
 
-	for (size_t i = 0; i < n; i += len) {
+	*len = 0;
+	err = grow(&b->stack, &b->capstack, n, sizeof(*b->stack));
+	for (size_t i = 0; i < n && !err; i += run) {
 		uint32_t *loc = &b->loc_of_frame[ids[i]];
 
-		len = run_length(b->src, ids + i, n - i);
+		run = run_length(b, ids + i, n - i);
 		if (!*loc) {
-			err = add_location(b, ids + i, len, loc);
+			err = add_location(b, ids + i, run, loc);
 			if (err)
-				return err;
+				break;
 			++*loc;
 		}
-		err = grow(&b->stacks, &b->capstacks, b->nstacks + 1,
-			   sizeof(*b->stacks));
-		if (err)
-			return err;
-		b->stacks[b->nstacks++] = *loc - 1;
+		b->stack[(*len)++] = *loc - 1;
 	}
-	return 0;
+	return err;
 }
 
-static int build(struct build *b, struct pprof_profile *p)
+/* The writer's samples: site @i located; after the last, the locations,
+ * whose lines have stopped moving. */
+static int sample(void *ctx, size_t i, struct pprof_sample *s)
 {
+	struct build *b = ctx;
 	const struct pprof_source *src = b->src;
-	size_t nsamples = src->nsites, n, line = 0;
 	const uint32_t *ids;
+	size_t n, line = 0;
 	int err;
 
-	b->loc_of_frame = calloc(src->nframes + 1, sizeof(*b->loc_of_frame));
-	b->samples = calloc(nsamples ? nsamples : 1, sizeof(*b->samples));
-	b->first_loc = calloc(nsamples ? nsamples : 1, sizeof(*b->first_loc));
-	if (!b->loc_of_frame || !b->samples || !b->first_loc)
-		return -ENOMEM;
-	for (size_t i = 0; i < nsamples; i++) {
-		ids = src->site(src->ctx, i, &n, &b->samples[i].stats);
-		b->first_loc[i] = b->nstacks;
-		err = add_sample(b, ids, n);
-		if (err)
-			return err;
-		b->samples[i].nlocations = b->nstacks - b->first_loc[i];
+	if (i < src->nsites) {
+		err = src->site(src->ctx, i, &ids, &n, &s->stats);
+		if (!err)
+			err = locate(b, ids, n, &s->nlocations);
+		s->locations = b->stack;
+		return err ? err : 1;
 	}
-	/* the arrays have stopped moving: point into them */
-	for (size_t i = 0; i < nsamples; i++)
-		b->samples[i].locations = b->stacks + b->first_loc[i];
-	for (size_t i = 0; i < b->nlocations; i++) {
-		b->locations[i].lines = b->lines + line;
-		line += b->locations[i].nlines;
+	for (size_t j = 0; j < b->nlocations; j++) {
+		b->locations[j].lines = b->lines + line;
+		line += b->locations[j].nlines;
 	}
-	p->locations = b->locations;
-	p->nlocations = b->nlocations;
-	p->samples = b->samples;
-	p->nsamples = nsamples;
+	b->p->locations = b->locations;
+	b->p->nlocations = b->nlocations;
 	return 0;
 }
 
 int pprof_build_write(struct pprof_profile *p, const struct pprof_source *src,
 		      const char *path)
 {
-	struct build b = { .src = src };
-	int err;
+	struct build b = { .src = src, .p = p };
+	int err = 0;
 
-	err = build(&b, p);
+	b.loc_of_frame = calloc(src->nframes + 1, sizeof(*b.loc_of_frame));
+	b.addr = malloc((src->nframes + 1) * sizeof(*b.addr));
+	if (!b.loc_of_frame || !b.addr)
+		err = -ENOMEM;
+	/* run_length() compares them for every frame of every site */
+	for (uint32_t id = 0; !err && id < src->nframes; id++) {
+		struct sym_frame f;
+
+		src->frame(src->ctx, id, &f);
+		b.addr[id] = f.addr;
+	}
+	p->sample = sample;
+	p->sample_ctx = &b;
+	p->locations = NULL;
+	p->nlocations = 0;
 	if (!err)
 		err = out_pprof_write(p, path);
+	/* what they point to is gone */
+	p->sample_ctx = NULL;
+	p->locations = NULL;
+	p->nlocations = 0;
 	free(b.loc_of_frame);
+	free(b.addr);
 	free(b.locations);
 	free(b.lines);
-	free(b.stacks);
-	free(b.first_loc);
-	free(b.samples);
+	free(b.stack);
 	return err;
 }

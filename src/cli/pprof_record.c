@@ -45,7 +45,7 @@ static struct pprof_mapping *build_mappings(struct recording *r,
 	return v;
 }
 
-static void frame(const void *ctx, uint32_t id, struct sym_frame *out)
+static void frame(void *ctx, uint32_t id, struct sym_frame *out)
 {
 	const struct recording *r = ctx;
 
@@ -54,13 +54,14 @@ static void frame(const void *ctx, uint32_t id, struct sym_frame *out)
 		out->mapping = r->mapping_of[out->mapping - 1];
 }
 
-static const uint32_t *site(const void *ctx, size_t i, size_t *n,
-			    struct heap_pp_stats *stats)
+static int site(void *ctx, size_t i, const uint32_t **ids, size_t *n,
+		struct heap_pp_stats *stats)
 {
 	const struct recording *r = ctx;
 
 	heap_pp_stats(r->heap, i, stats);
-	return sites_frames(r->sites, i, n);
+	*ids = sites_frames(r->sites, i, n);
+	return 0;
 }
 
 int pprof_record_write(struct pprof_profile *p, const struct sites *sites,

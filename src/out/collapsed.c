@@ -99,36 +99,66 @@ static uint64_t mix(uint64_t x)
 
 /* --- tries of stacks ------------------------------------------------------ */
 
-/* Node 0 is the root (the empty stack); a node's parent is created before
- * it, so node order is a topological order. */
+/*
+ * Node 0 is the root (the empty stack); a node's parent is created before
+ * it, so node order is a topological order. The index finds a child by
+ * (parent, key); its slots hold both, so that a probe reads one slot and
+ * nothing else.
+ */
+struct nodeslot {
+	uint32_t parent, key;
+	uint32_t node1;		/* node + 1; 0 is empty */
+};
+
 struct trie {
 	uint32_t *parent, *key;
 	uint64_t *value;
 	size_t n, cap;
-	struct idtab index;	/* (parent, key) -> node */
+	struct nodeslot *slots;
+	size_t mask;		/* slots - 1 (a power of two minus 1) */
 };
 
-static uint64_t node_hash(uint32_t parent, uint32_t key)
+static size_t node_hash(uint32_t parent, uint32_t key)
 {
-	return mix((uint64_t)parent << 32 | key);
+	return (size_t)mix((uint64_t)parent << 32 | key);
 }
 
-static uint64_t trie_hash(const void *ctx, uint32_t id)
+/* Room in the index for @n nodes, at a load factor of at most 3/4. */
+static int trie_reserve(struct trie *t, size_t n)
 {
-	const struct trie *t = ctx;
+	size_t cap = t->slots ? t->mask + 1 : 1024, i, j;
+	struct nodeslot *slots;
 
-	return node_hash(t->parent[id], t->key[id]);
+	if (t->slots && 4 * n <= 3 * cap)
+		return 0;
+	while (4 * n > 3 * cap)
+		cap *= 2;
+	slots = calloc(cap, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; t->slots && i <= t->mask; i++) {
+		const struct nodeslot *s = &t->slots[i];
+
+		if (!s->node1)
+			continue;
+		j = node_hash(s->parent, s->key) & (cap - 1);
+		while (slots[j].node1)
+			j = (j + 1) & (cap - 1);
+		slots[j] = *s;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->mask = cap - 1;
+	return 0;
 }
 
-static bool trie_eq(const void *ctx, uint32_t id, const void *k)
+/* The index is only needed while nodes are added. */
+static void trie_drop_index(struct trie *t)
 {
-	const struct trie *t = ctx;
-	const uint32_t *pk = k;
-
-	return t->parent[id] == pk[0] && t->key[id] == pk[1];
+	free(t->slots);
+	t->slots = NULL;
+	t->mask = 0;
 }
-
-static const struct idtab_ops trie_ops = { trie_hash, trie_eq };
 
 /* An empty trie with room for @n nodes. */
 static int trie_init(struct trie *t, size_t n)
@@ -144,7 +174,7 @@ static int trie_init(struct trie *t, size_t n)
 	t->key[0] = NONE;
 	t->value[0] = 0;
 	t->n = 1;
-	return idtab_reserve(&t->index, &trie_ops, t, t->cap);
+	return trie_reserve(t, t->cap);
 }
 
 static void trie_free(struct trie *t)
@@ -152,7 +182,7 @@ static void trie_free(struct trie *t)
 	free(t->parent);
 	free(t->key);
 	free(t->value);
-	free(t->index.slots);
+	free(t->slots);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -185,17 +215,21 @@ static int trie_room(struct trie *t)
 static int trie_child(struct trie *t, uint32_t parent, uint32_t key,
 		      uint32_t *node)
 {
-	const uint32_t pk[2] = { parent, key };
-	struct idslot *slot;
+	struct nodeslot *slot;
+	size_t i;
 	int err;
 
-	err = idtab_reserve(&t->index, &trie_ops, t, t->index.n + 1);
+	err = trie_reserve(t, t->n);
 	if (err)
 		return err;
-	slot = idtab_slot(&t->index, &trie_ops, t, node_hash(parent, key), pk);
-	if (slot->id1) {
-		*node = slot->id1 - 1;
-		return 0;
+	for (i = node_hash(parent, key) & t->mask;; i = (i + 1) & t->mask) {
+		slot = &t->slots[i];
+		if (!slot->node1)
+			break;
+		if (slot->parent == parent && slot->key == key) {
+			*node = slot->node1 - 1;
+			return 0;
+		}
 	}
 	err = trie_room(t);
 	if (err)
@@ -204,8 +238,7 @@ static int trie_child(struct trie *t, uint32_t parent, uint32_t key,
 	t->parent[*node] = parent;
 	t->key[*node] = key;
 	t->value[*node] = 0;
-	slot->id1 = *node + 1;
-	t->index.n++;
+	*slot = (struct nodeslot){ parent, key, *node + 1 };
 	return 0;
 }
 
@@ -431,6 +464,7 @@ static int fold(struct collapse *c, struct trie *t)
 
 	if (!map)
 		return -ENOMEM;
+	trie_drop_index(&c->by_index);
 	err = trie_init(t, s->n);
 	if (!err)
 		t->value[0] = s->value[0];
@@ -442,6 +476,7 @@ static int fold(struct collapse *c, struct trie *t)
 			t->value[map[i]] += s->value[i];
 	}
 	free(map);
+	trie_drop_index(t);
 	return err;
 }
 
@@ -560,6 +595,24 @@ static int prefix_add(struct prefix *p, const char *s, size_t len)
 	return 0;
 }
 
+/* " <v>\n" into @buf; returns its length. Lines are many, and printf's
+ * formatting cost as much as the rest of the writing. */
+static size_t u64_text(uint64_t v, char buf[24])
+{
+	char digits[20];
+	size_t n = 0, len = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	buf[len++] = ' ';
+	while (n)
+		buf[len++] = digits[--n];
+	buf[len++] = '\n';
+	return len;
+}
+
 /*
  * Depth first, children in label order (pushed in reverse). The text of
  * the stack is kept as it goes: each node is its parent's text, ';' and
@@ -594,9 +647,11 @@ int out_collapsed_write(const struct collapsed *cs, FILE *f)
 		if (err)
 			break;
 		if (t->value[node]) {
-			p.buf[p.len] = '\0';
-			if (fprintf(f, "%s %" PRIu64 "\n", p.buf,
-				    t->value[node]) < 0)
+			char num[24];
+			size_t n = u64_text(t->value[node], num);
+
+			if (fwrite(p.buf, 1, p.len, f) != p.len ||
+			    fwrite(num, 1, n, f) != n)
 				err = -EIO;
 		}
 		for (i = cs->first[node + 1]; i-- > cs->first[node];) {

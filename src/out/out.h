@@ -138,10 +138,18 @@ struct pprof_profile {
 	 * address space gives one placeholder: path argv[0], symbolized. */
 	const struct pprof_mapping *mappings;
 	size_t nmappings;
+	/*
+	 * The samples, one a call, @i = 0, 1, ...: fills *@s (valid until
+	 * the next call) and returns 1; returns 0 after the last, or a
+	 * negative errno that stops the write (NULL: no samples). Samples
+	 * are written as they come, and the locations are read only after
+	 * the last one, so a converter can stream: name its locations as
+	 * its samples need them.
+	 */
+	int (*sample)(void *ctx, size_t i, struct pprof_sample *s);
+	void *sample_ctx;
 	const struct pprof_location *locations;
 	size_t nlocations;
-	const struct pprof_sample *samples;
-	size_t nsamples;
 };
 
 /* Write @p gzipped to @path, atomically as out_dhat_json_write() does.

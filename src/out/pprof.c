@@ -6,7 +6,8 @@
  *
  * The profile streams through zlib: samples, mappings and locations are
  * encoded and compressed as they come; only the string and function tables
- * are held, as they are referred to by index and written after. Fields go
+ * are held, as they are referred to by index and written after. Samples
+ * go first, so a converter can hand them out as it reads them. Fields go
  * out in ascending order of their numbers.
  */
 #include <errno.h>
@@ -84,6 +85,7 @@ struct writer {
 	uint32_t types[NCOLUMNS][2];
 	uint32_t comments[2];
 	uint32_t period_type[2];
+	uint64_t max_location;		/* the highest id a sample used */
 	int err;			/* the first failure */
 };
 
@@ -219,9 +221,11 @@ static void put_sample(struct writer *w, const struct pprof_sample *s)
 	if (s->nlocations) {
 		ids = pb_begin(&w->buf, SAMPLE_LOCATION_ID);
 		for (size_t i = 0; i < s->nlocations; i++) {
-			if (s->locations[i] >= w->p->nlocations)
-				w->err = w->err ? w->err : -EINVAL;
-			pb_varint(&w->buf, (uint64_t)s->locations[i] + 1);
+			uint64_t id = (uint64_t)s->locations[i] + 1;
+
+			if (id > w->max_location)
+				w->max_location = id;
+			pb_varint(&w->buf, id);
 		}
 		pb_end(&w->buf, ids);
 	}
@@ -330,10 +334,20 @@ static void put_profile(struct writer *w)
 	intern_fixed(w);
 	for (size_t i = 0; i < w->ncolumns; i++)
 		put_value_type(w, PROFILE_SAMPLE_TYPE, w->types[i]);
-	for (size_t i = 0; i < p->nsamples && !w->err; i++) {
-		put_sample(w, &p->samples[i]);
+	for (size_t i = 0; p->sample && !w->err; i++) {
+		struct pprof_sample s;
+		int more = p->sample(p->sample_ctx, i, &s);
+
+		if (more <= 0) {
+			w->err = more;
+			break;
+		}
+		put_sample(w, &s);
 		flush(w, FLUSH_AT);
 	}
+	/* the locations are known now */
+	if (!w->err && w->max_location > p->nlocations)
+		w->err = -EINVAL;
 	for (size_t i = 0; i < p->nmappings && !w->err; i++) {
 		put_mapping(w, i);
 		flush(w, FLUSH_AT);

@@ -178,6 +178,26 @@ static long round_trip(const struct pprof_profile *p, uint8_t *out, size_t cap,
 	return n;
 }
 
+/* Samples from an array, for pprof_profile.sample. */
+struct sample_array {
+	const struct pprof_sample *v;
+	size_t n;
+};
+
+static int array_sample(void *ctx, size_t i, struct pprof_sample *s)
+{
+	const struct sample_array *a = ctx;
+
+	if (i >= a->n)
+		return 0;
+	*s = a->v[i];
+	return 1;
+}
+
+#define SAMPLES(array, count) \
+	.sample = array_sample, \
+	.sample_ctx = &(struct sample_array){ (array), (count) }
+
 static const struct pprof_line tiny_line = {
 	.function = "f", .file = "f.c", .line = 5, .column = 2,
 };
@@ -228,7 +248,7 @@ static void test_tiny_profile(void)
 		.cmd = "a", .pid = 7, .duration_nanos = 1500,
 		.totals_only = true,
 		.locations = &tiny_loc, .nlocations = 1,
-		.samples = &tiny_sample, .nsamples = 1,
+		SAMPLES(&tiny_sample, 1),
 	};
 	uint8_t got[4096];
 	long n;
@@ -289,7 +309,7 @@ static void test_big_profile(void)
 	static uint8_t got[4 << 20];
 	const struct pprof_profile p = {
 		.locations = locs, .nlocations = N,
-		.samples = samples, .nsamples = N,
+		SAMPLES(samples, N),
 	};
 	char last[40];
 	long n;
@@ -320,7 +340,7 @@ static void test_bad_references(void)
 	const struct pprof_location loc = { .mapping = 1 };
 	struct pprof_profile p = {
 		.locations = &tiny_loc, .nlocations = 1,
-		.samples = &s, .nsamples = 1,
+		SAMPLES(&s, 1),
 	};
 	uint8_t got[4096];
 	int err;
@@ -328,7 +348,7 @@ static void test_bad_references(void)
 	/* location index 1 of 1, mapping 1 of 0: nothing is written */
 	CHECK(round_trip(&p, got, sizeof(got), &err) < 0);
 	CHECK_U64(err, (uint64_t)-EINVAL);
-	p.samples = &tiny_sample;
+	p.sample_ctx = &(struct sample_array){ &tiny_sample, 1 };
 	p.locations = &loc;
 	CHECK(round_trip(&p, got, sizeof(got), &err) < 0);
 	CHECK_U64(err, (uint64_t)-EINVAL);
@@ -373,7 +393,7 @@ static int write_sample(const char *path)
 		.duration_nanos = 2500000000LL,
 		.mappings = maps, .nmappings = ARRAY_SIZE(maps),
 		.locations = locs, .nlocations = ARRAY_SIZE(locs),
-		.samples = samples, .nsamples = ARRAY_SIZE(samples),
+		SAMPLES(samples, ARRAY_SIZE(samples)),
 	};
 	int err = out_pprof_write(&p, path);
 
