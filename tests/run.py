@@ -1347,6 +1347,18 @@ Shown:      2 of 4 program points, by site, sorted by bytes at t-gmax
 
 
 @test
+def report_groups_valgrind_files_by_caller():
+    # valgrind's allocator wrapper, first in its stacks, is not a function
+    # of the program: groups go by the frame below it.
+    valgrind([prog("t_alloc")], "t_alloc")
+    r = analyze(["report", os.path.join(WORK, "t_alloc.valgrind.json"),
+                 "--by", "function", "--json"])
+    check_eq(r.returncode, 0, "exit status (%s)" % r.stderr)
+    check_eq([(g["group"], g["total"], g["end"]) for g in json.loads(r.stdout)["rows"]],
+             [("main", 4945, 0), ("leak_one", 200, 200)], "groups")
+
+
+@test
 def report_filters_and_groups():
     check_output(["report", "base.json", "--by", "function", "-s", "short-lived",
                   "--min-count", "1", "--min-bytes", "24", "-n", "2"],

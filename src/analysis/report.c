@@ -98,17 +98,26 @@ static bool pp_matches(const struct dhat_pp *pp, const bool *hit)
 	return false;
 }
 
+/* valgrind's own allocator wrapper, first in its stacks when its preload
+ * object has no debug information (FORMATS.md 2.10): not a call site. */
+static bool is_valgrind_wrapper(const char *frame)
+{
+	return strstr(frame, "/vgpreload_") || strstr(frame, "(vg_replace_malloc.c:");
+}
+
 /* The group key of a program point: its first frame's function, file or
- * object, "???" when not known. */
+ * object (valgrind's wrapper skipped), "???" when not known. */
 static char *group_key(const struct dhat_file *df, const struct dhat_pp *pp,
 		       enum an_group by)
 {
 	struct dhat_frame fr;
 	const char *s = NULL;
-	size_t len = 0;
+	size_t len = 0, i = 0;
 
+	while (i + 1 < pp->nfs && is_valgrind_wrapper(df->ftbl[pp->fs[i]]))
+		i++;
 	if (pp->nfs) {
-		const char *f = df->ftbl[pp->fs[0]];
+		const char *f = df->ftbl[pp->fs[i]];
 
 		dhat_frame_parse(f, strlen(f), &fr);
 		if (by == AN_BY_FUNCTION)
