@@ -170,4 +170,16 @@ struct dhat_frame {
 
 void dhat_frame_parse(const char *s, size_t len, struct dhat_frame *fr);
 
+/*
+ * UTF-8 (utf8.c), for the readers and the writers. utf8_seq() is the
+ * length of the well-formed UTF-8 sequence at @s (Unicode 15, table 3-7),
+ * or 0 with *@bad set to the length of its maximal ill-formed subpart,
+ * which a browser's decoder replaces with one U+FFFD. The NUL that ends
+ * the string is never a continuation byte, so @s is not read past it.
+ */
+size_t utf8_seq(const unsigned char *s, size_t *bad);
+
+/* U+FFFD REPLACEMENT CHARACTER, in UTF-8. */
+#define UTF8_REPLACEMENT "\xef\xbf\xbd"
+
 #endif /* DHTRACE_IN_H */
