@@ -216,7 +216,7 @@ static int report_file(const char *path, const struct an_opts *o,
 	struct out_style st = style(c);
 	int ret;
 
-	ret = dhat_load_path(path, &df, &err);
+	ret = profile_load_path(path, &df, &err);
 	if (ret) {
 		fprintf(stderr, "dhtrace: %s\n", err.msg);
 		return 1;
@@ -497,7 +497,7 @@ int cmd_baseline(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage_error("%s", "baseline takes one FILE (see dhtrace baseline --help)");
-	if (dhat_load_path(argv[optind], &df, &err)) {
+	if (profile_load_path(argv[optind], &df, &err)) {
 		fprintf(stderr, "dhtrace: %s\n", err.msg);
 		return 1;
 	}
