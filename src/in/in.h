@@ -209,6 +209,9 @@ struct dhat_frame {
 
 void dhat_frame_parse(const char *s, size_t len, struct dhat_frame *fr);
 
+/* Protobuf wire types (FORMATS.md 4.6): the pprof reader's and writer's. */
+enum pb_wire { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2, PB_I32 = 5 };
+
 /*
  * UTF-8 (utf8.c), for the readers and the writers. utf8_seq() is the
  * length of the well-formed UTF-8 sequence at @s (Unicode 15, table 3-7),

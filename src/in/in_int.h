@@ -18,8 +18,6 @@
  * wire type of those they do. Groups (wire types 3, 4), field number 0,
  * varints over 64 bits and anything running past the end are errors.
  */
-enum pb_wire { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2, PB_I32 = 5 };
-
 struct pb_msg {
 	const uint8_t *p, *end;
 };

@@ -710,6 +710,7 @@ int pprof_load(FILE *f, const char *name, struct dhat_file *df,
 	int ret;
 
 	memset(df, 0, sizeof(*df));
+	err->msg[0] = '\0';
 	ret = in_read_all(f, name, &buf, &len, err);
 	if (ret)
 		return ret;

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <zlib.h>
 
+#include "in/in.h"	/* enum pb_wire */
+
 /* -errno, or -EIO when a failed call left errno unset. */
 int neg_errno(void);
 
@@ -18,11 +20,6 @@ int neg_errno(void);
  * failure is sticky: later calls do nothing and pb_failed() says so, so a
  * writer checks once at the end.
  */
-enum pb_wire {
-	PB_VARINT = 0,
-	PB_LEN = 2,
-};
-
 struct pb_buf {
 	uint8_t *data;
 	size_t len, cap;
