@@ -150,7 +150,7 @@ void dhat_file_free(struct dhat_file *df);
  *    and gb; other types are left out. Without any of these six, the
  *    first column is tbk and the second tb (the first again when it is
  *    the only one). bklt is set when any of the last four is there; the
- *    program points then have gb, gbk, eb and eb (0 for a missing type),
+ *    program points then have gb, gbk, eb and ebk (0 for a missing type),
  *    never tl, mb or mbk, which pprof has no place for;
  *  - each sample is a program point, in file order; its fs are its
  *    locations' frames, leaf first;

@@ -335,8 +335,8 @@ static size_t find(const struct id_index *ix, size_t n, uint64_t id)
 	return e ? e->i : SIZE_MAX;
 }
 
-/* Which value column holds which stat (struct dhat_file's README.md
- * section: dhtrace's own sample types, else the first two columns). */
+/* Which value column holds which stat: dhtrace's own sample types, else
+ * the first two columns (see pprof_load() in in.h). */
 static int columns(struct reader *r)
 {
 	const uint64_t *types = r->types.v;
