@@ -7,6 +7,7 @@ dhtrace writes with what valgrind's DHAT computes for the same program.
 Ends with the line "N passed, N failed".
 """
 import glob
+import gzip
 import json
 import os
 import re
@@ -1618,6 +1619,125 @@ def analysis_needs_no_root_and_reports_bad_files():
     check_eq((r.returncode, r.stderr),
              (1, "dhtrace: cannot open no-such.json: No such file or directory\n"),
              "missing file in diff")
+
+
+
+# --- report and diff on pprof files ----------------------------------------
+
+def without_json_only(text):
+    """A text report without what pprof files cannot carry: lifetimes and
+    the time of t-gmax."""
+    text = re.sub(r", at [\d,]+ of [\d,]+ µs\n", "\n", text)
+    return re.sub(r"^    avg lifetime .*\n", "", text, flags=re.M)
+
+
+def report_rows(path):
+    """report --json -n 0: the summary and rows, frames without addresses,
+    no lifetimes."""
+    r = analyze(["report", "--json", "-n", "0", path])
+    check_eq((r.returncode, r.stderr), (0, ""), "report --json " + path)
+    rep = json.loads(r.stdout)
+    for k in ("time_unit", "t_gmax", "rows"):
+        rep.pop(k)
+    rows = json.loads(r.stdout)["rows"]
+    for row in rows:
+        row.pop("lifetime_sum")
+        row.pop("short_lived_blocks")
+        row["frames"] = [f.split(": ", 1)[1] for f in row["frames"]]
+    return rep, rows
+
+
+@test
+def report_and_diff_read_pprof_like_json():
+    for cmd, name in (([prog("t_alloc")], "rp-t_alloc"),
+                      ([nofp("t_cxx")], "rp-t_cxx")):
+        p, pb, _ = trace_both(cmd, name)
+        js = pb[:-len(".pb.gz")] + ".json"
+        check_eq(report_rows(pb), report_rows(js), "report --json of %s" % name)
+        for args in (["-vv", "-n", "0"], ["--by", "function"], ["--leaks"],
+                     ["-s", "peak", "--match", "main"]):
+            mine, theirs = analyze(["report", pb] + args), analyze(["report", js] + args)
+            check_eq((mine.returncode, mine.stderr), (0, ""), "report %s" % args)
+            check_eq(mine.stdout, without_json_only(theirs.stdout),
+                     "report %s of %s" % (" ".join(args), name))
+        r = analyze(["diff", "--json", js, pb])
+        check_eq((r.returncode, r.stderr), (0, ""), "diff JSON pprof")
+        d = json.loads(r.stdout)
+        check_eq((d["change"], d["changed_sites"], d["sites"]),
+                 ({m: 0 for m in d["change"]}, 0, []), "diff of %s" % name)
+        check_eq({k: v for k, v in d["new"].items() if k != "file"},
+                 {k: v for k, v in d["base"].items() if k != "file"},
+                 "both sides of the diff of %s" % name)
+    # gates and baselines on the last one
+    peak = totals(p)["gmax"][0]
+    check_output(["report", pb, "--fail-if", "peak>%d" % peak], analyze(["report", pb]).stdout)
+    r = analyze(["report", pb, "--fail-if", "peak>%d" % (peak - 1), "--fail-if", "end>0"])
+    check_eq((r.returncode, r.stderr),
+             (1, "dhtrace: gate failed: peak>%d: %s\ndhtrace: gate failed: end>0: %s\n"
+              % (peak - 1, "{:,}".format(peak), "{:,}".format(totals(p)["end"][0]))),
+             "gates on a pprof file")
+    r = analyze(["diff", js, pb, "--fail-if", "total>+0", "--fail-if", "peak>+0%"])
+    check_eq((r.returncode, r.stderr), (0, ""), "relative gates, no change")
+    bl = os.path.join(WORK, "rp-baseline.json")
+    r = analyze(["baseline", pb, "-o", bl])
+    check_eq((r.returncode, r.stderr), (0, ""), "baseline of a pprof file")
+    with open(bl) as f:
+        b = json.load(f)
+    check_eq([b[m] for m in ("total", "peak", "end", "cmd")],
+             [totals(p)["total"][0], peak, totals(p)["end"][0], p["cmd"]],
+             "baseline numbers")
+    r = analyze(["diff", bl, pb, "--fail-if", "peak>+0"])
+    check_eq((r.returncode, r.stderr), (0, ""), "diff baseline pprof")
+
+
+def varint(v):
+    out = b""
+    while True:
+        out += bytes([(v & 0x7f) | (0x80 if v > 0x7f else 0)])
+        v >>= 7
+        if not v:
+            return out
+
+
+def field(num, payload):
+    """A length-delimited protobuf field."""
+    return varint(num << 3 | 2) + varint(len(payload)) + payload
+
+
+@test
+def bad_pprof_files_are_one_line_errors():
+    _, pb, _ = trace_both([prog("t_alloc")], "bad-t_alloc")
+    with open(pb, "rb") as f:
+        gz = f.read()
+    raw = gzip.decompress(gz)
+    # one sample type, one sample at location 7 (no such location)
+    no_loc = (field(1, b"\x08\x01") + field(2, b"\x0a\x01\x07\x12\x01\x05")
+              + field(6, b"") + field(6, b"alloc_space"))
+    cases = {
+        "truncated.pb.gz": (gz[:len(gz) // 2], "truncated gzip data"),
+        "corrupt.pb.gz": (gz[:20] + bytes(b ^ 0x55 for b in gz[20:40]) + gz[40:],
+                          None),
+        "cut.pb": (raw[:len(raw) - 3], None),
+        "no-location.pb": (no_loc, "pprof: sample 0: no location with id 7"),
+        "bad-string.pb": (field(1, b"\x08\x05") + field(6, b""),
+                          "pprof: sample type: string index 5 is out of range (1 strings)"),
+        "huge-length.pb": (b"\x12" + varint(1 << 62) + b"\x00",
+                           "pprof: profile: malformed protobuf at byte 0 of the profile"),
+    }
+    bl = os.path.join(WORK, "bad-baseline.json")
+    for name, (data, msg) in cases.items():
+        path = os.path.join(WORK, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        for args in (["report", path], ["diff", path, "new.json"],
+                     ["diff", "base.json", path], ["baseline", path, "-o", bl]):
+            r = analyze(args)
+            check_eq((r.returncode, r.stdout), (1, ""), " ".join(args))
+            check(re.match(r"^dhtrace: %s: [^\n]+\n$" % re.escape(path), r.stderr),
+                  "one-line error: %r" % r.stderr)
+            if msg:
+                check_eq(r.stderr, "dhtrace: %s: %s\n" % (path, msg), " ".join(args))
+    check(not os.path.exists(bl), "baseline written from a bad file")
 
 
 def main():

@@ -160,7 +160,7 @@ int an_input_load(const char *path, struct an_input *in, struct dhat_err *err)
 	}
 	ret = try_baseline(f, path, &in->summary, err);
 	if (ret == 0) {
-		ret = dhat_load(f, path, &in->df, err);
+		ret = profile_load(f, path, &in->df, err);
 		if (!ret)
 			an_summary_of(&in->df, &in->summary);
 	} else if (ret == -ENOMEM) {

@@ -29,7 +29,7 @@ static const char report_usage[] =
 "Usage: dhtrace report [OPTIONS] FILE\n"
 "\n"
 "Summary and top call sites of a DHAT JSON file (dhtrace's, valgrind's,\n"
-"dhat-rs's).\n"
+"dhat-rs's) or of a pprof profile (dhtrace's --format pprof).\n"
 "\n"
 "Options:\n"
 "  -n, --limit N        call sites shown (default 10, 0 = all); --top N too\n"
@@ -54,7 +54,7 @@ static const char diff_usage[] =
 "\n"
 "Change in total, peak (t-gmax) and end (t-end) bytes and blocks, in all\n"
 "and per call site (matched on frames without addresses). BASE and NEW are\n"
-"DHAT JSON files or baselines written by `dhtrace baseline`.\n"
+"DHAT JSON files, pprof profiles or baselines written by `dhtrace baseline`.\n"
 "\n"
 "Options:\n"
 "  -n, --limit N        call sites shown (default 10, 0 = all); --top N too\n"
@@ -69,9 +69,9 @@ static const char diff_usage[] =
 static const char baseline_usage[] =
 "Usage: dhtrace baseline [-o OUT] FILE\n"
 "\n"
-"Writes the totals of a DHAT JSON file (total, peak, end; bytes and\n"
-"blocks), its command, the time and the git commit of the current\n"
-"directory to a small JSON file that `dhtrace diff` takes as BASE.\n"
+"Writes the totals of a DHAT JSON file or pprof profile (total, peak,\n"
+"end; bytes and blocks), its command, the time and the git commit of the\n"
+"current directory to a small JSON file that `dhtrace diff` takes as BASE.\n"
 "\n"
 "  -o, --output OUT     default memory-baseline.json\n"
 "  -h, --help           show this help\n";
@@ -216,7 +216,7 @@ static int report_file(const char *path, const struct an_opts *o,
 	struct out_style st = style(c);
 	int ret;
 
-	ret = dhat_load_path(path, &df, &err);
+	ret = profile_load_path(path, &df, &err);
 	if (ret) {
 		fprintf(stderr, "dhtrace: %s\n", err.msg);
 		return 1;
@@ -499,7 +499,7 @@ int cmd_baseline(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage_error("%s", "baseline takes one FILE (see dhtrace baseline --help)");
-	if (dhat_load_path(argv[optind], &df, &err)) {
+	if (profile_load_path(argv[optind], &df, &err)) {
 		fprintf(stderr, "dhtrace: %s\n", err.msg);
 		return 1;
 	}

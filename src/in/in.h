@@ -142,6 +142,45 @@ int dhat_load_path(const char *path, struct dhat_file *df,
 void dhat_file_free(struct dhat_file *df);
 
 /*
+ * A pprof profile (profile.proto, gzipped or not; FORMATS.md section 4)
+ * read whole into a struct dhat_file, as dhat_load() fills it, for the
+ * commands that analyse (README.md "Reading pprof profiles"):
+ *  - the sample types alloc_objects, alloc_space, inuse_objects,
+ *    inuse_space, peak_objects and peak_space are tbk, tb, ebk, eb, gbk
+ *    and gb; other types are left out. Without any of these six, the
+ *    first column is tbk and the second tb (the first again when it is
+ *    the only one). bklt is set when any of the last four is there; the
+ *    program points then have gb, gbk, eb and ebk (0 for a missing type),
+ *    never tl, mb or mbk, which pprof has no place for;
+ *  - each sample is a program point, in file order; its fs are its
+ *    locations' frames, leaf first;
+ *  - ftbl[0] is "[root]", then each location in table order gives one
+ *    frame per Line, innermost first, all with its address:
+ *    "0xADDR: function (file:line)" with the file's base name (as valgrind
+ *    prints it), "0xADDR: function (in object)" for a function without a
+ *    file, the object being the location's mapping's file; a location
+ *    without Lines is "0xADDR: ??? (in object)" or "0xADDR: ???";
+ *    strings get U+FFFD for ill-formed UTF-8 and NULs;
+ *  - the comments "cmd: ..." and "pid: N" are cmd and pid;
+ *    duration_nanos is te, in µs.
+ * Every string index, id and length is checked: returns 0, or a negative
+ * errno with @err filled ("<name>: pprof: ...") and nothing to free.
+ */
+int pprof_load(FILE *f, const char *name, struct dhat_file *df,
+	       struct dhat_err *err);
+
+/*
+ * A DHAT JSON file or a pprof profile, told apart by the first byte:
+ * the gzip magic or a protobuf tag is pprof, anything else (such as '{')
+ * JSON. Returns as dhat_load() does.
+ */
+int profile_load(FILE *f, const char *name, struct dhat_file *df,
+		 struct dhat_err *err);
+/* The same from the file at @path; errors name @path. */
+int profile_load_path(const char *path, struct dhat_file *df,
+		      struct dhat_err *err);
+
+/*
  * One frame string of a DHAT frame table, taken apart (FORMATS.md 1.4):
  *   "0x4011D3: main (t.c:12)"            valgrind, file:line
  *   "0x4011D3: main (/src/t.c:12)"        with a directory
@@ -169,5 +208,20 @@ struct dhat_frame {
 };
 
 void dhat_frame_parse(const char *s, size_t len, struct dhat_frame *fr);
+
+/* Protobuf wire types (FORMATS.md 4.6): the pprof reader's and writer's. */
+enum pb_wire { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2, PB_I32 = 5 };
+
+/*
+ * UTF-8 (utf8.c), for the readers and the writers. utf8_seq() is the
+ * length of the well-formed UTF-8 sequence at @s (Unicode 15, table 3-7),
+ * or 0 with *@bad set to the length of its maximal ill-formed subpart,
+ * which a browser's decoder replaces with one U+FFFD. The NUL that ends
+ * the string is never a continuation byte, so @s is not read past it.
+ */
+size_t utf8_seq(const unsigned char *s, size_t *bad);
+
+/* U+FFFD REPLACEMENT CHARACTER, in UTF-8. */
+#define UTF8_REPLACEMENT "\xef\xbf\xbd"
 
 #endif /* DHTRACE_IN_H */

@@ -9,16 +9,7 @@
 #include <stdio.h>
 #include <zlib.h>
 
-/*
- * Length of the well-formed UTF-8 sequence at @s (Unicode 15, table 3-7),
- * or 0 with *@bad set to the length of its maximal ill-formed subpart,
- * which a browser's decoder replaces with one U+FFFD. The NUL that ends
- * the string is never a continuation byte, so @s is not read past it.
- */
-size_t utf8_seq(const unsigned char *s, size_t *bad);
-
-/* U+FFFD REPLACEMENT CHARACTER, in UTF-8. */
-#define UTF8_REPLACEMENT "\xef\xbf\xbd"
+#include "in/in.h"	/* enum pb_wire */
 
 /* -errno, or -EIO when a failed call left errno unset. */
 int neg_errno(void);
@@ -29,11 +20,6 @@ int neg_errno(void);
  * failure is sticky: later calls do nothing and pb_failed() says so, so a
  * writer checks once at the end.
  */
-enum pb_wire {
-	PB_VARINT = 0,
-	PB_LEN = 2,
-};
-
 struct pb_buf {
 	uint8_t *data;
 	size_t len, cap;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer target for the readers of saved profiles: each input goes
- * through the in-memory loader, every frame string it yields through the
+ * through the in-memory loader (DHAT JSON or pprof, told by the first
+ * byte; and the pprof reader whatever the first byte), every frame string
+ * it yields through the
  * frame parser, the input itself through the frame parser, and the input
  * through the streaming folded-stacks conversion. A crash, a sanitizer
  * report or a broken promise of in.h (an fs index outside ftbl, an error
@@ -34,7 +36,10 @@ static void check_error(const struct dhat_err *err)
 		abort();
 }
 
-static void load(const uint8_t *data, size_t size)
+typedef int (*loader)(FILE *f, const char *name, struct dhat_file *df,
+		      struct dhat_err *err);
+
+static void load(const uint8_t *data, size_t size, loader load_file)
 {
 	FILE *f = fmemopen((void *)data, size, "r");
 	struct dhat_file df;
@@ -43,7 +48,7 @@ static void load(const uint8_t *data, size_t size)
 
 	if (!f)
 		return;
-	if (dhat_load(f, "fuzz", &df, &err)) {
+	if (load_file(f, "fuzz", &df, &err)) {
 		check_error(&err);
 		fclose(f);
 		return;
@@ -83,7 +88,8 @@ static void collapse(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	load(data, size);
+	load(data, size, profile_load);
+	load(data, size, pprof_load);
 	collapse(data, size);
 	check_frame((const char *)data, size);
 	return 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* UTF-8 validation: what the writers replace before it reaches a file. */
-#include "out/out_int.h"
+/* UTF-8 validation: what the readers and writers replace before it
+ * reaches a report or a file. */
+#include "in/in.h"
 
 size_t utf8_seq(const unsigned char *s, size_t *bad)
 {
