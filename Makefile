@@ -61,7 +61,7 @@ $(filter $(BUILD)/src/trace/%,$(LIB_OBJS)) $(CLI_OBJS): $(BUILD)/dhtrace.skel.h
 $(BUILD)/dhtrace: $(CLI_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(PURE_OBJS) tests/unit/unit.h
+$(BUILD)/tests/%: tests/unit/%.c $(PURE_OBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit $< $(PURE_OBJS) $(LDLIBS) -o $@
 

@@ -14,6 +14,7 @@
 
 #include "out/out.h"
 #include "out/out_int.h"
+#include "pprof_samples.h"
 #include "unit.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -177,26 +178,6 @@ static long round_trip(const struct pprof_profile *p, uint8_t *out, size_t cap,
 	free(path);
 	return n;
 }
-
-/* Samples from an array, for pprof_profile.sample. */
-struct sample_array {
-	const struct pprof_sample *v;
-	size_t n;
-};
-
-static int array_sample(void *ctx, size_t i, struct pprof_sample *s)
-{
-	const struct sample_array *a = ctx;
-
-	if (i >= a->n)
-		return 0;
-	*s = a->v[i];
-	return 1;
-}
-
-#define SAMPLES(array, count) \
-	.sample = array_sample, \
-	.sample_ctx = &(struct sample_array){ (array), (count) }
 
 static const struct pprof_line tiny_line = {
 	.function = "f", .file = "f.c", .line = 5, .column = 2,

@@ -13,6 +13,7 @@
 #include "in/in_int.h"
 #include "out/out.h"
 #include "out/out_int.h"
+#include "pprof_samples.h"
 #include "unit.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -153,7 +154,7 @@ static void test_round_trip(void)
 		.duration_nanos = 2500000000LL,
 		.mappings = maps, .nmappings = ARRAY_SIZE(maps),
 		.locations = locs, .nlocations = ARRAY_SIZE(locs),
-		.samples = samples, .nsamples = ARRAY_SIZE(samples),
+		SAMPLES(samples, ARRAY_SIZE(samples)),
 	};
 	static const char *const want_ftbl[] = {
 		"[root]",
