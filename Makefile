@@ -125,7 +125,7 @@ $(BUILD)/bench/heap_replay: tests/bench/heap_replay.c $(filter $(BUILD)/src/heap
 # The JSON parsers Debian packages, each parsing the same big DHAT file.
 $(BUILD)/bench/parse_yajl: tests/bench/parse_yajl.c $(filter $(BUILD)/src/in/%,$(LIB_OBJS))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $^ -lyajl -o $@
+	$(CC) $(CFLAGS) $^ -lyajl -lz -o $@
 
 $(BUILD)/bench/parse_jansson: tests/bench/parse_jansson.c
 	@mkdir -p $(@D)
