@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/grow.h"
 #include "cli/pprof_build.h"
 
 struct build {
@@ -30,24 +31,6 @@ struct build {
 	uint32_t *stack;	/* the current sample's location indices */
 	size_t capstack;
 };
-
-/* Room for @need elements of @size in *@v, growing it geometrically. */
-static int grow(void *v, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 256;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	nv = realloc(*(void **)v, ncap * size);
-	if (!nv)
-		return -ENOMEM;
-	*(void **)v = nv;
-	*cap = ncap;
-	return 0;
-}
 
 /* A new location for frames @ids[0..n), all at one address. */
 static int add_location(struct build *b, const uint32_t *ids, size_t n,

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/grow.h"
 #include "cli/pprof_build.h"
 #include "in/in.h"
 
@@ -47,24 +48,6 @@ struct converter {
 	uint32_t *fs;		/* the program point read back */
 	size_t capfs;
 };
-
-/* Room for @need elements of @size in *@v, growing it geometrically. */
-static int grow(void *v, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 1024;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	nv = realloc(*(void **)v, ncap * size);
-	if (!nv)
-		return -ENOMEM;
-	*(void **)v = nv;
-	*cap = ncap;
-	return 0;
-}
 
 static int spool_error(FILE *f)
 {

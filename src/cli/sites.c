@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/grow.h"
 #include "cli/sites.h"
 
 /* Open addressing, linear probing; slot value 0 = empty, else index + 1. */
@@ -96,24 +97,6 @@ static uint64_t site_hash(const void *owner, uint32_t i)
 	return s->v[i].hash;
 }
 
-/* Room for @need elements of @size in *@v, growing it geometrically. */
-static int grow(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 1024;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	nv = realloc(*v, ncap * size);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = ncap;
-	return 0;
-}
-
 struct sites *sites_new(void)
 {
 	return calloc(1, sizeof(struct sites));
@@ -169,10 +152,10 @@ static int site_intern(struct sites *s, const uint32_t *frames, size_t n,
 			return 0;
 		}
 	}
-	err = grow((void **)&s->frames, &s->frames_cap, s->nframes + n,
+	err = grow(&s->frames, &s->frames_cap, s->nframes + n,
 		   sizeof(*s->frames));
 	if (!err)
-		err = grow((void **)&s->v, &s->sites_cap, s->nsites + 1,
+		err = grow(&s->v, &s->sites_cap, s->nsites + 1,
 			   sizeof(*s->v));
 	if (err)
 		return err;
@@ -196,7 +179,7 @@ int sites_bind(struct sites *s, uint64_t stack_id, const uint32_t *frames,
 	if (!err)
 		err = table_reserve(t, binding_hash, s);
 	if (!err)
-		err = grow((void **)&s->bindings, &s->bindings_cap,
+		err = grow(&s->bindings, &s->bindings_cap,
 			   s->nbindings + 1, sizeof(*s->bindings));
 	if (err)
 		return err;

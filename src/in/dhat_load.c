@@ -134,24 +134,6 @@ int dhat_load(FILE *f, const char *name, struct dhat_file *df,
 	return ret;
 }
 
-int dhat_load_path(const char *path, struct dhat_file *df,
-		   struct dhat_err *err)
-{
-	FILE *f = fopen(path, "r");
-	int ret;
-
-	if (!f) {
-		ret = -errno;
-		memset(df, 0, sizeof(*df));
-		snprintf(err->msg, sizeof(err->msg), "cannot open %s: %s",
-			 path, strerror(errno));
-		return ret;
-	}
-	ret = dhat_load(f, path, df, err);
-	fclose(f);
-	return ret;
-}
-
 void dhat_file_free(struct dhat_file *df)
 {
 	dhat_meta_free(&df->meta);

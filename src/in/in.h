@@ -136,9 +136,6 @@ struct dhat_file {
  * and nothing to free. */
 int dhat_load(FILE *f, const char *name, struct dhat_file *df,
 	      struct dhat_err *err);
-/* The same from the file at @path; errors name @path. */
-int dhat_load_path(const char *path, struct dhat_file *df,
-		   struct dhat_err *err);
 void dhat_file_free(struct dhat_file *df);
 
 /*

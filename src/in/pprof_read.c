@@ -17,26 +17,15 @@
 #include <string.h>
 
 #include "in/in_int.h"
+#include "in/profile_proto.h"
 
-/* Field numbers of profile.proto. */
+/* How many fields of each message the reader keeps (numbers 1 to N). */
 enum {
-	PROFILE_SAMPLE_TYPE = 1,
-	PROFILE_SAMPLE = 2,
-	PROFILE_MAPPING = 3,
-	PROFILE_LOCATION = 4,
-	PROFILE_FUNCTION = 5,
-	PROFILE_STRING_TABLE = 6,
-	PROFILE_DURATION_NANOS = 10,
-	PROFILE_COMMENT = 13,
+	VALUE_TYPE_NFIELDS = VALUE_TYPE_UNIT,
+	MAPPING_NFIELDS = MAPPING_HAS_INLINE_FRAMES,
+	LINE_NFIELDS = LINE_COLUMN,
+	FUNCTION_NFIELDS = FUNCTION_START_LINE,
 };
-enum { VALUE_TYPE_TYPE = 1, VALUE_TYPE_NFIELDS = 2 };
-enum { SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2 };
-enum { MAPPING_ID = 1, MAPPING_FILENAME = 5, MAPPING_NFIELDS = 10 };
-enum { LOCATION_ID = 1, LOCATION_MAPPING_ID = 2, LOCATION_ADDRESS = 3,
-       LOCATION_LINE = 4, LOCATION_IS_FOLDED = 5 };
-enum { LINE_FUNCTION_ID = 1, LINE_LINE = 2, LINE_NFIELDS = 3 };
-enum { FUNCTION_ID = 1, FUNCTION_NAME = 2, FUNCTION_FILENAME = 4,
-       FUNCTION_NFIELDS = 5 };
 
 /* The sample types dhtrace writes, and the stat each one is. */
 static const struct {

@@ -387,7 +387,7 @@ static void test_load_path(void)
 	struct dhat_file df;
 	struct dhat_err err;
 
-	CHECK_U64(dhat_load_path("/nonexistent/x.json", &df, &err),
+	CHECK_U64(profile_load_path("/nonexistent/x.json", &df, &err),
 		  (uint64_t)-ENOENT);
 	CHECK_STR(err.msg, "cannot open /nonexistent/x.json: No such file or directory");
 }
