@@ -67,7 +67,9 @@ static bool *match_frames(const struct dhat_file *df, const regex_t *re)
 	char *name = NULL;
 	size_t cap = 0;
 
-	for (size_t i = 0; hit && i < df->nftbl; i++) {
+	if (!hit)
+		return NULL;
+	for (size_t i = 0; i < df->nftbl; i++) {
 		struct dhat_frame fr;
 
 		dhat_frame_parse(df->ftbl[i], strlen(df->ftbl[i]), &fr);
@@ -76,8 +78,8 @@ static bool *match_frames(const struct dhat_file *df, const regex_t *re)
 
 			if (!p) {
 				free(hit);
-				hit = NULL;
-				break;
+				free(name);
+				return NULL;
 			}
 			name = p;
 			cap = fr.func_len + 1;

@@ -111,7 +111,7 @@ static int parse_count(const char *s, uint64_t *out)
 {
 	char expr[80];
 	struct an_gate g;
-	struct dhat_err err;
+	struct dhat_err err = { { 0 } };
 
 	if (strlen(s) > 64 || !(*s >= '0' && *s <= '9'))
 		return -EINVAL;

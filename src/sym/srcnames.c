@@ -179,7 +179,9 @@ static size_t read_table4(struct reader *r, const char ***names)
 	while ((name = read_cstr(r)) && *name)	/* include directories */
 		;
 	*names = calloc(cap, sizeof(**names));
-	while (*names && !r->bad && (name = read_cstr(r)) && *name) {
+	if (!*names)
+		return 0;
+	while (!r->bad && (name = read_cstr(r)) && *name) {
 		read_uleb(r);	/* directory index */
 		read_uleb(r);	/* mtime */
 		read_uleb(r);	/* length */
