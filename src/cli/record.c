@@ -27,7 +27,9 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define POLL_MS 100	/* the kernel side wakes us only when busy */
-#define UNWIND_ROWS (512 * 1024)	/* 6 MiB of CFI rows in the kernel */
+/* Room in the kernel's table for libraries loaded later: as many rows
+ * again as the process has at the start, and at least this many. */
+#define UNWIND_HEADROOM (64 * 1024)
 
 struct recorder {
 	struct heap *heap;
@@ -457,6 +459,30 @@ static int prepare_target(const struct record_opts *o, struct target *t,
 	return err;
 }
 
+static int prepare_object(void *ctx, const struct mapping *m)
+{
+	unwind_add_object(ctx, m->path, m->start, m->end);
+	return 0;
+}
+
+/*
+ * The unwinding tables of the objects the process starts with: a command's
+ * libraries are mapped and running before we hear of their mappings, so
+ * theirs must be ready by then. Returns the rows the kernel's table needs.
+ */
+static uint32_t prepare_unwinding(struct recorder *r, const struct target *t,
+				  const struct objects *objs)
+{
+	uint32_t rows;
+
+	for (size_t i = 0; t->spawned && i < objs->n; i++)
+		unwind_add_object(r->unwind, objs->v[i], 0, 0);
+	if (!t->spawned)
+		proc_maps_read(t->pid, prepare_object, r->unwind);
+	rows = unwind_rows_built(r->unwind);
+	return rows + (rows > UNWIND_HEADROOM ? rows : UNWIND_HEADROOM);
+}
+
 static int start_tracing(struct recorder *r, const struct record_opts *o,
 			 const struct target *t, const struct alloc_sites *sites,
 			 const struct objects *objs)
@@ -466,11 +492,16 @@ static int start_tracing(struct recorder *r, const struct record_opts *o,
 		.max_frames = r->max_ips,
 		.ringbuf_bytes = o->ringbuf_bytes,
 		.empty = o->empty_probes,
-		.unwind_rows = o->unwind_cfi ? UNWIND_ROWS : 0,
 		.fp_fallback = o->unwind_fp,
 	};
 	int err;
 
+	if (o->unwind_cfi) {
+		r->unwind = unwind_new(t->spawned ? 0 : t->pid);
+		if (!r->unwind)
+			return -ENOMEM;
+		po.unwind_rows = prepare_unwinding(r, t, objs);
+	}
 	err = probes_open(&r->probes, &po, on_event, r);
 	if (err) {
 		/* EACCES is also the verifier's refusal: blame privileges
@@ -480,17 +511,12 @@ static int start_tracing(struct recorder *r, const struct record_opts *o,
 			" (run as root)" : "");
 		return err;
 	}
+	if (r->unwind)
+		unwind_start(r->unwind, r->probes, po.unwind_rows);
 	r->sym = sym_new(t->spawned ? 0 : t->pid);
 	r->sites = sites_new();
-	if (o->unwind_cfi)
-		r->unwind = unwind_new(r->probes, t->spawned ? 0 : t->pid,
-				       UNWIND_ROWS);
-	if (!r->sym || !r->sites || (o->unwind_cfi && !r->unwind))
+	if (!r->sym || !r->sites)
 		return -ENOMEM;
-	/* A command's libraries are mapped and running before we hear of
-	 * their mappings: their tables must be ready by then. */
-	for (size_t i = 0; r->unwind && t->spawned && i < objs->n; i++)
-		unwind_add_object(r->unwind, objs->v[i]);
 	/* A followed process has its libraries already; a command maps
 	 * everything after exec, which the mmap watch sees. */
 	if (!t->spawned) {

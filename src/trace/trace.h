@@ -133,16 +133,26 @@ void mmap_watch_close(struct mmap_watch *w);
 
 struct unwind;
 
-/* @pid: open the process's files through /proc/PID/root (0: as named);
- * @capacity: rows the kernel side holds. */
-struct unwind *unwind_new(struct probes *p, pid_t pid, uint32_t capacity);
+/*
+ * @pid: open the process's files through /proc/PID/root (0: as named).
+ * Tables are built as objects are told; until unwind_start() they stay in
+ * user space, so that the kernel's table can be sized to hold them.
+ */
+struct unwind *unwind_new(pid_t pid);
 void unwind_free(struct unwind *u);
+/* Build the table of an object the process maps at [@start, @end) (or is
+ * about to map: @start == @end), so that its first stacks unwind before
+ * user space hears of the mapping. */
+void unwind_add_object(struct unwind *u, const char *path, uint64_t start,
+		       uint64_t end);
+/* Rows of the tables built and not yet given to the kernel side. */
+uint32_t unwind_rows_built(const struct unwind *u);
+/* From now on the kernel side's table, of @capacity rows, gets them. */
+void unwind_start(struct unwind *u, struct probes *p, uint32_t capacity);
 /* An executable mapping: builds its object's table the first time, and
- * tells the kernel side. Returns 0 or a negative errno. */
+ * tells the kernel side (after unwind_start()). Returns 0 or a negative
+ * errno. */
 int unwind_add_mapping(struct unwind *u, const struct mapping *m);
-/* Build the table of an object the process is about to map, so that its
- * first stacks unwind before user space hears of the mapping. */
-void unwind_add_object(struct unwind *u, const char *path);
 /* Objects left to frame pointers because the tables were full. */
 uint32_t unwind_objects_without_room(const struct unwind *u);
 

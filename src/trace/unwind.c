@@ -38,15 +38,12 @@ struct unwind {
 	uint32_t nmaps;
 };
 
-struct unwind *unwind_new(struct probes *p, pid_t pid, uint32_t capacity)
+struct unwind *unwind_new(pid_t pid)
 {
 	struct unwind *u = calloc(1, sizeof(*u));
 
-	if (!u)
-		return NULL;
-	u->probes = p;
-	u->pid = pid;
-	u->capacity = capacity;
+	if (u)
+		u->pid = pid;
 	return u;
 }
 
@@ -123,7 +120,7 @@ static void share_rows(struct unwind *u, struct unwind_obj *o)
 {
 	const char *id = o->table.build_id;
 
-	for (size_t i = 0; id && i + 1 < u->nobjs; i++) {
+	for (size_t i = 0; id && &u->objs[i] < o; i++) {
 		const struct unwind_obj *other = &u->objs[i];
 
 		if (!other->count || !other->table.build_id ||
@@ -135,6 +132,17 @@ static void share_rows(struct unwind *u, struct unwind_obj *o)
 		o->table.rows = NULL;
 		o->table.n = 0;
 		return;
+	}
+}
+
+/* Give the kernel side @o's rows (or another file's with its build id):
+ * an object without them is unwound by frame pointers. */
+static void load_object(struct unwind *u, struct unwind_obj *o)
+{
+	share_rows(u, o);
+	if (!o->table.nsegs || load_rows(u, o) || publish_object(u, o)) {
+		cfi_table_free(&o->table);
+		o->count = 0;
 	}
 }
 
@@ -164,12 +172,9 @@ static struct unwind_obj *object(struct unwind *u, const char *path,
 	o->dev = st.st_dev;
 	o->ino = st.st_ino;
 	/* An object we cannot read is unwound by frame pointers. */
-	if (!cfi_table_build(name, &o->table))
-		share_rows(u, o);
-	if (!o->table.nsegs || load_rows(u, o) || publish_object(u, o)) {
-		cfi_table_free(&o->table);
-		o->count = 0;
-	}
+	cfi_table_build(name, &o->table);
+	if (u->probes)
+		load_object(u, o);
 out:
 	free(name);
 	return o;
@@ -196,9 +201,27 @@ static int insert_mapping(struct unwind *u, const struct dh_unwind_mapping *m)
 	return probes_set_mappings(u->probes, u->maps, u->nmaps);
 }
 
-void unwind_add_object(struct unwind *u, const char *path)
+void unwind_add_object(struct unwind *u, const char *path, uint64_t start,
+		       uint64_t end)
 {
-	object(u, path, 0, 0);
+	object(u, path, start, end);
+}
+
+uint32_t unwind_rows_built(const struct unwind *u)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < u->nobjs; i++)
+		n += u->objs[i].table.n;
+	return n > UINT32_MAX ? UINT32_MAX : n;
+}
+
+void unwind_start(struct unwind *u, struct probes *p, uint32_t capacity)
+{
+	u->probes = p;
+	u->capacity = capacity;
+	for (size_t i = 0; i < u->nobjs; i++)
+		load_object(u, &u->objs[i]);
 }
 
 int unwind_add_mapping(struct unwind *u, const struct mapping *m)
