@@ -532,7 +532,8 @@ static int queue_put(struct pp_queue *q, const uint32_t *fs, size_t nfs,
 	b->w[b->len] = (uint32_t)nfs;
 	b->w[b->len + 1] = (uint32_t)v;
 	b->w[b->len + 2] = (uint32_t)(v >> 32);
-	memcpy(b->w + b->len + 3, fs, nfs * sizeof(*fs));
+	if (nfs)	/* fs may be NULL then */
+		memcpy(b->w + b->len + 3, fs, nfs * sizeof(*fs));
 	b->len += 3 + nfs;
 	return 0;
 }
