@@ -11,7 +11,7 @@ BUILD     := build
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -I$(BUILD) -Ibpf
-LDLIBS    := -lbpf -lelf -ldw -lz -l:libiberty.a -lyajl
+LDLIBS    := -lbpf -lelf -ldw -lz -l:libiberty.a -lyajl -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
 	      -Wall -Werror
 
@@ -150,7 +150,7 @@ $(FUZZ_BIN): tests/fuzz/fuzz_dhat_read.c $(FUZZ_SRCS) $(HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(filter %.c,$^) -lyajl -lz -o $@
+		$(filter %.c,$^) -lyajl -lz -lpthread -o $@
 
 fuzz: deps
 	$(MAKE) $(FUZZ_BIN)

@@ -15,12 +15,53 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "out/out.h"
 
 #define NONE UINT32_MAX
+
+/* --- big tables ------------------------------------------------------------ */
+
+/*
+ * The tries of a big file have millions of nodes, touched at random.
+ * Their tables are anonymous mappings asking for transparent huge pages:
+ * one page fault and one TLB entry per 2 MiB instead of per 4 KiB (on
+ * a 200 MB file, that took a quarter off reading and folding).
+ * Zero-filled, like calloc(); NULL when out of memory.
+ */
+static void *table_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, size, MADV_HUGEPAGE);	/* only a hint */
+	return p;
+}
+
+/* @p (@old bytes, may be NULL) grown to @size bytes, possibly moved. */
+static void *table_grow(void *p, size_t old, size_t size)
+{
+	if (!p)
+		return table_alloc(size);
+	p = mremap(p, old, size, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, size, MADV_HUGEPAGE);
+	return p;
+}
+
+static void table_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
 
 /* --- a table of ids found by hash, compared by the caller --------------- */
 
@@ -110,9 +151,13 @@ struct nodeslot {
 	uint32_t node1;		/* node + 1; 0 is empty */
 };
 
+struct node {
+	uint32_t parent, key;
+	uint64_t value;
+};
+
 struct trie {
-	uint32_t *parent, *key;
-	uint64_t *value;
+	struct node *node;
 	size_t n, cap;
 	struct nodeslot *slots;
 	size_t mask;		/* slots - 1 (a power of two minus 1) */
@@ -121,6 +166,15 @@ struct trie {
 static size_t node_hash(uint32_t parent, uint32_t key)
 {
 	return (size_t)mix((uint64_t)parent << 32 | key);
+}
+
+/* The index is only needed while nodes are added. */
+static void trie_drop_index(struct trie *t)
+{
+	if (t->slots)
+		table_free(t->slots, (t->mask + 1) * sizeof(*t->slots));
+	t->slots = NULL;
+	t->mask = 0;
 }
 
 /* Room in the index for @n nodes, at a load factor of at most 3/4. */
@@ -133,7 +187,7 @@ static int trie_reserve(struct trie *t, size_t n)
 		return 0;
 	while (4 * n > 3 * cap)
 		cap *= 2;
-	slots = calloc(cap, sizeof(*slots));
+	slots = table_alloc(cap * sizeof(*slots));
 	if (!slots)
 		return -ENOMEM;
 	for (i = 0; t->slots && i <= t->mask; i++) {
@@ -146,18 +200,10 @@ static int trie_reserve(struct trie *t, size_t n)
 			j = (j + 1) & (cap - 1);
 		slots[j] = *s;
 	}
-	free(t->slots);
+	trie_drop_index(t);
 	t->slots = slots;
 	t->mask = cap - 1;
 	return 0;
-}
-
-/* The index is only needed while nodes are added. */
-static void trie_drop_index(struct trie *t)
-{
-	free(t->slots);
-	t->slots = NULL;
-	t->mask = 0;
 }
 
 /* An empty trie with room for @n nodes. */
@@ -165,24 +211,18 @@ static int trie_init(struct trie *t, size_t n)
 {
 	memset(t, 0, sizeof(*t));
 	t->cap = n > 1024 ? n : 1024;
-	t->parent = malloc(t->cap * sizeof(*t->parent));
-	t->key = malloc(t->cap * sizeof(*t->key));
-	t->value = malloc(t->cap * sizeof(*t->value));
-	if (!t->parent || !t->key || !t->value)
+	t->node = table_alloc(t->cap * sizeof(*t->node));
+	if (!t->node)
 		return -ENOMEM;
-	t->parent[0] = NONE;
-	t->key[0] = NONE;
-	t->value[0] = 0;
+	t->node[0] = (struct node){ NONE, NONE, 0 };
 	t->n = 1;
 	return trie_reserve(t, t->cap);
 }
 
 static void trie_free(struct trie *t)
 {
-	free(t->parent);
-	free(t->key);
-	free(t->value);
-	free(t->slots);
+	table_free(t->node, t->cap * sizeof(*t->node));
+	trie_drop_index(t);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -195,18 +235,11 @@ static int trie_room(struct trie *t)
 		return 0;
 	if (cap > NONE)
 		return -ENOMEM;
-	p = realloc(t->parent, cap * sizeof(*t->parent));
+	p = table_grow(t->node, t->cap * sizeof(*t->node),
+		       cap * sizeof(*t->node));
 	if (!p)
 		return -ENOMEM;
-	t->parent = p;
-	p = realloc(t->key, cap * sizeof(*t->key));
-	if (!p)
-		return -ENOMEM;
-	t->key = p;
-	p = realloc(t->value, cap * sizeof(*t->value));
-	if (!p)
-		return -ENOMEM;
-	t->value = p;
+	t->node = p;
 	t->cap = cap;
 	return 0;
 }
@@ -235,9 +268,7 @@ static int trie_child(struct trie *t, uint32_t parent, uint32_t key,
 	if (err)
 		return err;
 	*node = (uint32_t)t->n++;
-	t->parent[*node] = parent;
-	t->key[*node] = key;
-	t->value[*node] = 0;
+	t->node[*node] = (struct node){ parent, key, 0 };
 	*slot = (struct nodeslot){ parent, key, *node + 1 };
 	return 0;
 }
@@ -364,66 +395,242 @@ static void frame_label(const char *s, size_t len, char *out, size_t size)
 	}
 }
 
-/* --- the conversion ----------------------------------------------------- */
+/* --- the index trie, grown beside the parser ------------------------------ */
 
-struct collapse {
-	enum dhat_stat stat;
-	struct trie by_index;	/* stacks keyed by ftbl index */
-	struct labels labels;
-	uint32_t *label_of;	/* ftbl index -> label id */
-	size_t label_of_cap;
-	char *buf;		/* for one label */
-	size_t buf_size;
-	size_t missing_pp;	/* first PP without the stat, or SIZE_MAX */
+/* The stacks keyed by ftbl index, as the program points come. */
+struct builder {
+	struct trie by_index;
 	/* The last stack, root first: neighbouring PPs often share callers,
 	 * whose nodes need no lookup then. */
 	uint32_t *last_key, *last_node;
 	size_t last_len, last_cap;
 };
 
+/* @v more for the stack @fs (@nfs frames, innermost first). */
+static int builder_add(struct builder *b, const uint32_t *fs, size_t nfs,
+		       uint64_t v)
+{
+	uint32_t node = 0;
+	size_t i;
+	int err;
+
+	if (nfs > b->last_cap) {
+		size_t cap = nfs > 2 * b->last_cap ? nfs : 2 * b->last_cap;
+		uint32_t *k = realloc(b->last_key, cap * sizeof(*k));
+
+		if (!k)
+			return -ENOMEM;
+		b->last_key = k;
+		k = realloc(b->last_node, cap * sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		b->last_node = k;
+		b->last_cap = cap;
+	}
+	for (i = 0; i < nfs && i < b->last_len &&
+	     b->last_key[i] == fs[nfs - 1 - i]; i++)
+		node = b->last_node[i];
+	for (; i < nfs; i++) {
+		b->last_key[i] = fs[nfs - 1 - i];
+		err = trie_child(&b->by_index, node, b->last_key[i], &node);
+		if (err) {
+			b->last_len = 0;
+			return err;
+		}
+		b->last_node[i] = node;
+	}
+	b->last_len = nfs;
+	b->by_index.node[node].value += v;
+	return 0;
+}
+
+static void builder_free(struct builder *b)
+{
+	trie_free(&b->by_index);
+	free(b->last_key);
+	free(b->last_node);
+}
+
+/*
+ * Parsing and growing the index trie take about as long as each other:
+ * the parser's thread queues the program points and a second thread adds
+ * them to the trie. A program point is queued as the words
+ * [nfs, value low, value high, fs...], in batches. The batches are a
+ * ring: the parser fills batch[head], the builder empties batch[tail],
+ * and a batch counts as full until it is emptied, so the parser waits
+ * when all are full and the queue stays small.
+ */
+#define NBATCH 4
+#define BATCH_WORDS 65536
+
+struct batch {
+	uint32_t *w;
+	size_t len, cap;
+};
+
+struct pp_queue {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;	/* full went up or down, or done or err set */
+	struct batch batch[NBATCH];
+	unsigned head, tail, full;
+	bool done;		/* the parser queues no more */
+	int err;		/* the builder's error; it stopped */
+};
+
+/* Under the lock: batch[head] handed to the builder. */
+static void queue_push(struct pp_queue *q)
+{
+	q->head = (q->head + 1) % NBATCH;
+	q->full++;
+	pthread_cond_signal(&q->cond);
+}
+
+/* Room for @words more in batch[head]: when it has none, it goes to the
+ * builder and the next one, once empty, is filled. */
+static int queue_room(struct pp_queue *q, size_t words)
+{
+	struct batch *b = &q->batch[q->head];
+	int err = 0;
+
+	if (b->len + words <= b->cap)
+		return 0;
+	if (b->len) {
+		pthread_mutex_lock(&q->lock);
+		queue_push(q);
+		while (q->full == NBATCH && !q->err)
+			pthread_cond_wait(&q->cond, &q->lock);
+		err = q->err;
+		pthread_mutex_unlock(&q->lock);
+		if (err)
+			return err;
+		b = &q->batch[q->head];
+	}
+	if (words > b->cap) {
+		size_t cap = words > BATCH_WORDS ? words : BATCH_WORDS;
+		uint32_t *w = realloc(b->w, cap * sizeof(*w));
+
+		if (!w)
+			return -ENOMEM;
+		b->w = w;
+		b->cap = cap;
+	}
+	return 0;
+}
+
+static int queue_put(struct pp_queue *q, const uint32_t *fs, size_t nfs,
+		     uint64_t v)
+{
+	struct batch *b;
+	int err;
+
+	if (nfs > UINT32_MAX - 3)
+		return -E2BIG;
+	err = queue_room(q, 3 + nfs);
+	if (err)
+		return err;
+	b = &q->batch[q->head];
+	b->w[b->len] = (uint32_t)nfs;
+	b->w[b->len + 1] = (uint32_t)v;
+	b->w[b->len + 2] = (uint32_t)(v >> 32);
+	if (nfs)	/* fs may be NULL then */
+		memcpy(b->w + b->len + 3, fs, nfs * sizeof(*fs));
+	b->len += 3 + nfs;
+	return 0;
+}
+
+/* The last batch handed over, and the builder told that no more come. */
+static void queue_finish(struct pp_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	if (q->batch[q->head].len)
+		queue_push(q);
+	q->done = true;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void queue_free(struct pp_queue *q)
+{
+	unsigned i;
+
+	for (i = 0; i < NBATCH; i++)
+		free(q->batch[i].w);
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->cond);
+}
+
+static int builder_add_batch(struct builder *bd, const struct batch *b)
+{
+	size_t i, nfs;
+	uint64_t v;
+	int err = 0;
+
+	for (i = 0; !err && i < b->len; i += 3 + nfs) {
+		nfs = b->w[i];
+		v = b->w[i + 1] | (uint64_t)b->w[i + 2] << 32;
+		err = builder_add(bd, b->w + i + 3, nfs, v);
+	}
+	return err;
+}
+
+/* --- the conversion ----------------------------------------------------- */
+
+/* The parser's thread owns all but builder, which the builder thread
+ * owns while it runs; they share only queue, under its lock. */
+struct collapse {
+	enum dhat_stat stat;
+	struct labels labels;
+	uint32_t *label_of;	/* ftbl index -> label id */
+	size_t label_of_cap;
+	char *buf;		/* for one label */
+	size_t buf_size;
+	size_t missing_pp;	/* first PP without the stat, or SIZE_MAX */
+	struct pp_queue queue;
+	struct builder builder;
+};
+
+/* The builder thread: batches into the index trie until the parser is
+ * done, or until an error, which it leaves in queue.err. */
+static void *build(void *arg)
+{
+	struct collapse *c = arg;
+	struct pp_queue *q = &c->queue;
+	struct batch *b;
+	int err;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		while (!q->full && !q->done)
+			pthread_cond_wait(&q->cond, &q->lock);
+		if (!q->full)
+			break;
+		b = &q->batch[q->tail];
+		pthread_mutex_unlock(&q->lock);
+		err = builder_add_batch(&c->builder, b);
+		pthread_mutex_lock(&q->lock);
+		b->len = 0;
+		q->tail = (q->tail + 1) % NBATCH;
+		q->full--;
+		q->err = err;
+		pthread_cond_signal(&q->cond);
+		if (err)
+			break;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
 static int add_pp(void *ctx, size_t index, const struct dhat_pp *pp)
 {
 	struct collapse *c = ctx;
 	uint64_t v = pp->stat[c->stat];
-	uint32_t node = 0;
-	size_t i;
-	int err;
 
 	if (!(pp->present & (1u << c->stat))) {
 		if (c->missing_pp == SIZE_MAX)
 			c->missing_pp = index;
 		return 0;
 	}
-	if (!v)
-		return 0;
-	if (pp->nfs > c->last_cap) {
-		size_t cap = pp->nfs > 2 * c->last_cap ? pp->nfs : 2 * c->last_cap;
-		uint32_t *k = realloc(c->last_key, cap * sizeof(*k));
-
-		if (!k)
-			return -ENOMEM;
-		c->last_key = k;
-		k = realloc(c->last_node, cap * sizeof(*k));
-		if (!k)
-			return -ENOMEM;
-		c->last_node = k;
-		c->last_cap = cap;
-	}
-	for (i = 0; i < pp->nfs && i < c->last_len &&
-	     c->last_key[i] == pp->fs[pp->nfs - 1 - i]; i++)
-		node = c->last_node[i];
-	for (; i < pp->nfs; i++) {
-		c->last_key[i] = pp->fs[pp->nfs - 1 - i];
-		err = trie_child(&c->by_index, node, c->last_key[i], &node);
-		if (err) {
-			c->last_len = 0;
-			return err;
-		}
-		c->last_node[i] = node;
-	}
-	c->last_len = pp->nfs;
-	c->by_index.value[node] += v;
-	return 0;
+	return v ? queue_put(&c->queue, pp->fs, pp->nfs, v) : 0;
 }
 
 static int add_frame(void *ctx, uint32_t index, const char *s, size_t len)
@@ -457,23 +664,23 @@ static int add_frame(void *ctx, uint32_t index, const char *s, size_t len)
 /* The stacks keyed by label: @c's by_index folded, in @t. */
 static int fold(struct collapse *c, struct trie *t)
 {
-	const struct trie *s = &c->by_index;
+	const struct trie *s = &c->builder.by_index;
 	uint32_t *map = malloc(s->n * sizeof(*map));
 	size_t i;
 	int err = 0;
 
 	if (!map)
 		return -ENOMEM;
-	trie_drop_index(&c->by_index);
+	trie_drop_index(&c->builder.by_index);
 	err = trie_init(t, s->n);
 	if (!err)
-		t->value[0] = s->value[0];
+		t->node[0].value = s->node[0].value;
 	map[0] = 0;
 	for (i = 1; !err && i < s->n; i++) {
-		err = trie_child(t, map[s->parent[i]],
-				 c->label_of[s->key[i]], &map[i]);
+		err = trie_child(t, map[s->node[i].parent],
+				 c->label_of[s->node[i].key], &map[i]);
 		if (!err)
-			t->value[map[i]] += s->value[i];
+			t->node[map[i]].value += s->node[i].value;
 	}
 	free(map);
 	trie_drop_index(t);
@@ -495,8 +702,8 @@ static int by_label(const void *a, const void *b, void *ctx)
 {
 	const struct sort_ctx *s = ctx;
 
-	return strcmp(label(s->l, s->t->key[*(const uint32_t *)a]),
-		      label(s->l, s->t->key[*(const uint32_t *)b]));
+	return strcmp(label(s->l, s->t->node[*(const uint32_t *)a].key),
+		      label(s->l, s->t->node[*(const uint32_t *)b].key));
 }
 
 /* Each node's children, sorted by label. */
@@ -511,12 +718,12 @@ static int sort_children(struct collapsed *cs)
 	if (!cs->first || !cs->child)
 		return -ENOMEM;
 	for (i = 1; i < t->n; i++)
-		cs->first[t->parent[i] + 1]++;
+		cs->first[t->node[i].parent + 1]++;
 	for (i = 0; i < t->n; i++)
 		cs->first[i + 1] += cs->first[i];
 	/* Filling moves each start to its end, the next range's start. */
 	for (i = 1; i < t->n; i++)
-		cs->child[cs->first[t->parent[i]]++] = (uint32_t)i;
+		cs->child[cs->first[t->node[i].parent]++] = (uint32_t)i;
 	memmove(cs->first + 1, cs->first, t->n * sizeof(*cs->first));
 	cs->first[0] = 0;
 	for (i = 0; i < t->n; i++)
@@ -525,21 +732,51 @@ static int sort_children(struct collapsed *cs)
 	return 0;
 }
 
-int out_collapsed_read(struct collapsed **out, FILE *in, const char *name,
-		       enum dhat_stat stat, struct dhat_err *err)
+/* dhat_read() with the builder thread growing the index trie. */
+static int read_stacks(struct collapse *c, FILE *in, const char *name,
+		       struct dhat_meta *meta, struct dhat_err *err)
 {
 	static const struct dhat_read_ops ops = {
 		.pp = add_pp, .frame = add_frame,
 	};
-	struct collapse c = { .stat = stat, .missing_pp = SIZE_MAX };
+	pthread_t builder;
+	int ret = pthread_create(&builder, NULL, build, c);
+
+	if (ret) {
+		snprintf(err->msg, sizeof(err->msg), "cannot start a thread: %s",
+			 strerror(ret));
+		return -ret;
+	}
+	ret = dhat_read(in, name, &ops, c, meta, err);
+	queue_finish(&c->queue);
+	pthread_join(builder, NULL);
+	/* An error in the last batches, after the parser's last look. */
+	if (!ret && c->queue.err) {
+		ret = c->queue.err;
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", name,
+			 strerror(-ret));
+	}
+	return ret;
+}
+
+int out_collapsed_read(struct collapsed **out, FILE *in, const char *name,
+		       enum dhat_stat stat, struct dhat_err *err)
+{
+	struct collapse c = {
+		.stat = stat, .missing_pp = SIZE_MAX,
+		.queue = {
+			.lock = PTHREAD_MUTEX_INITIALIZER,
+			.cond = PTHREAD_COND_INITIALIZER,
+		},
+	};
 	struct collapsed *cs = calloc(1, sizeof(*cs));
 	struct dhat_meta meta = { 0 };
 	int ret;
 
 	*out = NULL;
-	ret = cs ? trie_init(&c.by_index, 0) : -ENOMEM;
+	ret = cs ? trie_init(&c.builder.by_index, 0) : -ENOMEM;
 	if (!ret)
-		ret = dhat_read(in, name, &ops, &c, &meta, err);
+		ret = read_stacks(&c, in, name, &meta, err);
 	else
 		snprintf(err->msg, sizeof(err->msg), "out of memory");
 	if (ret)
@@ -560,12 +797,11 @@ int out_collapsed_read(struct collapsed **out, FILE *in, const char *name,
 		snprintf(err->msg, sizeof(err->msg), "out of memory");
 out:
 	dhat_meta_free(&meta);
-	trie_free(&c.by_index);
+	builder_free(&c.builder);
+	queue_free(&c.queue);
 	labels_free(&c.labels);
 	free(c.label_of);
 	free(c.buf);
-	free(c.last_key);
-	free(c.last_node);
 	if (ret)
 		out_collapsed_free(cs);
 	else
@@ -613,30 +849,157 @@ static size_t u64_text(uint64_t v, char buf[24])
 	return len;
 }
 
+/* --- writing beside the formatting ---------------------------------------- */
+
+/*
+ * Copying half a gigabyte of text into the page cache costs the kernel
+ * about as much as formatting it costs us: a writer thread writes one
+ * buffer while the other is filled.
+ */
+#define WBUF_SIZE (1u << 20)
+
+struct writer {
+	int fd;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;	/* ready went down or up, or done set */
+	char *buf[2];
+	size_t len[2], cap[2];
+	unsigned cur;		/* the buffer being filled */
+	bool ready;		/* buf[!cur] waits to be written */
+	bool done;		/* no more buffers come */
+	int err;		/* the writer's error; it stopped */
+};
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The writer thread: each ready buffer written, until done or an error. */
+static void *writer_run(void *arg)
+{
+	struct writer *w = arg;
+	unsigned i;
+	int err;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->ready && !w->done)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (!w->ready)
+			break;
+		i = !w->cur;
+		pthread_mutex_unlock(&w->lock);
+		err = write_all(w->fd, w->buf[i], w->len[i]);
+		pthread_mutex_lock(&w->lock);
+		w->len[i] = 0;
+		w->ready = false;
+		w->err = err;
+		pthread_cond_signal(&w->cond);
+		if (err)
+			break;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* buf[cur] handed to the writer once it is done with the other. */
+static int writer_flush(struct writer *w)
+{
+	int err;
+
+	pthread_mutex_lock(&w->lock);
+	while (w->ready && !w->err)
+		pthread_cond_wait(&w->cond, &w->lock);
+	err = w->err;
+	if (!err) {
+		w->ready = true;
+		w->cur = !w->cur;
+		pthread_cond_signal(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return err;
+}
+
+static int writer_put(struct writer *w, const char *s, size_t len)
+{
+	unsigned c = w->cur;
+	int err;
+
+	if (w->len[c] + len > w->cap[c]) {
+		if (w->len[c]) {
+			err = writer_flush(w);
+			if (err)
+				return err;
+			c = w->cur;
+		}
+		if (len > w->cap[c]) {
+			size_t cap = len > WBUF_SIZE ? len : WBUF_SIZE;
+			char *b = realloc(w->buf[c], cap);
+
+			if (!b)
+				return -ENOMEM;
+			w->buf[c] = b;
+			w->cap[c] = cap;
+		}
+	}
+	memcpy(w->buf[c] + w->len[c], s, len);
+	w->len[c] += len;
+	return 0;
+}
+
+/* The last buffer written and the writer thread joined. */
+static int writer_finish(struct writer *w, pthread_t thread)
+{
+	int err = w->len[w->cur] ? writer_flush(w) : 0;
+
+	pthread_mutex_lock(&w->lock);
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(thread, NULL);
+	return err ? err : w->err;
+}
+
 /*
  * Depth first, children in label order (pushed in reverse). The text of
  * the stack is kept as it goes: each node is its parent's text, ';' and
  * its label, so a line costs its own bytes only. The empty stack is the
  * viewer's root node, "[root]".
  */
-int out_collapsed_write(const struct collapsed *cs, FILE *f)
+static int write_stacks(const struct collapsed *cs, struct writer *w)
 {
 	const struct trie *t = &cs->stacks;
 	uint32_t *stack = malloc(t->n * sizeof(*stack));
 	size_t *at = malloc(t->n * sizeof(*at));	/* parent's text length */
 	struct prefix p = { 0 };
-	size_t sp = 0, i;
+	size_t sp = 0, i, n;
+	char num[24];
 	int err = stack && at ? 0 : -ENOMEM;
 
-	if (!err && t->value[0] &&
-	    fprintf(f, "[root] %" PRIu64 "\n", t->value[0]) < 0)
-		err = -EIO;
+	if (!err && t->node[0].value) {
+		n = u64_text(t->node[0].value, num);
+		err = writer_put(w, "[root]", 6);
+		if (!err)
+			err = writer_put(w, num, n);
+	}
 	for (i = cs->first[1]; !err && i-- > cs->first[0];) {
 		stack[sp] = cs->child[i];
 		at[sp++] = 0;
 	}
 	while (sp && !err) {
-		uint32_t node = stack[--sp], id = t->key[node];
+		uint32_t node = stack[--sp], id = t->node[node].key;
 
 		p.len = at[sp];
 		if (p.len)
@@ -644,17 +1007,13 @@ int out_collapsed_write(const struct collapsed *cs, FILE *f)
 		if (!err)
 			err = prefix_add(&p, label(&cs->labels, id),
 					 label_len(&cs->labels, id));
-		if (err)
-			break;
-		if (t->value[node]) {
-			char num[24];
-			size_t n = u64_text(t->value[node], num);
-
-			if (fwrite(p.buf, 1, p.len, f) != p.len ||
-			    fwrite(num, 1, n, f) != n)
-				err = -EIO;
+		if (!err && t->node[node].value) {
+			n = u64_text(t->node[node].value, num);
+			err = writer_put(w, p.buf, p.len);
+			if (!err)
+				err = writer_put(w, num, n);
 		}
-		for (i = cs->first[node + 1]; i-- > cs->first[node];) {
+		for (i = cs->first[node + 1]; !err && i-- > cs->first[node];) {
 			stack[sp] = cs->child[i];
 			at[sp++] = p.len;
 		}
@@ -662,11 +1021,32 @@ int out_collapsed_write(const struct collapsed *cs, FILE *f)
 	free(stack);
 	free(at);
 	free(p.buf);
-	if (err == -ENOMEM)
-		return err;
-	if (err || fflush(f) || ferror(f))
+	return err;
+}
+
+int out_collapsed_write(const struct collapsed *cs, FILE *f)
+{
+	struct writer w = {
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+		.cond = PTHREAD_COND_INITIALIZER,
+	};
+	pthread_t thread;
+	int err, ret;
+
+	/* Whatever @f holds goes first; then the file descriptor is ours. */
+	if (fflush(f) || ferror(f))
 		return errno > 0 ? -errno : -EIO;
-	return 0;
+	w.fd = fileno(f);
+	ret = pthread_create(&thread, NULL, writer_run, &w);
+	if (ret)
+		return -ret;
+	err = write_stacks(cs, &w);
+	ret = writer_finish(&w, thread);
+	free(w.buf[0]);
+	free(w.buf[1]);
+	pthread_mutex_destroy(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	return err ? err : ret;
 }
 
 void out_collapsed_free(struct collapsed *cs)

@@ -178,8 +178,10 @@ int out_write_atomic(const char *path, out_writer write, const void *ctx);
  *
  * read streams @in (named @name in messages) and keeps only distinct
  * frames and stack prefixes; it returns 0, or a negative errno with @err
- * filled (a bad file, or the program points lack @stat). write returns 0
- * or a negative errno from writing @f.
+ * filled (a bad file, or the program points lack @stat). Each runs a
+ * second thread beside its own (growing the trie; writing), joined before
+ * it returns. write flushes @f, then writes to its file descriptor (so @f
+ * must have one) and returns 0 or a negative errno from writing.
  */
 struct collapsed;
 
