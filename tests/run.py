@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -1163,6 +1164,25 @@ def convert_files_to_pprof():
               for v, ids, _ in raw["samples"]],
              [((3, 30), ["ad_hoc::tick", "ad_hoc::main"]),
               ((1, 7), ["ad_hoc::tock", "ad_hoc::main"])], "ad-hoc samples")
+
+
+@test
+def outputs_to_devices_are_written_not_replaced():
+    # As root, a temporary file renamed over /dev/null would replace the
+    # device: devices and FIFOs are written as they are.
+    r = dhtrace(["convert", DHAT_RS, "/dev/null", "-f", "collapsed"])
+    check_eq((r.returncode, r.stderr), (0, ""), "convert to /dev/null")
+    for args in (["convert", DHAT_RS, "/dev/full", "-f", "collapsed"],
+                 ["convert", DHAT_RS, "/dev/full", "-f", "pprof"],
+                 ["-o", "/dev/full", "--", prog("t_alloc")]):
+        r = dhtrace(args)
+        check(r.returncode != 0 and
+              "dhtrace: cannot write /dev/full: No space left on device\n" in r.stderr,
+              "%s: %d %r" % (" ".join(args), r.returncode, r.stderr))
+    r = dhtrace(["-o", "/dev/null", "--", prog("t_alloc")])
+    check_eq(r.returncode, 0, "record to /dev/null (%s)" % r.stderr)
+    for dev in ("/dev/null", "/dev/full"):
+        check(stat.S_ISCHR(os.stat(dev).st_mode), dev + " is no longer a device")
 
 
 def bad_dhat_inputs():

@@ -38,12 +38,19 @@ int out_file_open(struct out_file *of, const char *path)
 	size_t len = strlen(path);
 	int fd, err;
 
+	struct stat st;
+
 	memset(of, 0, sizeof(*of));
 	if (!strcmp(path, "-")) {
 		of->f = stdout;
 		return 0;
 	}
 	of->path = path;
+	/* Renaming over a device or a FIFO would replace it with a file. */
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		of->f = fopen(path, "we");
+		return of->f ? 0 : neg_errno();
+	}
 	of->tmp = malloc(len + sizeof(suffix));
 	if (!of->tmp)
 		return -ENOMEM;
@@ -83,8 +90,13 @@ int out_file_commit(struct out_file *of)
 	int err = 0;
 
 	/* A write that failed earlier leaves the error flag set. */
-	if (!of->tmp)
-		return fflush(of->f) || ferror(of->f) ? neg_errno() : 0;
+	if (!of->tmp) {
+		if (fflush(of->f) || ferror(of->f))
+			err = neg_errno();
+		if (of->f != stdout && fclose(of->f) && !err)
+			err = neg_errno();
+		return err;
+	}
 	if (fflush(of->f) || ferror(of->f) || fsync(fileno(of->f)))
 		err = neg_errno();
 	if (fclose(of->f) && !err)
@@ -101,7 +113,10 @@ int out_file_commit(struct out_file *of)
 void out_file_abort(struct out_file *of)
 {
 	if (!of->tmp) {
-		fflush(of->f);
+		if (of->f == stdout)
+			fflush(of->f);
+		else
+			fclose(of->f);
 		return;
 	}
 	fclose(of->f);

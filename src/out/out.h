@@ -43,7 +43,8 @@ struct profile {
  * An output file: written to a temporary file beside @path (same
  * directory, so the rename is atomic), renamed into place by commit, which
  * also flushes and syncs it; abort removes it. "-" is stdout, flushed by
- * commit. The file gets the mode fopen() would give it. open and commit
+ * commit; a path that exists and is not a regular file (/dev/null, a FIFO)
+ * is written as it is, never replaced. The file gets the mode fopen() would give it. open and commit
  * return 0 or a negative errno; a failed commit leaves nothing behind.
  * open sets the umask for a moment (to read it): call it while no other
  * thread creates files.
@@ -51,7 +52,7 @@ struct profile {
 struct out_file {
 	FILE *f;	/* write here */
 	const char *path;
-	char *tmp;	/* NULL for stdout */
+	char *tmp;	/* NULL: writing to f directly */
 };
 
 int out_file_open(struct out_file *of, const char *path);
