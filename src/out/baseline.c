@@ -5,26 +5,18 @@
  */
 #include "out/out.h"
 
-int out_baseline_write(const struct an_summary *s, const char *path)
+static int baseline_fprint(const void *ctx, FILE *f)
 {
-	struct out_file of;
+	const struct an_summary *s = ctx;
 	struct json_out j;
-	int ret = out_file_open(&of, path);
+	int ret = json_begin(&j);
 
 	if (ret)
 		return ret;
-	ret = json_begin(&j);
-	if (ret) {
-		out_file_abort(&of);
-		return ret;
-	}
 	json_open(&j, '{');
 	json_key(&j, "dhtraceBaseline");
 	json_u64(&j, 1);
-	for (int m = 0; m < AN_NMETRICS; m++) {
-		json_key(&j, an_metric_name(m));
-		json_u64(&j, s->m[m]);
-	}
+	json_metric_fields(&j, s->m);
 	json_key(&j, "cmd");
 	json_str(&j, s->cmd);
 	json_key(&j, "time");
@@ -32,10 +24,10 @@ int out_baseline_write(const struct an_summary *s, const char *path)
 	json_key(&j, "git_commit");
 	json_str(&j, s->git_commit);
 	json_close(&j, '}');
-	ret = json_end(&j, of.f);
-	if (ret) {
-		out_file_abort(&of);
-		return ret;
-	}
-	return out_file_commit(&of);
+	return json_end(&j, f);
+}
+
+int out_baseline_write(const struct an_summary *s, const char *path)
+{
+	return out_write_atomic(path, baseline_fprint, s);
 }

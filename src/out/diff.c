@@ -127,10 +127,7 @@ static void json_changes(struct json_out *j, const uint64_t *b,
 static void json_metrics(struct json_out *j, const uint64_t *v)
 {
 	json_open(j, '{');
-	for (int m = 0; m < AN_NMETRICS; m++) {
-		json_key(j, an_metric_name(m));
-		json_u64(j, v[m]);
-	}
+	json_metric_fields(j, v);
 	json_close(j, '}');
 }
 

@@ -99,3 +99,11 @@ int json_end(struct json_out *j, FILE *f)
 		err = -EIO;
 	return err;
 }
+
+void json_metric_fields(struct json_out *j, const uint64_t *m)
+{
+	for (int k = 0; k < AN_NMETRICS; k++) {
+		json_key(j, an_metric_name(k));
+		json_u64(j, m[k]);
+	}
+}

@@ -269,6 +269,8 @@ void json_double(struct json_out *j, double v);
 void json_bool(struct json_out *j, bool v);
 void json_open(struct json_out *j, char bracket);	/* '{' or '[' */
 void json_close(struct json_out *j, char bracket);	/* '}' or ']' */
+/* The six metrics (total ... end_blocks) as fields of the open object. */
+void json_metric_fields(struct json_out *j, const uint64_t *m);
 /* Writes the document and a newline to @f, frees the generator. */
 int json_end(struct json_out *j, FILE *f);
 

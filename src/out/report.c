@@ -139,14 +139,6 @@ int out_report_fprint(const struct an_report *r, const struct dhat_file *df,
 	return 0;
 }
 
-static void json_metrics(struct json_out *j, const uint64_t *m)
-{
-	for (int k = 0; k < AN_NMETRICS; k++) {
-		json_key(j, an_metric_name(k));
-		json_u64(j, m[k]);
-	}
-}
-
 static void json_row(struct json_out *j, const struct an_row *w,
 		     const struct dhat_file *df)
 {
@@ -164,7 +156,7 @@ static void json_row(struct json_out *j, const struct an_row *w,
 		json_key(j, "group");
 		json_str(j, w->key);
 	}
-	json_metrics(j, m);
+	json_metric_fields(j, m);
 	json_key(j, "lifetime_sum");
 	json_u64(j, w->stat[DHAT_TL]);
 	json_key(j, "short_lived_blocks");
@@ -202,7 +194,7 @@ int out_report_json_fprint(const struct an_report *r,
 	json_u64(&j, meta->tg);
 	json_key(&j, "t_end");
 	json_u64(&j, meta->te);
-	json_metrics(&j, r->summary.m);
+	json_metric_fields(&j, r->summary.m);
 	json_key(&j, "by");
 	json_str(&j, an_group_name(o->by));
 	json_key(&j, "sort");
