@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "out/out.h"
+#include "out/out_int.h"
 
 #define NONE UINT32_MAX
 
@@ -61,73 +62,6 @@ static void table_free(void *p, size_t size)
 {
 	if (p)
 		munmap(p, size);
-}
-
-/* --- a table of ids found by hash, compared by the caller --------------- */
-
-/*
- * Open addressing, linear probing. A slot keeps 32 bits of its id's hash
- * beside the id, so a probe reads the caller's data (eq) only when those
- * match: almost never for a key that is not there, the common case when
- * a trie grows.
- */
-struct idslot {
-	uint32_t id1;		/* id + 1; 0 is empty */
-	uint32_t check;		/* the hash's high bits */
-};
-
-struct idtab {
-	struct idslot *slots;
-	size_t mask;		/* slots - 1 (a power of two minus 1) */
-	size_t n;
-};
-
-struct idtab_ops {
-	uint64_t (*hash)(const void *ctx, uint32_t id);
-	bool (*eq)(const void *ctx, uint32_t id, const void *key);
-};
-
-/* Room for @n ids, at a load factor of at most 3/4. */
-static int idtab_reserve(struct idtab *t, const struct idtab_ops *ops,
-			 const void *ctx, size_t n)
-{
-	size_t cap = t->slots ? t->mask + 1 : 1024, i, j;
-	struct idslot *slots;
-
-	if (t->slots && 4 * n <= 3 * cap)
-		return 0;
-	while (4 * n > 3 * cap)
-		cap *= 2;
-	slots = calloc(cap, sizeof(*slots));
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; t->slots && i <= t->mask; i++) {
-		if (!t->slots[i].id1)
-			continue;
-		j = ops->hash(ctx, t->slots[i].id1 - 1) & (cap - 1);
-		while (slots[j].id1)
-			j = (j + 1) & (cap - 1);
-		slots[j] = t->slots[i];
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->mask = cap - 1;
-	return 0;
-}
-
-/* The slot of @key (hash @h): holding its id, or empty where it goes. */
-static struct idslot *idtab_slot(struct idtab *t, const struct idtab_ops *ops,
-				 const void *ctx, uint64_t h, const void *key)
-{
-	uint32_t check = (uint32_t)(h >> 32);
-	size_t i = h & t->mask;
-
-	while (t->slots[i].id1 &&
-	       (t->slots[i].check != check ||
-		!ops->eq(ctx, t->slots[i].id1 - 1, key)))
-		i = (i + 1) & t->mask;
-	t->slots[i].check = check;
-	return &t->slots[i];
 }
 
 static uint64_t mix(uint64_t x)
@@ -275,97 +209,11 @@ static int trie_child(struct trie *t, uint32_t parent, uint32_t key,
 
 /* --- frame labels ------------------------------------------------------- */
 
-/* Distinct labels, stored once each. */
-struct labels {
-	char *buf;
-	size_t len, cap;
-	size_t *off;		/* label i is buf + off[i], NUL-terminated */
-	size_t n, off_cap;
-	struct idtab index;
-};
-
-static uint64_t str_hash(const char *s)
+/* Labels are interned (intern.c): label @id of @l is a NUL-terminated
+ * function name of *@len bytes. */
+static const char *label(const struct intern *l, uint32_t id, size_t *len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-	return mix(h);
-}
-
-static void labels_free(struct labels *l)
-{
-	free(l->buf);
-	free(l->off);
-	free(l->index.slots);
-	memset(l, 0, sizeof(*l));
-}
-
-static const char *label(const struct labels *l, uint32_t id)
-{
-	return l->buf + l->off[id];
-}
-
-static size_t label_len(const struct labels *l, uint32_t id)
-{
-	return (id + 1 < l->n ? l->off[id + 1] : l->len) - l->off[id] - 1;
-}
-
-static uint64_t label_hash(const void *ctx, uint32_t id)
-{
-	return str_hash(label(ctx, id));
-}
-
-static bool label_eq(const void *ctx, uint32_t id, const void *key)
-{
-	return !strcmp(label(ctx, id), key);
-}
-
-static const struct idtab_ops label_ops = { label_hash, label_eq };
-
-/* The id of label @s, added if new. */
-static int label_intern(struct labels *l, const char *s, uint32_t *id)
-{
-	size_t len = strlen(s) + 1;
-	struct idslot *slot;
-	void *p;
-	int err;
-
-	err = idtab_reserve(&l->index, &label_ops, l, l->index.n + 1);
-	if (err)
-		return err;
-	slot = idtab_slot(&l->index, &label_ops, l, str_hash(s), s);
-	if (slot->id1) {
-		*id = slot->id1 - 1;
-		return 0;
-	}
-	if (l->len + len > l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 65536;
-
-		while (cap < l->len + len)
-			cap *= 2;
-		p = realloc(l->buf, cap);
-		if (!p)
-			return -ENOMEM;
-		l->buf = p;
-		l->cap = cap;
-	}
-	if (l->n == l->off_cap) {
-		size_t cap = l->off_cap ? 2 * l->off_cap : 1024;
-
-		p = realloc(l->off, cap * sizeof(*l->off));
-		if (!p)
-			return -ENOMEM;
-		l->off = p;
-		l->off_cap = cap;
-	}
-	memcpy(l->buf + l->len, s, len);
-	l->off[l->n] = l->len;
-	l->len += len;
-	*id = (uint32_t)l->n++;
-	slot->id1 = *id + 1;
-	l->index.n++;
-	return 0;
+	return intern_key(l, id, len);
 }
 
 /*
@@ -579,7 +427,7 @@ static int builder_add_batch(struct builder *bd, const struct batch *b)
  * owns while it runs; they share only queue, under its lock. */
 struct collapse {
 	enum dhat_stat stat;
-	struct labels labels;
+	struct intern labels;
 	uint32_t *label_of;	/* ftbl index -> label id */
 	size_t label_of_cap;
 	char *buf;		/* for one label */
@@ -658,7 +506,7 @@ static int add_frame(void *ctx, uint32_t index, const char *s, size_t len)
 		c->buf_size = size;
 	}
 	frame_label(s, len, c->buf, c->buf_size);
-	return label_intern(&c->labels, c->buf, &c->label_of[index]);
+	return intern_add(&c->labels, c->buf, strlen(c->buf), &c->label_of[index]);
 }
 
 /* The stacks keyed by label: @c's by_index folded, in @t. */
@@ -689,21 +537,22 @@ static int fold(struct collapse *c, struct trie *t)
 
 struct collapsed {
 	struct trie stacks;	/* keyed by label */
-	struct labels labels;
+	struct intern labels;
 	uint32_t *first, *child;	/* children of node i: child[first[i]..first[i+1]) */
 };
 
 struct sort_ctx {
 	const struct trie *t;
-	const struct labels *l;
+	const struct intern *l;
 };
 
 static int by_label(const void *a, const void *b, void *ctx)
 {
 	const struct sort_ctx *s = ctx;
+	size_t n;
 
-	return strcmp(label(s->l, s->t->node[*(const uint32_t *)a].key),
-		      label(s->l, s->t->node[*(const uint32_t *)b].key));
+	return strcmp(label(s->l, s->t->node[*(const uint32_t *)a].key, &n),
+		      label(s->l, s->t->node[*(const uint32_t *)b].key, &n));
 }
 
 /* Each node's children, sorted by label. */
@@ -799,7 +648,7 @@ out:
 	dhat_meta_free(&meta);
 	builder_free(&c.builder);
 	queue_free(&c.queue);
-	labels_free(&c.labels);
+	intern_free(&c.labels);
 	free(c.label_of);
 	free(c.buf);
 	if (ret)
@@ -1004,9 +853,11 @@ static int write_stacks(const struct collapsed *cs, struct writer *w)
 		p.len = at[sp];
 		if (p.len)
 			err = prefix_add(&p, ";", 1);
-		if (!err)
-			err = prefix_add(&p, label(&cs->labels, id),
-					 label_len(&cs->labels, id));
+		if (!err) {
+			const char *name = label(&cs->labels, id, &n);
+
+			err = prefix_add(&p, name, n);
+		}
 		if (!err && t->node[node].value) {
 			n = u64_text(t->node[node].value, num);
 			err = writer_put(w, p.buf, p.len);
@@ -1054,7 +905,7 @@ void out_collapsed_free(struct collapsed *cs)
 	if (!cs)
 		return;
 	trie_free(&cs->stacks);
-	labels_free(&cs->labels);
+	intern_free(&cs->labels);
 	free(cs->first);
 	free(cs->child);
 	free(cs);
