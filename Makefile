@@ -123,7 +123,7 @@ $(BUILD)/bench/heap_replay: tests/bench/heap_replay.c $(filter $(BUILD)/src/heap
 	$(CC) $(CFLAGS) $^ -o $@
 
 # The JSON parsers Debian packages, each parsing the same big DHAT file.
-$(BUILD)/bench/parse_yajl: tests/bench/parse_yajl.c $(filter $(BUILD)/src/in/%,$(LIB_OBJS))
+$(BUILD)/bench/parse_yajl: tests/bench/parse_yajl.c $(filter $(BUILD)/src/in/% $(BUILD)/src/util/%,$(LIB_OBJS))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $^ -lyajl -lz -o $@
 
@@ -143,7 +143,7 @@ bench: deps
 # address and undefined-behaviour checks): the readers' sources, built
 # with clang. New inputs go to build/fuzz/corpus, next to the seeds.
 FUZZ_SECONDS ?= 60
-FUZZ_SRCS := $(wildcard src/in/*.c) src/out/collapsed.c
+FUZZ_SRCS := $(wildcard src/in/*.c src/util/*.c) src/out/collapsed.c src/out/intern.c
 FUZZ_BIN  := $(BUILD)/fuzz/fuzz_dhat_read
 
 $(FUZZ_BIN): tests/fuzz/fuzz_dhat_read.c $(FUZZ_SRCS) $(HDRS)

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/grow.h"
+#include "util/grow.h"
 #include "cli/pprof_build.h"
 
 struct build {

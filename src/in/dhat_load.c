@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "in/in.h"
+#include "util/grow.h"
 
 struct loader {
 	struct dhat_pp *pps;
@@ -22,38 +23,15 @@ struct loader {
 	size_t nstr, str_cap;
 };
 
-/* @p with room for @need elements of @size bytes (doubling), or NULL
- * with @p left as it was. */
-static void *grow(void *p, size_t *cap, size_t need, size_t size)
-{
-	size_t c = *cap ? *cap : 256;
-
-	if (need <= *cap)
-		return p;
-	while (c < need)
-		c *= 2;
-	if (c > SIZE_MAX / size)
-		return NULL;
-	p = realloc(p, c * size);
-	if (p)
-		*cap = c;
-	return p;
-}
-
 static int keep_pp(void *ctx, size_t index, const struct dhat_pp *pp)
 {
 	struct loader *l = ctx;
-	void *p;
 
 	(void)index;
-	p = grow(l->pps, &l->pps_cap, l->npps + 1, sizeof(*l->pps));
-	if (!p)
+	if (grow(&l->pps, &l->pps_cap, l->npps + 1, sizeof(*l->pps)))
 		return -ENOMEM;
-	l->pps = p;
-	p = grow(l->fs, &l->fs_cap, l->nfs + pp->nfs + 1, sizeof(*l->fs));
-	if (!p)
+	if (grow(&l->fs, &l->fs_cap, l->nfs + pp->nfs + 1, sizeof(*l->fs)))
 		return -ENOMEM;
-	l->fs = p;
 	l->pps[l->npps] = *pp;
 	l->pps[l->npps++].fs = NULL;	/* set when the pool stops moving */
 	if (pp->nfs)
@@ -65,17 +43,12 @@ static int keep_pp(void *ctx, size_t index, const struct dhat_pp *pp)
 static int keep_frame(void *ctx, uint32_t index, const char *s, size_t len)
 {
 	struct loader *l = ctx;
-	void *p;
 
 	(void)index;
-	p = grow(l->str_off, &l->ftbl_cap, l->nftbl + 1, sizeof(*l->str_off));
-	if (!p)
+	if (grow(&l->str_off, &l->ftbl_cap, l->nftbl + 1, sizeof(*l->str_off)))
 		return -ENOMEM;
-	l->str_off = p;
-	p = grow(l->str, &l->str_cap, l->nstr + len + 1, 1);
-	if (!p)
+	if (grow(&l->str, &l->str_cap, l->nstr + len + 1, 1))
 		return -ENOMEM;
-	l->str = p;
 	l->str_off[l->nftbl++] = l->nstr;
 	memcpy(l->str + l->nstr, s, len + 1);
 	l->nstr += len + 1;

@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "in/in_int.h"
+#include "util/grow.h"
 
 #define CHUNK (64 * 1024)
 
@@ -20,24 +21,9 @@ struct growbuf {
 /* Room for @extra more bytes and a NUL. */
 static int reserve(struct growbuf *b, size_t extra)
 {
-	size_t cap = b->cap ? b->cap : CHUNK;
-	uint8_t *p;
-
 	if (extra >= SIZE_MAX - b->len)
 		return -ENOMEM;
-	if (b->len + extra < b->cap)
-		return 0;
-	while (cap <= b->len + extra) {
-		if (cap > SIZE_MAX / 2)
-			return -ENOMEM;
-		cap *= 2;
-	}
-	p = realloc(b->p, cap);
-	if (!p)
-		return -ENOMEM;
-	b->p = p;
-	b->cap = cap;
-	return 0;
+	return grow(&b->p, &b->cap, b->len + extra + 1, 1);
 }
 
 /* Inflate @n bytes at @in into @b; a member that ends starts the next

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "out/out_int.h"
+#include "util/grow.h"
 
 struct intern_key {
 	size_t off;		/* into data */
@@ -57,28 +58,10 @@ static int rehash(struct intern *t)
 /* Room for one more key of @n bytes. */
 static int reserve(struct intern *t, size_t n)
 {
-	size_t cap;
-	void *p;
-
-	if (n >= UINT32_MAX || t->n >= UINT32_MAX - 1)
+	if (n >= UINT32_MAX || t->n >= UINT32_MAX - 1 ||
+	    grow(&t->data, &t->cap, t->len + n + 1, 1) ||
+	    grow(&t->keys, &t->capkeys, t->n + 1, sizeof(*t->keys)))
 		return -ENOMEM;
-	if (t->len + n + 1 > t->cap) {
-		for (cap = t->cap ? t->cap : 4096; cap < t->len + n + 1;)
-			cap *= 2;
-		p = realloc(t->data, cap);
-		if (!p)
-			return -ENOMEM;
-		t->data = p;
-		t->cap = cap;
-	}
-	if (t->n == t->capkeys) {
-		cap = t->capkeys ? 2 * t->capkeys : 256;
-		p = realloc(t->keys, cap * sizeof(*t->keys));
-		if (!p)
-			return -ENOMEM;
-		t->keys = p;
-		t->capkeys = cap;
-	}
 	return 2 * (t->n + 1) > t->nslots ? rehash(t) : 0;
 }
 

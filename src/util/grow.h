@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Growable arrays of the command-line stage. */
+/* Growable arrays, for every stage. */
 #ifndef DHTRACE_GROW_H
 #define DHTRACE_GROW_H
 
@@ -8,7 +8,8 @@
 /*
  * Room for @need elements of @size bytes in the array at *@v (a pointer to
  * the array's pointer), of *@cap elements now: grown geometrically, from
- * 256. Returns 0, or -ENOMEM with the array unchanged.
+ * 256. Returns 0, or -ENOMEM (also when the size overflows) with the array
+ * unchanged.
  */
 int grow(void *v, size_t *cap, size_t need, size_t size);
 

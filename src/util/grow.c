@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 
-#include "cli/grow.h"
+#include "util/grow.h"
 
 int grow(void *v, size_t *cap, size_t need, size_t size)
 {
@@ -11,8 +12,13 @@ int grow(void *v, size_t *cap, size_t need, size_t size)
 
 	if (need <= *cap)
 		return 0;
-	while (ncap < need)
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			return -ENOMEM;
 		ncap *= 2;
+	}
+	if (ncap > SIZE_MAX / size)
+		return -ENOMEM;
 	nv = realloc(*(void **)v, ncap * size);
 	if (!nv)
 		return -ENOMEM;
