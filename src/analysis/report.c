@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "util/array.h"
 
 static const char *const sort_names[] = {
 	[AN_SORT_TOTAL] = "total", [AN_SORT_BLOCKS] = "blocks",
@@ -19,8 +20,6 @@ static const char *const group_names[] = {
 	[AN_BY_SITE] = "site", [AN_BY_FUNCTION] = "function",
 	[AN_BY_FILE] = "file", [AN_BY_OBJECT] = "object",
 };
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static int parse_name(const char *const *names, size_t n, const char *s)
 {

@@ -8,6 +8,7 @@
 #include "cli/pprof_build.h"
 #include "in/in.h"
 #include "out/out.h"
+#include "util/array.h"
 
 static const char usage[] =
 "Usage: dhtrace convert [OPTIONS] IN.json OUT\n"
@@ -43,8 +44,6 @@ static const struct {
 	{ ".folded", FMT_COLLAPSED }, { ".collapsed", FMT_COLLAPSED },
 	{ ".pb.gz", FMT_PPROF }, { ".pb", FMT_PPROF },
 };
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static enum format format_of_name(const char *name)
 {

@@ -24,8 +24,8 @@
 #include "out/out.h"
 #include "sym/sym.h"
 #include "trace/trace.h"
+#include "util/array.h"
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define POLL_MS 100	/* the kernel side wakes us only when busy */
 /* Room in the kernel's table for libraries loaded later: as many rows
  * again as the process has at the start, and at least this many. */

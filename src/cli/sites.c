@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/grow.h"
+#include "util/array.h"
 #include "cli/sites.h"
 
 /* Open addressing, linear probing; slot value 0 = empty, else index + 1. */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "in/in.h"
-#include "util/grow.h"
+#include "util/array.h"
 
 struct loader {
 	struct dhat_pp *pps;

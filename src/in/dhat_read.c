@@ -16,6 +16,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "in/in.h"
+#include "util/array.h"
 
 #define CHUNK (64 * 1024)
 /* The format nests 4 deep (top, pps, a PP, its fs); unknown keys may hold
@@ -89,8 +90,6 @@ static const struct key pp_keys[] = {
 	KEY("eb", DHAT_EB, J_NUM), KEY("ebk", DHAT_EBK, J_NUM),
 	KEY("fs", K_FS, J_ARRAY),
 };
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 struct reader {
 	yajl_handle h;

@@ -9,7 +9,7 @@
 #include <zlib.h>
 
 #include "in/in_int.h"
-#include "util/grow.h"
+#include "util/array.h"
 
 #define CHUNK (64 * 1024)
 

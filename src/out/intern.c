@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "out/out_int.h"
-#include "util/grow.h"
+#include "util/array.h"
 
 struct intern_key {
 	size_t off;		/* into data */

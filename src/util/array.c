@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "util/grow.h"
+#include "util/array.h"
 
 int grow(void *v, size_t *cap, size_t need, size_t size)
 {

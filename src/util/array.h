@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Growable arrays, for every stage. */
-#ifndef DHTRACE_GROW_H
-#define DHTRACE_GROW_H
+/* Arrays, for every stage. */
+#ifndef DHTRACE_ARRAY_H
+#define DHTRACE_ARRAY_H
 
 #include <stddef.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * Room for @need elements of @size bytes in the array at *@v (a pointer to
@@ -13,4 +15,4 @@
  */
 int grow(void *v, size_t *cap, size_t need, size_t size);
 
-#endif /* DHTRACE_GROW_H */
+#endif /* DHTRACE_ARRAY_H */
