@@ -2,6 +2,7 @@
 /* The live-block hash table. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "heap/blocks.h"
 
@@ -67,6 +68,16 @@ int block_table_init(struct block_table *t)
 	t->cap = 0;
 	t->count = 0;
 	return resize(t, 0);
+}
+
+int block_table_copy(struct block_table *dst, const struct block_table *src)
+{
+	*dst = *src;
+	dst->slots = malloc(src->cap * sizeof(*src->slots));
+	if (!dst->slots)
+		return -ENOMEM;
+	memcpy(dst->slots, src->slots, src->cap * sizeof(*src->slots));
+	return 0;
 }
 
 void block_table_destroy(struct block_table *t)

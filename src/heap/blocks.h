@@ -30,6 +30,8 @@ struct block_table {
 
 int block_table_init(struct block_table *t);
 void block_table_destroy(struct block_table *t);
+/* @dst (uninitialized) becomes a copy of @src. Returns 0 or -ENOMEM. */
+int block_table_copy(struct block_table *dst, const struct block_table *src);
 
 /* The block at (@pid, @addr), or NULL. */
 struct block *block_table_find(const struct block_table *t, uint32_t pid,

@@ -221,6 +221,26 @@ struct heap *heap_new(uint64_t t0_ns)
 	return h;
 }
 
+struct heap *heap_clone(const struct heap *parent)
+{
+	struct heap *h = malloc(sizeof(*h));
+
+	if (!h)
+		return NULL;
+	*h = *parent;
+	/* Reallocs in flight belong to the parent's threads. */
+	h->pending = NULL;
+	h->pending_cap = h->pending_count = 0;
+	h->pps = malloc((parent->pp_cap ? parent->pp_cap : 1) * sizeof(*h->pps));
+	if (!h->pps || block_table_copy(&h->blocks, &parent->blocks)) {
+		free(h->pps);
+		free(h);
+		return NULL;
+	}
+	memcpy(h->pps, parent->pps, parent->pp_cap * sizeof(*h->pps));
+	return h;
+}
+
 void heap_free(struct heap *h)
 {
 	if (!h)

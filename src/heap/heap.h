@@ -49,6 +49,10 @@ struct heap_totals {
 /* t0_ns: the time of the start of tracing; all event times are >= it. */
 struct heap *heap_new(uint64_t t0_ns);
 void heap_free(struct heap *h);
+/* A forked child's accounting: a copy of @parent's, as it is now (its
+ * totals, peak, program points and live blocks), valgrind's
+ * --trace-children=yes. NULL when out of memory. */
+struct heap *heap_clone(const struct heap *parent);
 
 /* A new block of @size bytes at @addr in process @pid. Returns 0, or
  * -ENOMEM. An address that is already live (a lost free) is replaced. */

@@ -162,3 +162,19 @@ void ftbl_free(struct ftbl *t)
 	free(t->slots);
 	memset(t, 0, sizeof(*t));
 }
+
+int ftbl_copy(struct ftbl *dst, const struct ftbl *src)
+{
+	for (size_t i = 1; i < src->n; i++) {
+		char *text = strdup(src->text[i]);
+		uint32_t id;
+		int err;
+
+		if (!text)
+			return -ENOMEM;
+		err = ftbl_intern(dst, text, &src->parts[i], &id);
+		if (err)
+			return err;
+	}
+	return 0;
+}

@@ -105,3 +105,27 @@ void memo_free(struct memo *m)
 	free(m->ids);
 	memset(m, 0, sizeof(*m));
 }
+
+/* A copy of @src in @dst (empty): the arrays hold no pointers. */
+int memo_copy(struct memo *dst, const struct memo *src)
+{
+	*dst = *src;
+	dst->slots = NULL;
+	dst->ids = NULL;
+	if (src->nslots) {
+		dst->slots = malloc(src->nslots * sizeof(*src->slots));
+		if (!dst->slots)
+			goto fail;
+		memcpy(dst->slots, src->slots, src->nslots * sizeof(*src->slots));
+	}
+	if (src->capids) {
+		dst->ids = malloc(src->capids * sizeof(*src->ids));
+		if (!dst->ids)
+			goto fail;
+		memcpy(dst->ids, src->ids, src->nids * sizeof(*src->ids));
+	}
+	return 0;
+fail:
+	memo_free(dst);
+	return -ENOMEM;
+}

@@ -35,6 +35,8 @@ struct obj {
 	char *file;		/* as dwfl names it: where debuglinks are */
 	char *build_id;		/* lowercase hex, or NULL */
 	int fd;			/* -1, or ours until dwfl takes it over */
+	dev_t dev;		/* the file opened: 0 when none */
+	ino_t ino;
 	bool loaded;		/* obj_load() was tried */
 	Dwfl *dwfl;
 	Dwfl_Module *mod;	/* NULL: not ELF or unreadable */
@@ -110,6 +112,7 @@ struct obj *obj_open(const char *path, pid_t pid, uint64_t start,
 		     uint64_t end)
 {
 	struct obj *o = calloc(1, sizeof(*o));
+	struct stat st;
 
 	if (!o)
 		return NULL;
@@ -118,6 +121,10 @@ struct obj *obj_open(const char *path, pid_t pid, uint64_t start,
 	if (!o->path || open_file(o, pid, start, end) || read_build_id(o)) {
 		obj_free(o);
 		return NULL;
+	}
+	if (o->fd >= 0 && !fstat(o->fd, &st)) {
+		o->dev = st.st_dev;
+		o->ino = st.st_ino;
 	}
 	return o;
 }
@@ -143,6 +150,11 @@ void obj_free(struct obj *o)
 const char *obj_path(const struct obj *o)
 {
 	return o->path;
+}
+
+bool obj_is(const struct obj *o, const char *path, dev_t dev, ino_t ino)
+{
+	return o->dev == dev && o->ino == ino && !strcmp(o->path, path);
 }
 
 const char *obj_build_id(const struct obj *o)

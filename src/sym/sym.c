@@ -5,32 +5,81 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sym/sym.h"
 #include "sym/sym_int.h"
 
+/* Objects by file: described once for every process that maps them. */
+struct sym_cache {
+	struct obj **objs;	/* owned */
+	size_t nobjs;
+};
+
 struct sym {
 	pid_t pid;
+	struct sym_cache *cache;
+	bool own_cache;
 	struct maps maps;
 	struct mapping *told;	/* every mapping told, in order */
 	size_t ntold;
-	struct obj **objs;	/* one per path, owned */
-	size_t nobjs;
 	struct memo memo;
 	struct ftbl ftbl;
 };
 
-struct sym *sym_new(pid_t pid)
+struct sym_cache *sym_cache_new(void)
+{
+	return calloc(1, sizeof(struct sym_cache));
+}
+
+void sym_cache_free(struct sym_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nobjs; i++)
+		obj_free(c->objs[i]);
+	free(c->objs);
+	free(c);
+}
+
+struct sym *sym_new(pid_t pid, struct sym_cache *cache)
 {
 	struct sym *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
 	s->pid = pid;
-	if (ftbl_init(&s->ftbl)) {
-		free(s);
+	s->cache = cache;
+	if (!cache) {
+		s->cache = sym_cache_new();
+		s->own_cache = true;
+	}
+	if (!s->cache || ftbl_init(&s->ftbl)) {
+		sym_free(s);
 		return NULL;
 	}
+	return s;
+}
+
+struct sym *sym_clone(const struct sym *parent, pid_t pid)
+{
+	struct sym *s = sym_new(pid, parent->cache);
+	size_t n = parent->ntold;
+
+	if (!s)
+		return NULL;
+	s->told = malloc((n ? n : 1) * sizeof(*s->told));
+	s->maps.v = malloc((parent->maps.n ? parent->maps.n : 1) *
+			   sizeof(*s->maps.v));
+	if (!s->told || !s->maps.v || ftbl_copy(&s->ftbl, &parent->ftbl) ||
+	    memo_copy(&s->memo, &parent->memo)) {
+		sym_free(s);
+		return NULL;
+	}
+	memcpy(s->told, parent->told, n * sizeof(*s->told));
+	s->ntold = n;
+	memcpy(s->maps.v, parent->maps.v, parent->maps.n * sizeof(*s->maps.v));
+	s->maps.n = parent->maps.n;
 	return s;
 }
 
@@ -38,9 +87,8 @@ void sym_free(struct sym *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nobjs; i++)
-		obj_free(s->objs[i]);
-	free(s->objs);
+	if (s->own_cache)
+		sym_cache_free(s->cache);
 	free(s->told);
 	maps_free(&s->maps);
 	memo_free(&s->memo);
@@ -48,21 +96,31 @@ void sym_free(struct sym *s)
 	free(s);
 }
 
+/* The object of a mapping, opened the first time any process maps it. */
 static struct obj *obj_get(struct sym *s, const char *path, uint64_t start,
 			   uint64_t end)
 {
+	struct sym_cache *c = s->cache;
+	char *name = sym_mapped_file(s->pid, path, start, end);
 	struct obj **v, *o;
+	struct stat st;
 
-	for (size_t i = 0; i < s->nobjs; i++)
-		if (!strcmp(obj_path(s->objs[i]), path))
-			return s->objs[i];
-	v = realloc(s->objs, (s->nobjs + 1) * sizeof(*v));
+	if (name && !stat(name, &st)) {
+		for (size_t i = 0; i < c->nobjs; i++) {
+			if (obj_is(c->objs[i], path, st.st_dev, st.st_ino)) {
+				free(name);
+				return c->objs[i];
+			}
+		}
+	}
+	free(name);
+	v = realloc(c->objs, (c->nobjs + 1) * sizeof(*v));
 	if (!v)
 		return NULL;
-	s->objs = v;
+	c->objs = v;
 	o = obj_open(path, s->pid, start, end);
 	if (o)
-		s->objs[s->nobjs++] = o;
+		c->objs[c->nobjs++] = o;
 	return o;
 }
 

@@ -94,11 +94,22 @@ size_t sym_path_len(const char *path);
 
 struct sym;
 
+/* The objects (ELF files, their DWARF) that address spaces share: each
+ * file is opened and described once, however many processes map it. */
+struct sym_cache;
+
+struct sym_cache *sym_cache_new(void);
+/* After every sym that uses it. */
+void sym_cache_free(struct sym_cache *c);
+
 /*
  * @pid: the process whose files are opened, through /proc/PID/root while it
- * lives; 0 to open paths as they are.
+ * lives; 0 to open paths as they are. @cache: shared objects, NULL for a
+ * cache of its own.
  */
-struct sym *sym_new(pid_t pid);
+struct sym *sym_new(pid_t pid, struct sym_cache *cache);
+/* A forked child's: @parent's mappings and frame table (the same ids). */
+struct sym *sym_clone(const struct sym *parent, pid_t pid);
 void sym_free(struct sym *s);
 
 /* One file-backed executable mapping, as a line of /proc/PID/maps gives it.

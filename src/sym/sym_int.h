@@ -6,6 +6,7 @@
 #include <dwarf.h>
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -61,6 +62,8 @@ struct ftbl {
 };
 
 int ftbl_init(struct ftbl *t);
+/* @dst (initialized) gets @src's frames under the same ids. */
+int ftbl_copy(struct ftbl *dst, const struct ftbl *src);
 void ftbl_free(struct ftbl *t);
 /* Intern @text, which the table takes over (freed if already known), and
  * for a new id, a copy of @parts (NULL: all zero). Returns 0 or -ENOMEM
@@ -118,6 +121,8 @@ struct obj *obj_open(const char *path, pid_t pid, uint64_t start,
 		     uint64_t end);
 void obj_free(struct obj *o);
 const char *obj_path(const struct obj *o);
+/* Whether @o is file (@dev, @ino), named @path. */
+bool obj_is(const struct obj *o, const char *path, dev_t dev, ino_t ino);
 /* NT_GNU_BUILD_ID in lowercase hex, or NULL. */
 const char *obj_build_id(const struct obj *o);
 
@@ -164,6 +169,7 @@ struct memo {
 };
 
 void memo_free(struct memo *m);
+int memo_copy(struct memo *dst, const struct memo *src);
 const struct memo_ent *memo_get(const struct memo *m, uint64_t addr);
 int memo_put(struct memo *m, uint64_t addr, const uint32_t *ids, int n,
 	     enum fn_kind kind);

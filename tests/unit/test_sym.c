@@ -85,7 +85,7 @@ static bool add_exec(const struct map_line *m, void *ctx)
 /* This process's address space as the tracer would record it. */
 static struct sym *sym_of_self(void)
 {
-	struct sym *s = sym_new(getpid());
+	struct sym *s = sym_new(getpid(), NULL);
 
 	if (s)
 		each_mapping(add_exec, s);
@@ -356,7 +356,7 @@ out:
 
 static void test_mappings_told(void)
 {
-	struct sym *s = sym_new(0);
+	struct sym *s = sym_new(0, NULL);
 	struct sym_mapping m;
 	char exe[4096] = "";
 	ssize_t n;
@@ -532,7 +532,7 @@ static void test_unknown(void)
 
 static void test_mapping_replaced(void)
 {
-	struct sym *s = sym_new(0);
+	struct sym *s = sym_new(0, NULL);
 	char *a = junk_file(), *b = junk_file();
 
 	CHECK(a && b);
@@ -574,7 +574,7 @@ static bool copy_exe(const char *path)
 static void test_file_gone(void)
 {
 	char path[] = "/tmp/dhtrace-test-sym-exe-XXXXXX";
-	struct sym *s = sym_new(getpid());
+	struct sym *s = sym_new(getpid(), NULL);
 	struct map_line m = { 0 };
 	int fd = mkstemp(path);
 
