@@ -20,7 +20,7 @@ LIB_SRCS  := $(filter-out src/cli/%,$(SRCS))
 CLI_SRCS  := $(filter src/cli/%,$(SRCS))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 # Stages without BPF: what unit tests link against.
-PURE_OBJS := $(filter-out $(BUILD)/src/trace/%,$(LIB_OBJS))
+PURE_OBJS := $(filter-out $(BUILD)/src/trace/% $(BUILD)/src/record/%,$(LIB_OBJS))
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 HDRS      := $(wildcard src/*/*.h) bpf/dhtrace.h
 
@@ -50,13 +50,14 @@ $(BUILD)/dhtrace.bpf.o: bpf/dhtrace.bpf.c bpf/dhtrace.h vmlinux/$(ARCH)/vmlinux.
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/dhtrace.skel.h: $(BUILD)/dhtrace.bpf.o
-	$(BPFTOOL) gen skeleton $< name dhtrace_bpf > $@
+	$(BPFTOOL) gen skeleton $< name dhtrace_bpf > $@.tmp
+	mv $@.tmp $@
 
 $(BUILD)/src/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(filter $(BUILD)/src/trace/%,$(LIB_OBJS)) $(CLI_OBJS): $(BUILD)/dhtrace.skel.h
+$(filter $(BUILD)/src/trace/% $(BUILD)/src/record/%,$(LIB_OBJS)) $(CLI_OBJS): $(BUILD)/dhtrace.skel.h
 
 $(BUILD)/dhtrace: $(CLI_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@

@@ -18,9 +18,18 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by user space before load. */
-const volatile __u32 target_tgid;
 const volatile __u32 max_frames = 11;	/* return addresses per stack */
 const volatile __u64 wakeup_bytes = 1 << 20;
+const volatile bool follow_forks;	/* a traced process's children are */
+
+/* Traced processes (tgid -> 1): user space adds the ones it attaches to,
+ * the fork tracepoint their children, synchronously, before they run. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DH_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u32);
+} tracked SEC(".maps");
 
 /* How far above the stack pointer a frame may be: the default stack limit. */
 #define MAX_STACK_SPAN (8ULL << 20)
@@ -81,11 +90,10 @@ static __always_inline void count(__u32 which)
 		(*c)++;
 }
 
-static __always_inline void emit(__u32 kind, __u64 addr, __u64 old_addr,
-				 __u64 size, __u64 stack_id)
+static __always_inline void emit_as(__u64 id, __u32 kind, __u64 addr,
+				    __u64 old_addr, __u64 size, __u64 stack_id)
 {
 	struct dh_event *e;
-	__u64 id = bpf_get_current_pid_tgid();
 	__u64 flags;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -109,6 +117,13 @@ static __always_inline void emit(__u32 kind, __u64 addr, __u64 old_addr,
 	bpf_ringbuf_submit(e, flags);
 }
 
+static __always_inline void emit(__u32 kind, __u64 addr, __u64 old_addr,
+				 __u64 size, __u64 stack_id)
+{
+	emit_as(bpf_get_current_pid_tgid(), kind, addr, old_addr, size,
+		stack_id);
+}
+
 /* Unwinding tables, filled by user space (src/trace/unwind.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -117,12 +132,21 @@ struct {
 	__type(value, struct dh_unwind_row);
 } unwind_rows SEC(".maps");
 
+/* The executable mappings of each process with a slot, sorted by start:
+ * slot s holds entries [s * DH_MAX_MAPPINGS, (s + 1) * DH_MAX_MAPPINGS). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, DH_MAX_MAPPINGS);
+	__uint(max_entries, DH_UNWIND_SLOTS * DH_MAX_MAPPINGS);
 	__type(key, __u32);
 	__type(value, struct dh_unwind_mapping);
 } unwind_mappings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DH_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct dh_unwind_proc);
+} unwind_procs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -131,7 +155,6 @@ struct {
 	__type(value, struct dh_unwind_object);
 } unwind_objects SEC(".maps");
 
-__u32 unwind_nmappings;			/* set by user space */
 const volatile bool fp_fallback = true;	/* frame pointers where no CFI */
 
 /* Where the unwinder stands: the frame of return address pc. */
@@ -148,17 +171,29 @@ struct dh_unwinder {
  * on its own, instead of once per path through the unwinder that calls it.
  */
 
-/* The index of the mapping that holds @addr, or -1. */
-__noinline int find_mapping(__u64 addr)
+/* The mapping of the current process that holds @addr: 0 and *@out, or
+ * -1 when user space has not told it. */
+__noinline int find_mapping(__u64 addr, struct dh_unwind_mapping *out)
 {
-	__u32 lo = 0, hi = unwind_nmappings, mid;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct dh_unwind_mapping *m;
+	struct dh_unwind_proc *proc;
+	__u32 lo = 0, hi, mid, base, key;
 
-	if (hi > DH_MAX_MAPPINGS)
-		hi = DH_MAX_MAPPINGS;
-	for (int i = 0; i < 11 && lo < hi; i++) {	/* log2(DH_MAX_MAPPINGS) + 1 */
+	if (!out)
+		return -1;
+	proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
+	if (!proc)
+		return -1;
+	base = proc->slot * DH_MAX_MAPPINGS;
+	/* A mask, not a test: a test would give the verifier one path where
+	 * hi is a constant, whose every branch it would then walk. User
+	 * space keeps nmappings <= DH_MAX_MAPPINGS. */
+	hi = proc->nmappings & (2 * DH_MAX_MAPPINGS - 1);
+	for (int i = 0; i < 12 && lo < hi; i++) {	/* log2(2 * DH_MAX_MAPPINGS) + 1 */
 		mid = lo + (hi - lo) / 2;
-		m = bpf_map_lookup_elem(&unwind_mappings, &mid);
+		key = base + mid;
+		m = bpf_map_lookup_elem(&unwind_mappings, &key);
 		if (!m)
 			return -1;
 		if (m->start <= addr)
@@ -168,9 +203,17 @@ __noinline int find_mapping(__u64 addr)
 	}
 	if (!lo)
 		return -1;
-	mid = lo - 1;
-	m = bpf_map_lookup_elem(&unwind_mappings, &mid);
-	return m && addr < m->end ? (int)mid : -1;
+	key = base + lo - 1;
+	m = bpf_map_lookup_elem(&unwind_mappings, &key);
+	if (!m)
+		return -1;
+	/* Keeps clang from offsetting m before the NULL test, which the
+	 * verifier refuses. */
+	barrier_var(m);
+	if (addr >= m->end)
+		return -1;
+	*out = *m;
+	return 0;
 }
 
 /* The index of the last of rows [first, first + count) at or below @pc,
@@ -227,22 +270,9 @@ static long vma_mapping(struct task_struct *task, struct vm_area_struct *vma,
 static __always_inline bool mapping_of(__u64 addr, struct dh_unwind_mapping *out)
 {
 	struct vma_lookup l = { .addr = addr };
-	struct dh_unwind_mapping *m;
-	__u32 key;
-	int i;
 
-	i = find_mapping(addr);
-	if (i >= 0) {
-		key = i;
-		m = bpf_map_lookup_elem(&unwind_mappings, &key);
-		if (!m)
-			return false;
-		/* Keeps clang from offsetting m before the NULL test,
-		 * which the verifier refuses. */
-		barrier_var(m);
-		*out = *m;
+	if (!find_mapping(addr, out))
 		return true;
-	}
 	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_mapping, &l, 0))
 		return false;
 	*out = l.m;
@@ -385,9 +415,15 @@ static __always_inline struct thread_state *thread_state(bool create)
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
-static __always_inline bool is_target(void)
+/*
+ * A probe's cookie: the process it was attached for above, enum dh_fn
+ * below. The kernel runs a pid-bound uprobe_multi program only in its
+ * process, but a perf-event uprobe in every task of its mm: a vfork
+ * child's calls would count for its parent too.
+ */
+static __always_inline bool is_target(__u64 cookie)
 {
-	return bpf_get_current_pid_tgid() >> 32 == target_tgid;
+	return bpf_get_current_pid_tgid() >> 32 == cookie >> 32;
 }
 
 /* Inside an allocator call of this thread? An outer call that was left by
@@ -418,16 +454,22 @@ static __always_inline __u64 mul_or_max(__u64 a, __u64 b)
 	return a * b;
 }
 
+static __always_inline int release(struct pt_regs *ctx, bool is_delete);
+
+/* Every entry probe: an allocation function's, or a release's. */
 SEC("uprobe")
-int BPF_KPROBE(dh_alloc_entry)
+int BPF_KPROBE(dh_entry)
 {
-	__u64 fn = bpf_get_attach_cookie(ctx);
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 fn = (__u32)cookie;
 	__u64 sp = PT_REGS_SP(ctx);
 	struct thread_state *st;
 	__u64 old = 0;
 
-	if (!is_target())
+	if (!is_target(cookie))
 		return 0;
+	if (fn == DH_FN_FREE || fn == DH_FN_DELETE)
+		return release(ctx, fn == DH_FN_DELETE);
 	st = thread_state(true);
 	if (!st)
 		return 0;
@@ -482,7 +524,7 @@ int BPF_KRETPROBE(dh_alloc_return)
 	struct thread_state *st;
 	__u64 addr = ret;
 
-	if (!is_target())
+	if (!is_target(bpf_get_attach_cookie(ctx)))
 		return 0;
 	st = thread_state(false);
 	if (!st || !st->depth)
@@ -515,13 +557,12 @@ int BPF_KRETPROBE(dh_alloc_return)
  * operator delete ends in: the sized and array variants chain into the
  * plain delete, which tail-calls free(), so delete remembers the pointer.
  */
-SEC("uprobe")
-int BPF_KPROBE(dh_release_entry, void *ptr)
+static __always_inline int release(struct pt_regs *ctx, bool is_delete)
 {
-	bool is_delete = bpf_get_attach_cookie(ctx) == DH_FN_DELETE;
+	void *ptr = (void *)PT_REGS_PARM1(ctx);
 	struct thread_state *st;
 
-	if (!ptr || !is_target())
+	if (!ptr)
 		return 0;
 	st = thread_state(is_delete);
 	if (is_delete && !st)
@@ -536,6 +577,24 @@ int BPF_KPROBE(dh_release_entry, void *ptr)
 	if (st && is_delete)
 		st->delete_ptr = (__u64)ptr;
 	emit(DH_EV_FREE, (__u64)ptr, 0, 0, 0);
+	return 0;
+}
+
+/*
+ * A traced process forks: its child is traced from its first instruction
+ * (user space holds it until its probes are attached) and starts from a
+ * copy of its parent's profile, at this point of the event order.
+ */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(dh_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid, one = 1;
+
+	if (!follow_forks || ctgid == ptgid ||
+	    !bpf_map_lookup_elem(&tracked, &ptgid))
+		return 0;
+	bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY);
+	emit_as((__u64)ptgid << 32 | parent->pid, DH_EV_FORK, ctgid, 0, 0, 0);
 	return 0;
 }
 

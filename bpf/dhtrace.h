@@ -39,6 +39,7 @@ enum dh_event_kind {
 	DH_EV_FREE,		/* addr released */
 	DH_EV_REALLOC_BEGIN,	/* realloc entry: old_addr is released for now */
 	DH_EV_REALLOC_END,	/* realloc return: addr (0 = failed or freed), size */
+	DH_EV_FORK,		/* pid forked a process: addr is its pid */
 };
 
 struct dh_event {
@@ -88,7 +89,7 @@ struct dh_unwind_row {
 	__u8 pad;
 };
 
-/* One executable mapping of the traced process, sorted by start. */
+/* One executable mapping of a traced process, sorted by start. */
 struct dh_unwind_mapping {
 	__u64 start, end;
 	__u64 bias;		/* object address = runtime address - bias */
@@ -96,6 +97,15 @@ struct dh_unwind_mapping {
 };
 
 #define DH_MAX_MAPPINGS 1024	/* a power of two */
+#define DH_MAX_PROCS 8192	/* processes traced at once */
+#define DH_UNWIND_SLOTS 256	/* of them with a mapping list in the kernel;
+				 * the others' are looked up in their memory
+				 * map */
+
+struct dh_unwind_proc {
+	__u32 slot;		/* of its mappings in unwind_mappings */
+	__u32 nmappings;
+};
 
 /*
  * The same tables by file, for code in a mapping user space has not heard

@@ -201,8 +201,8 @@ static int read_listing(int fd, char ***v, size_t *n)
 }
 
 /* Ask the command's own dynamic linker what it would load, in order. */
-static int list_libraries(const char *interp, const char *exe, char ***v,
-			  size_t *n)
+static int list_libraries(const char *interp, const char *exe,
+			  char *const *envp, char ***v, size_t *n)
 {
 	char *argv[] = { (char *)interp, "--list", (char *)exe, NULL };
 	posix_spawn_file_actions_t fa;
@@ -215,7 +215,7 @@ static int list_libraries(const char *interp, const char *exe, char ***v,
 	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
 					 O_WRONLY, 0);
-	err = -posix_spawn(&pid, interp, &fa, NULL, argv, environ);
+	err = -posix_spawn(&pid, interp, &fa, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
 	if (err) {
@@ -245,7 +245,8 @@ static char *script_program(const char *path)
 	return *p == '/' ? strdup(p) : NULL;
 }
 
-int objects_of_command(const char *path, char ***out, size_t *n)
+int objects_of_command(const char *path, char *const *envp, char ***out,
+		       size_t *n)
 {
 	char *script = script_program(path);
 	const char *exe = script ? script : path;
@@ -256,7 +257,7 @@ int objects_of_command(const char *path, char ***out, size_t *n)
 	*n = 0;
 	err = objects_add(out, n, exe);
 	if (!err && elf_interpreter(exe, &interp) == 0 && interp) {
-		err = list_libraries(interp, exe, out, n);
+		err = list_libraries(interp, exe, envp, out, n);
 		free(interp);
 	}
 	free(script);
@@ -265,6 +266,60 @@ int objects_of_command(const char *path, char ***out, size_t *n)
 		*out = NULL;
 		*n = 0;
 	}
+	return err;
+}
+
+/* The environment of process @pid, as execve got it (its first 64 KiB):
+ * a NULL-ended array whose strings live in *@buf. */
+static char **process_environ(pid_t pid, char **buf)
+{
+	char path[64];
+	size_t len = 0, count = 0;
+	char **envp, *data = malloc(1 << 16);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	f = fopen(path, "re");
+	if (f && data)
+		len = fread(data, 1, (1 << 16) - 1, f);
+	if (f)
+		fclose(f);
+	if (data)
+		data[len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		count += !data[i];
+	envp = calloc(count + 1, sizeof(*envp));
+	if (!envp) {
+		free(data);
+		return NULL;
+	}
+	count = 0;
+	for (size_t i = 0; i < len; i += strlen(data + i) + 1)
+		envp[count++] = data + i;
+	*buf = data;
+	return envp;
+}
+
+int objects_of_exec(pid_t pid, char ***out, size_t *n)
+{
+	char link[64], path[4096], *buf = NULL, **envp;
+	ssize_t len;
+	int err;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	len = readlink(link, path, sizeof(path) - 1);
+	if (len < 0)
+		return -errno;
+	path[len] = '\0';
+	/* A file replaced since the exec is read through the link. */
+	if (access(path, R_OK))
+		snprintf(path, sizeof(path), "%s", link);
+	envp = process_environ(pid, &buf);
+	if (!envp)
+		return -ENOMEM;
+	err = objects_of_command(path, envp, out, n);
+	free(envp);
+	free(buf);
 	return err;
 }
 

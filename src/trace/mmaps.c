@@ -44,6 +44,7 @@ int proc_maps_read(pid_t pid, mapping_fn fn, void *ctx)
 			continue;	/* data, anonymous, [vdso] */
 		line[strcspn(line, "\n")] = '\0';
 		m.path = line + name_at;
+		m.pid = pid;
 		err = fn(ctx, &m);
 	}
 	free(line);
@@ -190,6 +191,7 @@ static int report(const struct mmap2_record *r, mapping_fn fn, void *ctx)
 		.end = r->addr + r->len,
 		.pgoff = r->pgoff,
 		.path = r->filename,
+		.pid = r->pid,
 	};
 
 	/* anonymous code (a JIT's) is "//anon": no file, printed "???" */

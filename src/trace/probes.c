@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Load the BPF side, attach it to the allocator sites, read its output. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -10,16 +12,43 @@
 
 #include "dhtrace.skel.h"
 #include "trace/trace.h"
+#include "util/array.h"
+
+/*
+ * Attaching: one uprobe_multi link per object and program where the kernel
+ * has them (6.6 on; libbpf 1.1 has no wrapper, so the bpf() syscall makes
+ * them), else one perf-event uprobe per function. Closing a link waits for
+ * a kernel grace period (~100 ms), so links are closed on threads of their
+ * own, concurrently, never on the event loop.
+ */
+#ifndef BPF_TRACE_UPROBE_MULTI
+#define BPF_TRACE_UPROBE_MULTI 48
+#endif
+#define UPROBE_MULTI_RETURN 1	/* BPF_F_UPROBE_MULTI_RETURN */
+#define ATTACH_TRIES 5		/* another tracer busy on the same file */
 
 struct probes {
 	struct dhtrace_bpf *skel;
 	struct ring_buffer *rb;
-	struct bpf_link **links;
-	size_t nlinks;
+	struct bpf_link *fork_link;
 	event_fn on_event;
 	void *ctx;
 	unsigned int max_frames;
 	bool empty;
+	bool multi;		/* uprobe_multi links */
+	pthread_mutex_t lock;	/* closers below */
+	pthread_cond_t idle;
+	unsigned int closing;	/* closer threads running */
+	unsigned int retries;	/* attach calls that had to be retried */
+	bool slot_used[DH_UNWIND_SLOTS];	/* of unwind_mappings */
+};
+
+/* The links of one process: fds of uprobe_multi links, or perf links. */
+struct probe_links {
+	struct probes *p;
+	int *fds;
+	struct bpf_link **perf;
+	size_t n;
 };
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -42,9 +71,50 @@ static int silent_print(enum libbpf_print_level level, const char *fmt,
 	return 0;
 }
 
+static int load(struct probes *p, const struct probes_opts *o)
+{
+	struct dhtrace_bpf *skel = dhtrace_bpf__open();
+	struct bpf_program *uprobes[] = {
+		skel ? skel->progs.dh_entry : NULL,
+		skel ? skel->progs.dh_alloc_return : NULL,
+		skel ? skel->progs.dh_empty : NULL,
+	};
+	int err;
+
+	if (!skel)
+		return -errno;
+	p->skel = skel;
+	skel->rodata->max_frames = o->max_frames;
+	skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
+	skel->rodata->fp_fallback = o->fp_fallback;
+	skel->rodata->follow_forks = o->follow;
+	/* Room for max_frames return addresses and the 0 that ends them. */
+	err = bpf_map__set_value_size(skel->maps.stacks,
+				      (o->max_frames + 1) * sizeof(uint64_t));
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.events,
+					       o->ringbuf_bytes);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.unwind_rows,
+					       o->unwind_rows ? o->unwind_rows : 1);
+	for (size_t i = 0; !err && p->multi && i < ARRAY_SIZE(uprobes); i++)
+		err = bpf_program__set_expected_attach_type(uprobes[i],
+						BPF_TRACE_UPROBE_MULTI);
+	if (!err)
+		bpf_program__set_autoload(skel->progs.dh_fork, o->follow);
+	if (!err)
+		err = dhtrace_bpf__load(skel);
+	if (err) {
+		dhtrace_bpf__destroy(skel);
+		p->skel = NULL;
+	}
+	return err;
+}
+
 int probes_open(struct probes **out, const struct probes_opts *o,
 		event_fn on_event, void *ctx)
 {
+	const char *multi = getenv("DHTRACE_UPROBE_MULTI");
 	struct probes *p;
 	int err;
 
@@ -52,34 +122,28 @@ int probes_open(struct probes **out, const struct probes_opts *o,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->idle, NULL);
 	p->on_event = on_event;
 	p->ctx = ctx;
 	p->max_frames = o->max_frames;
 	p->empty = o->empty;
-
-	p->skel = dhtrace_bpf__open();
-	if (!p->skel) {
-		err = -errno;
-		goto fail;
+	/* A kernel without uprobe_multi refuses the attach type at load. */
+	p->multi = !multi || strcmp(multi, "0");
+	err = load(p, o);
+	if (err && p->multi) {
+		p->multi = false;
+		err = load(p, o);
 	}
-	p->skel->rodata->target_tgid = o->pid;
-	p->skel->rodata->max_frames = o->max_frames;
-	p->skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
-	p->skel->rodata->fp_fallback = o->fp_fallback;
-	/* Room for max_frames return addresses and the 0 that ends them. */
-	err = bpf_map__set_value_size(p->skel->maps.stacks,
-				      (o->max_frames + 1) * sizeof(uint64_t));
-	if (!err)
-		err = bpf_map__set_max_entries(p->skel->maps.events,
-					       o->ringbuf_bytes);
-	if (!err)
-		err = bpf_map__set_max_entries(p->skel->maps.unwind_rows,
-					       o->unwind_rows ? o->unwind_rows : 1);
-	if (!err)
-		err = dhtrace_bpf__load(p->skel);
 	if (err)
 		goto fail;
-
+	if (o->follow) {
+		p->fork_link = bpf_program__attach(p->skel->progs.dh_fork);
+		if (!p->fork_link) {
+			err = -errno;
+			goto fail;
+		}
+	}
 	p->rb = ring_buffer__new(bpf_map__fd(p->skel->maps.events),
 				 handle_event, p, NULL);
 	if (!p->rb) {
@@ -93,34 +157,137 @@ fail:
 	return err < 0 ? err : -EINVAL;
 }
 
-static struct bpf_program *program_for(struct probes *p, enum dh_fn fn,
-				       bool ret)
+bool probes_multi(const struct probes *p)
+{
+	return p->multi;
+}
+
+unsigned int probes_retries(const struct probes *p)
+{
+	return p->retries;
+}
+
+static bool is_release(enum dh_fn fn)
+{
+	return fn == DH_FN_FREE || fn == DH_FN_DELETE;
+}
+
+static struct bpf_program *program_for(struct probes *p, bool ret)
 {
 	if (p->empty)
 		return p->skel->progs.dh_empty;
-	if (fn == DH_FN_FREE || fn == DH_FN_DELETE)
-		return p->skel->progs.dh_release_entry;
-	return ret ? p->skel->progs.dh_alloc_return :
-		     p->skel->progs.dh_alloc_entry;
+	return ret ? p->skel->progs.dh_alloc_return : p->skel->progs.dh_entry;
 }
 
-static int attach_one(struct probes *p, const struct alloc_site *s, bool ret)
+static uint64_t cookie_of(pid_t pid, enum dh_fn fn)
+{
+	return (uint64_t)pid << 32 | fn;
+}
+
+/* The kernel refuses a uprobe at an address another tracer is busy
+ * installing or removing one at, for a moment: try again. */
+static bool transient(int err)
+{
+	return err == -EBUSY || err == -EAGAIN || err == -EINVAL ||
+	       err == -EINTR;
+}
+
+struct uprobe_multi_attr {	/* union bpf_attr's link_create */
+	uint32_t prog_fd, target_fd, attach_type, flags;
+	uint64_t path, offsets, ref_ctr_offsets, cookies;
+	uint32_t cnt, multi_flags, pid;
+};
+
+static int link_multi(struct probes *p, struct probe_links *l, pid_t pid,
+		      const char *path, const uint64_t *offsets,
+		      const uint64_t *cookies, uint32_t cnt, bool ret)
+{
+	struct uprobe_multi_attr a = {
+		.prog_fd = bpf_program__fd(program_for(p, ret)),
+		.attach_type = BPF_TRACE_UPROBE_MULTI,
+		.path = (uintptr_t)path,
+		.offsets = (uintptr_t)offsets,
+		.cookies = (uintptr_t)cookies,
+		.cnt = cnt,
+		.multi_flags = ret ? UPROBE_MULTI_RETURN : 0,
+		.pid = pid,
+	};
+	int fd = -1;
+
+	for (int try = 0; try < ATTACH_TRIES; try++) {
+		fd = syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+		if (fd >= 0 || !transient(-errno))
+			break;
+		p->retries++;
+		usleep(10000 << try);
+	}
+	if (fd < 0)
+		return -errno;
+	l->fds[l->n++] = fd;
+	return 0;
+}
+
+static int link_perf(struct probes *p, struct probe_links *l, pid_t pid,
+		     const struct alloc_site *s, bool ret)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret,
-		    .bpf_cookie = s->fn);
-	struct bpf_link **links, *link;
+		    .bpf_cookie = cookie_of(pid, s->fn));
+	struct bpf_link *link = NULL;
 
-	links = realloc(p->links, (p->nlinks + 1) * sizeof(*links));
-	if (!links)
-		return -ENOMEM;
-	p->links = links;
-	link = bpf_program__attach_uprobe_opts(program_for(p, s->fn, ret),
-					       p->skel->rodata->target_tgid,
-					       s->path, s->offset, &opts);
+	for (int try = 0; try < ATTACH_TRIES && !link; try++) {
+		link = bpf_program__attach_uprobe_opts(program_for(p, ret), pid,
+						       s->path, s->offset, &opts);
+		if (link || !transient(-errno))
+			break;
+		p->retries++;
+		usleep(10000 << try);
+	}
 	if (!link)
 		return -errno;
-	links[p->nlinks++] = link;
+	l->perf[l->n++] = link;
 	return 0;
+}
+
+/* The sites of one object (those from @first on with its path), entries
+ * or returns, as one uprobe_multi link. Returns how many sites it took. */
+static int attach_object(struct probes *p, struct probe_links *l, pid_t pid,
+			 const struct alloc_sites *sites, size_t first,
+			 bool ret, size_t *taken)
+{
+	const char *path = sites->v[first].path;
+	uint64_t *offsets = calloc(sites->n, sizeof(*offsets));
+	uint64_t *cookies = calloc(sites->n, sizeof(*cookies));
+	uint32_t cnt = 0;
+	int err = -ENOMEM;
+
+	*taken = 0;
+	if (!offsets || !cookies)
+		goto out;
+	for (size_t i = first; i < sites->n; i++) {
+		const struct alloc_site *s = &sites->v[i];
+
+		if (strcmp(s->path, path))
+			continue;
+		(*taken)++;
+		if (ret && is_release(s->fn))
+			continue;
+		offsets[cnt] = s->offset;
+		cookies[cnt++] = cookie_of(pid, s->fn);
+	}
+	err = cnt ? link_multi(p, l, pid, path, offsets, cookies, cnt, ret) : 0;
+out:
+	free(offsets);
+	free(cookies);
+	return err;
+}
+
+/* Whether site @i is the first of its object's. */
+static bool first_of_object(const struct alloc_sites *sites, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(sites->v[j].path, sites->v[i].path))
+			return false;
+	return true;
 }
 
 /*
@@ -129,21 +296,131 @@ static int attach_one(struct probes *p, const struct alloc_site *s, bool ret)
  * frame would pass for nested ones and go uncounted. A return without its
  * entry (a call under way at attach time) is ignored.
  */
-int probes_attach(struct probes *p, const struct alloc_sites *sites)
+int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
+		  struct probe_links **out)
 {
-	int err = 0;
+	struct probe_links *l = calloc(1, sizeof(*l));
+	size_t taken;
+	int err = -ENOMEM;
 
+	*out = NULL;
+	if (!l)
+		return -ENOMEM;
+	l->p = p;
+	/* At most two links per site, fewer with uprobe_multi. */
+	if (p->multi)
+		l->fds = calloc(2 * sites->n + 1, sizeof(*l->fds));
+	else
+		l->perf = calloc(2 * sites->n + 1, sizeof(*l->perf));
+	if (!l->fds && !l->perf)
+		goto fail;
+	err = 0;
 	for (int ret = 1; ret >= 0 && !err; ret--) {
 		for (size_t i = 0; i < sites->n && !err; i++) {
 			const struct alloc_site *s = &sites->v[i];
-			bool entry_only = s->fn == DH_FN_FREE ||
-					  s->fn == DH_FN_DELETE;
 
-			if (!ret || !entry_only)
-				err = attach_one(p, s, ret);
+			if (p->multi && first_of_object(sites, i))
+				err = attach_object(p, l, pid, sites, i, ret,
+						    &taken);
+			else if (!p->multi && (!ret || !is_release(s->fn)))
+				err = link_perf(p, l, pid, s, ret);
 		}
 	}
+	if (err)
+		goto fail;
+	*out = l;
+	return 0;
+fail:
+	probes_detach(l);
 	return err;
+}
+
+/* One link being closed. */
+struct closer {
+	struct probes *p;
+	int fd;			/* a uprobe_multi link, or -1 */
+	struct bpf_link *perf;
+};
+
+static void close_one(const struct closer *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	else
+		bpf_link__destroy(c->perf);
+}
+
+static void *closer_run(void *arg)
+{
+	struct closer *c = arg;
+	struct probes *p = c->p;
+
+	close_one(c);
+	free(c);
+	pthread_mutex_lock(&p->lock);
+	if (!--p->closing)
+		pthread_cond_broadcast(&p->idle);
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Each link on a thread of its own: their grace periods overlap. */
+void probes_detach(struct probe_links *l)
+{
+	struct probes *p;
+	pthread_attr_t attr;
+
+	if (!l)
+		return;
+	p = l->p;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 << 10);
+	for (size_t i = 0; i < l->n; i++) {
+		struct closer c = {
+			.p = p,
+			.fd = l->fds ? l->fds[i] : -1,
+			.perf = l->perf ? l->perf[i] : NULL,
+		};
+		struct closer *copy = malloc(sizeof(*copy));
+		pthread_t t;
+
+		pthread_mutex_lock(&p->lock);
+		p->closing++;
+		pthread_mutex_unlock(&p->lock);
+		if (copy) {
+			*copy = c;
+			if (!pthread_create(&t, &attr, closer_run, copy))
+				continue;
+			free(copy);
+		}
+		/* No thread: close it here, slowly but surely. */
+		copy = malloc(sizeof(*copy));
+		if (copy) {
+			*copy = c;
+			closer_run(copy);
+		} else {
+			close_one(&c);
+			pthread_mutex_lock(&p->lock);
+			p->closing--;
+			pthread_mutex_unlock(&p->lock);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	free(l->fds);
+	free(l->perf);
+	free(l);
+}
+
+int probes_track(struct probes *p, pid_t pid, bool on)
+{
+	uint32_t key = pid, one = 1;
+	int fd = bpf_map__fd(p->skel->maps.tracked);
+
+	if (on)
+		return bpf_map_update_elem(fd, &key, &one, BPF_ANY) ? -errno : 0;
+	bpf_map_delete_elem(fd, &key);
+	return 0;
 }
 
 int probes_consume(struct probes *p)
@@ -218,16 +495,46 @@ int probes_set_rows(struct probes *p, uint32_t first,
 			    rows, n);
 }
 
-int probes_set_mappings(struct probes *p, const struct dh_unwind_mapping *m,
-			uint32_t n)
+int probes_space_open(struct probes *p, pid_t pid)
 {
+	struct dh_unwind_proc proc = { 0 };
+	uint32_t key = pid;
+
+	while (proc.slot < DH_UNWIND_SLOTS && p->slot_used[proc.slot])
+		proc.slot++;
+	if (proc.slot == DH_UNWIND_SLOTS)
+		return -ENOSPC;
+	if (bpf_map_update_elem(bpf_map__fd(p->skel->maps.unwind_procs), &key,
+				&proc, BPF_ANY))
+		return -errno;
+	p->slot_used[proc.slot] = true;
+	return proc.slot;
+}
+
+void probes_space_close(struct probes *p, pid_t pid, int slot)
+{
+	uint32_t key = pid;
+
+	if (slot < 0)
+		return;
+	bpf_map_delete_elem(bpf_map__fd(p->skel->maps.unwind_procs), &key);
+	p->slot_used[slot] = false;
+}
+
+int probes_set_mappings(struct probes *p, pid_t pid, int slot,
+			const struct dh_unwind_mapping *m, uint32_t n)
+{
+	struct dh_unwind_proc proc = { .slot = slot, .nmappings = n };
+	uint32_t key = pid;
 	int err;
 
 	if (n > DH_MAX_MAPPINGS)
 		return -E2BIG;
-	err = update_range(bpf_map__fd(p->skel->maps.unwind_mappings), 0, m, n);
-	if (!err)
-		p->skel->bss->unwind_nmappings = n;
+	err = update_range(bpf_map__fd(p->skel->maps.unwind_mappings),
+			   slot * DH_MAX_MAPPINGS, m, n);
+	if (!err && bpf_map_update_elem(bpf_map__fd(p->skel->maps.unwind_procs),
+					&key, &proc, BPF_ANY))
+		err = -errno;
 	return err;
 }
 
@@ -240,15 +547,19 @@ int probes_set_object(struct probes *p, const struct dh_unwind_file *f,
 	return 0;
 }
 
+/* Waits for the links being closed: their programs must outlive them. */
 void probes_close(struct probes *p)
 {
 	if (!p)
 		return;
-	/* entries before returns, the reverse of attaching */
-	for (size_t i = p->nlinks; i > 0; i--)
-		bpf_link__destroy(p->links[i - 1]);
-	free(p->links);
+	pthread_mutex_lock(&p->lock);
+	while (p->closing)
+		pthread_cond_wait(&p->idle, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+	bpf_link__destroy(p->fork_link);
 	ring_buffer__free(p->rb);
 	dhtrace_bpf__destroy(p->skel);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->idle);
 	free(p);
 }

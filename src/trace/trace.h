@@ -45,8 +45,13 @@ void alloc_sites_free(struct alloc_sites *s);
 uint64_t probe_offset(const char *path, uint64_t func_offset);
 
 /* The objects a command will load, in search order: the executable (for a
- * "#!" script, its interpreter), then what the dynamic linker lists. */
-int objects_of_command(const char *path, char ***out, size_t *n);
+ * "#!" script, its interpreter), then what the dynamic linker lists, run
+ * with @envp (its LD_PRELOAD and LD_LIBRARY_PATH count). */
+int objects_of_command(const char *path, char *const *envp, char ***out,
+		       size_t *n);
+/* The same for a process stopped right after its exec: its executable,
+ * as the dynamic linker will load it with the process's environment. */
+int objects_of_exec(pid_t pid, char ***out, size_t *n);
 /* The objects a live process has mapped, the executable first, libc last. */
 int objects_of_process(pid_t pid, char ***out, size_t *n);
 void objects_free(char **v, size_t n);
@@ -56,20 +61,37 @@ void objects_free(char **v, size_t n);
 struct probes;
 
 struct probes_opts {
-	pid_t pid;
 	unsigned int max_frames;	/* return addresses per stack */
 	size_t ringbuf_bytes;		/* power of two */
 	bool empty;			/* benchmark floor: probes do nothing */
 	unsigned int unwind_rows;	/* capacity of the unwinding tables */
 	bool fp_fallback;		/* frame pointers where no CFI */
+	bool follow;			/* trace the children of the traced */
 };
 
 typedef int (*event_fn)(void *ctx, const struct dh_event *e);
 
 int probes_open(struct probes **out, const struct probes_opts *o,
 		event_fn on_event, void *ctx);
-/* Attach every site, bound to the process. Returns 0 or a negative errno. */
-int probes_attach(struct probes *p, const struct alloc_sites *sites);
+/* Whether links are uprobe_multi ones (else one perf uprobe a function). */
+bool probes_multi(const struct probes *p);
+/* Attach calls retried because the kernel was busy with another tracer's
+ * uprobes on the same file. */
+unsigned int probes_retries(const struct probes *p);
+
+/* The links of one process. */
+struct probe_links;
+
+/* Attach every site, bound to process @pid (and only it: not to its
+ * children, nor to a vfork child sharing its memory). Returns 0 or a
+ * negative errno. */
+int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
+		  struct probe_links **out);
+/* Detach, in the background: each link takes a kernel grace period to
+ * close, so they close concurrently; probes_close() waits for them. */
+void probes_detach(struct probe_links *l);
+/* Whether @pid is traced: the kernel side follows its forks. */
+int probes_track(struct probes *p, pid_t pid, bool on);
 /* Hand on every event waiting in the ring buffer. */
 int probes_consume(struct probes *p);
 int probes_fd(const struct probes *p);	/* readable when events wait */
@@ -77,12 +99,16 @@ int probes_fd(const struct probes *p);	/* readable when events wait */
 int probes_stack(const struct probes *p, uint64_t id, uint64_t *ips,
 		 unsigned int max);
 void probes_counters(const struct probes *p, uint64_t out[DH_CNT_COUNT]);
-/* Unwinding tables: rows at [first, first + n), and the whole sorted
- * mapping list. Return 0 or a negative errno. */
+/* Unwinding tables: rows at [first, first + n). */
 int probes_set_rows(struct probes *p, uint32_t first,
 		    const struct dh_unwind_row *rows, uint32_t n);
-int probes_set_mappings(struct probes *p, const struct dh_unwind_mapping *m,
-			uint32_t n);
+/* A process's mapping list in the kernel: its slot, or a negative errno
+ * (-ENOSPC: all taken; its mappings are then found from its memory map). */
+int probes_space_open(struct probes *p, pid_t pid);
+void probes_space_close(struct probes *p, pid_t pid, int slot);
+/* The whole sorted list, @n of them. */
+int probes_set_mappings(struct probes *p, pid_t pid, int slot,
+			const struct dh_unwind_mapping *m, uint32_t n);
 int probes_set_object(struct probes *p, const struct dh_unwind_file *f,
 		      const struct dh_unwind_object *o);
 void probes_close(struct probes *p);
@@ -115,6 +141,7 @@ void target_close(struct target *t);
 struct mapping {
 	uint64_t start, end, pgoff;
 	const char *path;
+	pid_t pid;		/* the process that mapped it */
 };
 
 typedef int (*mapping_fn)(void *ctx, const struct mapping *m);
@@ -131,29 +158,75 @@ void mmap_watch_close(struct mmap_watch *w);
 
 /* --- unwinding tables for the kernel side (unwind.c) */
 
+/* Every object's table, shared by all traced processes. */
 struct unwind;
 
-/*
- * @pid: open the process's files through /proc/PID/root (0: as named).
- * Tables are built as objects are told; until unwind_start() they stay in
- * user space, so that the kernel's table can be sized to hold them.
- */
-struct unwind *unwind_new(pid_t pid);
+/* Tables are built as objects are told; until unwind_start() they stay in
+ * user space, so that the kernel's table can be sized to hold them. */
+struct unwind *unwind_new(void);
 void unwind_free(struct unwind *u);
-/* Build the table of an object the process maps at [@start, @end) (or is
- * about to map: @start == @end), so that its first stacks unwind before
- * user space hears of the mapping. */
-void unwind_add_object(struct unwind *u, const char *path, uint64_t start,
-		       uint64_t end);
+/* Build the table of an object process @pid (0: none yet) maps at
+ * [@start, @end) (or is about to map: @start == @end), so that its first
+ * stacks unwind before user space hears of the mapping. */
+void unwind_add_object(struct unwind *u, pid_t pid, const char *path,
+		       uint64_t start, uint64_t end);
 /* Rows of the tables built and not yet given to the kernel side. */
 uint32_t unwind_rows_built(const struct unwind *u);
 /* From now on the kernel side's table, of @capacity rows, gets them. */
 void unwind_start(struct unwind *u, struct probes *p, uint32_t capacity);
-/* An executable mapping: builds its object's table the first time, and
- * tells the kernel side (after unwind_start()). Returns 0 or a negative
- * errno. */
-int unwind_add_mapping(struct unwind *u, const struct mapping *m);
 /* Objects left to frame pointers because the tables were full. */
 uint32_t unwind_objects_without_room(const struct unwind *u);
+
+/* One process's executable mappings, in the kernel (after unwind_start). */
+struct unwind_space;
+
+int unwind_space_open(struct unwind_space **out, struct unwind *u, pid_t pid);
+/* A forked child's: @parent's mappings. */
+int unwind_space_clone(struct unwind_space **out,
+		       const struct unwind_space *parent, pid_t pid);
+void unwind_space_close(struct unwind_space *s);
+/* An executable mapping: builds its object's table the first time.
+ * Returns 0 or a negative errno. */
+int unwind_space_add_mapping(struct unwind_space *s, const struct mapping *m);
+
+/* --- following processes with ptrace (follow.c) */
+
+/*
+ * The processes of a tree, held at their birth and right after each exec
+ * until their probes are in place, so that they are traced from their
+ * first instruction. ptrace runs on a thread of its own (the tracer of a
+ * process is a thread): when it ends, the kernel lets every process go,
+ * as it does when dhtrace is killed.
+ */
+struct follow;
+
+enum follow_kind {
+	FOLLOW_FORK,	/* pid was born of parent, and is held */
+	FOLLOW_EXEC,	/* pid exec'ed, and is held */
+	FOLLOW_EXIT,	/* pid exited: status as waitpid gives it */
+};
+
+struct follow_event {
+	enum follow_kind kind;
+	pid_t pid, parent;
+	int status;
+};
+
+/* @children: follow forks (else execs only). */
+int follow_start(struct follow **out, bool children);
+/* Follow @pid from now on: every thread (a running process), or the one
+ * thread of a spawned child that has not exec'ed yet. Returns 0 or a
+ * negative errno (-EPERM: another tracer has it). */
+int follow_add(struct follow *f, pid_t pid);
+/* Readable when events wait. */
+int follow_fd(const struct follow *f);
+/* The next event: 1, or 0 when none waits. */
+int follow_next(struct follow *f, struct follow_event *ev);
+/* Let a held process run. */
+void follow_resume(struct follow *f, pid_t pid);
+/* Let a held process run, no longer followed (nor its children). */
+void follow_release(struct follow *f, pid_t pid);
+/* Stop following: every process goes on untraced. */
+void follow_stop(struct follow *f);
 
 #endif /* DHTRACE_TRACE_H */

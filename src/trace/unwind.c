@@ -30,21 +30,23 @@ struct unwind_obj {
 
 struct unwind {
 	struct probes *probes;
-	pid_t pid;
 	uint32_t capacity, used, without_room;
 	struct unwind_obj *objs;
 	size_t nobjs;
+};
+
+/* One process's executable mappings, as the kernel side has them. */
+struct unwind_space {
+	struct unwind *u;
+	pid_t pid;
+	int slot;		/* of its mappings in the kernel; -1: none */
 	struct dh_unwind_mapping maps[DH_MAX_MAPPINGS];
 	uint32_t nmaps;
 };
 
-struct unwind *unwind_new(pid_t pid)
+struct unwind *unwind_new(void)
 {
-	struct unwind *u = calloc(1, sizeof(*u));
-
-	if (u)
-		u->pid = pid;
-	return u;
+	return calloc(1, sizeof(struct unwind));
 }
 
 void unwind_free(struct unwind *u)
@@ -149,10 +151,10 @@ static void load_object(struct unwind *u, struct unwind_obj *o)
 /* The object at @path, mapped at [@start, @end) (or not yet: equal), its
  * table built the first time it is seen. NULL when it cannot be found (it
  * is then unwound by frame pointers). */
-static struct unwind_obj *object(struct unwind *u, const char *path,
+static struct unwind_obj *object(struct unwind *u, pid_t pid, const char *path,
 				 uint64_t start, uint64_t end)
 {
-	char *name = sym_mapped_file(u->pid, path, start, end);
+	char *name = sym_mapped_file(pid, path, start, end);
 	struct unwind_obj *objs, *o = NULL;
 	struct stat st;
 
@@ -181,30 +183,34 @@ out:
 }
 
 /* Put @m in the sorted list, replacing whatever it overlaps. */
-static int insert_mapping(struct unwind *u, const struct dh_unwind_mapping *m)
+static int insert_mapping(struct unwind_space *s,
+			  const struct dh_unwind_mapping *m)
 {
-	struct dh_unwind_mapping *v = u->maps;
+	struct dh_unwind_mapping *v = s->maps;
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; i < u->nmaps; i++)
+	for (uint32_t i = 0; i < s->nmaps; i++)
 		if (v[i].end <= m->start || v[i].start >= m->end)
 			v[n++] = v[i];
 	if (n == DH_MAX_MAPPINGS)
 		return -E2BIG;
-	u->nmaps = n;
+	s->nmaps = n;
 	while (n && v[n - 1].start > m->start) {
 		v[n] = v[n - 1];
 		n--;
 	}
 	v[n] = *m;
-	u->nmaps++;
-	return probes_set_mappings(u->probes, u->maps, u->nmaps);
+	s->nmaps++;
+	if (s->slot < 0)
+		return 0;
+	return probes_set_mappings(s->u->probes, s->pid, s->slot, s->maps,
+				   s->nmaps);
 }
 
-void unwind_add_object(struct unwind *u, const char *path, uint64_t start,
-		       uint64_t end)
+void unwind_add_object(struct unwind *u, pid_t pid, const char *path,
+		       uint64_t start, uint64_t end)
 {
-	object(u, path, start, end);
+	object(u, pid, path, start, end);
 }
 
 uint32_t unwind_rows_built(const struct unwind *u)
@@ -224,10 +230,53 @@ void unwind_start(struct unwind *u, struct probes *p, uint32_t capacity)
 		load_object(u, &u->objs[i]);
 }
 
-int unwind_add_mapping(struct unwind *u, const struct mapping *m)
+int unwind_space_open(struct unwind_space **out, struct unwind *u, pid_t pid)
+{
+	struct unwind_space *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	s->u = u;
+	s->pid = pid;
+	s->slot = probes_space_open(u->probes, pid);
+	if (s->slot < 0 && s->slot != -ENOSPC) {
+		int err = s->slot;
+
+		free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+int unwind_space_clone(struct unwind_space **out,
+		       const struct unwind_space *parent, pid_t pid)
+{
+	int err = unwind_space_open(out, parent->u, pid);
+
+	if (err)
+		return err;
+	memcpy((*out)->maps, parent->maps, parent->nmaps * sizeof(*parent->maps));
+	(*out)->nmaps = parent->nmaps;
+	if ((*out)->slot < 0)
+		return 0;
+	return probes_set_mappings(parent->u->probes, pid, (*out)->slot,
+				   (*out)->maps, (*out)->nmaps);
+}
+
+void unwind_space_close(struct unwind_space *s)
+{
+	if (!s)
+		return;
+	probes_space_close(s->u->probes, s->pid, s->slot);
+	free(s);
+}
+
+int unwind_space_add_mapping(struct unwind_space *s, const struct mapping *m)
 {
 	struct dh_unwind_mapping dm = { .start = m->start, .end = m->end };
-	struct unwind_obj *o = object(u, m->path, m->start, m->end);
+	struct unwind_obj *o = object(s->u, s->pid, m->path, m->start, m->end);
 	uint64_t bias;
 
 	if (o && o->count && !cfi_table_bias(&o->table, m->start, m->pgoff, &bias)) {
@@ -235,5 +284,5 @@ int unwind_add_mapping(struct unwind *u, const struct mapping *m)
 		dm.first = o->first;
 		dm.count = o->count;
 	}
-	return insert_mapping(u, &dm);
+	return insert_mapping(s, &dm);
 }
