@@ -6,6 +6,7 @@ that load the real BPF programs, trace real processes, and compare what
 dhtrace writes with what valgrind's DHAT computes for the same program.
 Ends with the line "N passed, N failed".
 """
+import ctypes
 import glob
 import gzip
 import json
@@ -88,6 +89,43 @@ def trace(cmd, name, extra=(), stdin=None):
         return json.load(f), r
 
 
+def trace_children(cmd, name, extra=(), timeout=120):
+    """dhtrace -o DIR/x.json -- cmd, children followed, in a directory of
+    its own: (the command's profile or None, {pid: profile} of the other
+    processes from their DIR/x.PID.json, completed process). Any other
+    file in DIR fails."""
+    d = tempfile.mkdtemp(prefix=name + "-", dir=WORK)
+    with open(os.devnull) as f:
+        r = dhtrace(["-o", os.path.join(d, "x.json")] + list(extra) + ["--"]
+                    + cmd, stdin=f, timeout=timeout)
+    own, others = None, {}
+    for fn in sorted(os.listdir(d)):
+        m = re.match(r"^x\.(\d+)\.json$", fn)
+        check(fn == "x.json" or m, "unexpected file %s in %s" % (fn, d))
+        with open(os.path.join(d, fn)) as f:
+            p = json.load(f)
+        if m:
+            check_eq(p["pid"], int(m.group(1)), "pid in " + fn)
+            others[p["pid"]] = p
+        else:
+            own = p
+    check(own is None or own["pid"] not in others,
+          "the command's pid %s has two files" % (own and own["pid"]))
+    return own, others, r
+
+
+def by_role(own, others):
+    """Profiles keyed by (role, cmd): role "command" for the command's own
+    process, "child" for the others. Two processes with one key fail."""
+    out = {}
+    for role, p in [("command", own)] * (own is not None) + [
+            ("child", q) for _, q in sorted(others.items())]:
+        key = (role, p["cmd"])
+        check(key not in out, "two processes are %s %r" % key)
+        out[key] = p
+    return out
+
+
 _valgrind_cache = {}
 
 
@@ -105,6 +143,37 @@ def valgrind(cmd, name, stdin=None):
         with open(out) as f:
             _valgrind_cache[key] = json.load(f)
     return _valgrind_cache[key]
+
+
+_valgrind_children_cache = {}
+
+
+def valgrind_children(cmd, name):
+    """valgrind --trace-children=yes with --dhat-out-file=DIR/v.%p.json:
+    one file per process that wrote one, by_role()'s dict (the command's
+    own process is the pid valgrind started as)."""
+    key = tuple(cmd)
+    if key not in _valgrind_children_cache:
+        d = tempfile.mkdtemp(prefix=name + "-valgrind-", dir=WORK)
+        with open(os.devnull) as f:
+            v = subprocess.Popen(["valgrind", "--tool=dhat", "--trace-children=yes",
+                                  "--run-libc-freeres=no", "--run-cxx-freeres=no",
+                                  "--dhat-out-file=" + os.path.join(d, "v.%p.json")]
+                                 + cmd, stdin=f, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            err = v.communicate(timeout=600)[1]
+        own, others = None, {}
+        for fn in sorted(os.listdir(d)):
+            with open(os.path.join(d, fn)) as f:
+                p = json.load(f)
+            check_eq(fn, "v.%d.json" % p["pid"], "valgrind's file name")
+            if p["pid"] == v.pid:
+                own = p
+            else:
+                others[p["pid"]] = p
+        check(own, "valgrind wrote no file for pid %d: %s" % (v.pid, err[-500:]))
+        _valgrind_children_cache[key] = by_role(own, others)
+    return _valgrind_children_cache[key]
 
 
 # --- reading profiles -----------------------------------------------------
@@ -1010,6 +1079,411 @@ def ctrl_c_in_command_mode_goes_to_the_command():
     check_eq(summary_numbers(stderr), totals(p), "summary lines")
 
 
+# --- following children: fork, vfork, exec ----------------------------------
+
+EXEC_TARGET_TOTALS = {"total": (3000, 3), "gmax": (3000, 3), "end": (2000, 2)}
+
+
+def check_process_like_valgrind(mine, theirs, what, depth=2):
+    """One process: totals and call sites (`depth` frames) equal."""
+    t_mine, t_theirs = totals(mine), totals(theirs)
+    for k in ("total", "gmax", "end"):
+        check_eq(t_mine[k], t_theirs[k], "%s: %s (bytes, blocks)" % (what, k))
+    compare_sites(by_site(mine, depth), by_site(theirs, depth), what + ": call sites")
+
+
+def check_processes_like_valgrind(mine, theirs, what):
+    """by_role() dicts: the same processes, each with valgrind's numbers."""
+    check_eq(sorted(mine), sorted(theirs), what + ": processes (role, cmd)")
+    for key in sorted(theirs):
+        try:
+            check_process_like_valgrind(mine[key], theirs[key], "%s %r" % key)
+        except Fail as e:
+            raise Fail("%s: %s" % (what, e))
+
+
+@test
+def fork_exec_children_like_valgrind():
+    # t_fork: the parent, a fork()ed child (a copy of the parent's heap at
+    # the fork, its peak included), a fork() child's exec'd image (starts
+    # from nothing; the 555 bytes of the image before the exec are no one's)
+    # and a posix_spawn()ed one (clone(CLONE_VM|CLONE_VFORK) then exec).
+    for exe in (prog("t_fork"), nofp("t_fork")):
+        target = os.path.join(os.path.dirname(exe), "t_exec_target")
+        own, others, r = trace_children([exe], "fork-" + os.path.basename(
+            os.path.dirname(exe)))
+        check_eq(r.returncode, 0, "%s: exit status (%s)" % (exe, r.stderr.strip()))
+        mine = by_role(own, others)
+        check_eq(sorted(mine), sorted([("child", exe), ("child", target + " exec"),
+                                       ("child", target + " spawn"), ("command", exe)]),
+                 exe + ": processes (role, cmd)")
+        check_processes_like_valgrind(mine, valgrind_children([exe], "fork"), exe)
+        check_eq(totals(mine[("child", target + " exec")]), EXEC_TARGET_TOTALS,
+                 "the exec'd image's totals")
+
+
+def check_solo_totals(p, exe, what):
+    """A child's profile has the numbers of `exe` traced alone."""
+    alone, _ = trace([exe], "alone-" + os.path.basename(exe))
+    check_eq(totals(p), totals(alone), what + ": totals")
+    check_eq(by_site(p, 2), by_site(alone, 2), what + ": call sites")
+
+
+T_ALLOC_TOTALS = {"total": (5145, 14), "gmax": (4200, 2), "end": (200, 1)}
+# t_peak.c: 10 x 1000 + 5000 + 300, realloc to 3000 and 600 (one block each)
+T_PEAK_TOTALS = {"total": (18900, 14), "gmax": (15000, 11), "end": (3000, 1)}
+
+
+@test
+def shell_runs_two_programs():
+    a, b = prog("t_alloc"), prog("t_peak")
+    script = "%s; %s; exit 3" % (a, b)
+    own, others, r = trace_children(["sh", "-c", script], "sh-two")
+    check_eq(r.returncode, 3, "exit status (%s)" % r.stderr.strip())
+    check_eq(own["cmd"], "sh -c " + script, "the shell's own profile")
+    kids = by_role(None, others)
+    check_eq(sorted(kids), [("child", a), ("child", b)], "children (role, cmd)")
+    check_eq(totals(kids[("child", a)]), T_ALLOC_TOTALS, "t_alloc's totals")
+    check_eq(totals(kids[("child", b)]), T_PEAK_TOTALS, "t_peak's totals")
+    check_solo_totals(kids[("child", a)], a, "t_alloc")
+    check_solo_totals(kids[("child", b)], b, "t_peak")
+    # The shell exec'ing the last one: the command's file is that image's,
+    # the shell's own heap before the exec in no file.
+    own, others, r = trace_children(["sh", "-c", "%s; exec %s" % (a, b)], "sh-exec")
+    check_eq(r.returncode, 0, "exit status (%s)" % r.stderr.strip())
+    check_eq(sorted(by_role(own, others)), [("child", a), ("command", b)],
+             "processes (role, cmd) with exec")
+    check_eq(totals(own), T_PEAK_TOTALS, "t_peak exec'd by the shell: totals")
+    check_solo_totals(own, b, "t_peak exec'd by the shell")
+    check_eq(totals(list(others.values())[0]), T_ALLOC_TOTALS, "t_alloc's totals")
+
+
+@test
+def make_runs_two_programs():
+    # GNU make runs a line without shell syntax itself, through posix_spawn
+    # (a vfork-style clone) or fork, then exec: no shell in between.
+    check(shutil.which("make"), "make is not installed")
+    d = tempfile.mkdtemp(prefix="make-", dir=WORK)
+    a, b = prog("t_alloc"), prog("t_exec_target")
+    with open(os.path.join(d, "Makefile"), "w") as f:
+        f.write("all:\n\t%s\n\t%s from-make\n" % (a, b))
+    own, others, r = trace_children(["make", "-s", "-C", d], "make")
+    check_eq(r.returncode, 0, "exit status (%s)" % r.stderr.strip())
+    check_eq(own["cmd"], "make -s -C " + d, "make's own profile")
+    kids = by_role(None, others)
+    check_eq(sorted(kids), [("child", a), ("child", b + " from-make")],
+             "children (role, cmd)")
+    check_eq(totals(kids[("child", a)]), T_ALLOC_TOTALS, "t_alloc's totals")
+    check_eq(totals(kids[("child", b + " from-make")]), EXEC_TARGET_TOTALS,
+             "t_exec_target's totals")
+    check_solo_totals(kids[("child", a)], a, "t_alloc")
+
+
+@test
+def no_follow_traces_only_the_command():
+    # valgrind without --trace-children: the children run under it too,
+    # writing the same file; the parent, waiting for them, writes it last.
+    exe = prog("t_fork")
+    own, others, r = trace_children([exe], "no-follow", ["--no-follow"])
+    check_eq(r.returncode, 0, "exit status (%s)" % r.stderr.strip())
+    check_eq((own is not None, sorted(others)), (True, []), "files written")
+    check_eq(own["cmd"], exe, "cmd")
+    check_process_like_valgrind(own, valgrind([exe], "no-follow-t_fork"), exe)
+
+
+@test
+def exec_storm_is_fully_accounted():
+    # No $(seq): a command substitution would be one more process.
+    exe = prog("t_exec_target")
+    script = 'i=0; while [ $i -lt 500 ]; do %s; i=$((i+1)); done' % exe
+    own, others, r = trace_children(["sh", "-c", script], "storm", timeout=900)
+    check_eq(r.returncode, 0, "exit status (%s)" % r.stderr.strip())
+    check_eq(own["cmd"], "sh -c " + script, "the shell's profile")
+    check_eq(len(others), 500, "children's files")
+    bad = ["%d: %s %s" % (pid, p["cmd"], totals(p)) for pid, p in sorted(others.items())
+           if p["cmd"] != exe or totals(p) != EXEC_TARGET_TOTALS]
+    check(not bad, "%d of 500 children differ from %s, e.g.\n    %s"
+          % (len(bad), EXEC_TARGET_TOTALS, "\n    ".join(bad[:10])))
+
+
+@test
+def max_procs_counts_the_rest():
+    # The shell and its 10 children: 11 processes, 3 traced (the shell and
+    # its first two children), 8 counted.
+    exe = prog("t_exec_target")
+    script = 'i=0; while [ $i -lt 10 ]; do %s; i=$((i+1)); done' % exe
+    own, others, r = trace_children(["sh", "-c", script], "max-procs",
+                                    ["--max-procs", "3"])
+    check_eq(r.returncode, 0, "exit status (%s)" % r.stderr.strip())
+    check_eq(own["cmd"], "sh -c " + script, "the shell's profile")
+    check_eq(len(others), 2, "children's files")
+    for p in others.values():
+        check_eq((p["cmd"], totals(p)), (exe, EXEC_TARGET_TOTALS), "a traced child")
+    lines = [l for l in r.stderr.splitlines() if "not traced" in l]
+    check_eq(len(lines), 1, "lines saying 'not traced' in %r" % r.stderr)
+    check_eq([int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", lines[0])
+              if int(n.replace(",", "")) != 3], [11 - 1 - len(others)],
+             "the count in %r (numbers other than the limit)" % lines[0])
+
+
+def function_of(frame):
+    return frame.split(" (")[0]
+
+
+@test
+def killed_child_still_gets_its_profile():
+    exe = prog("t_fork")
+    own, others, r = trace_children([exe, "kill"], "kill")
+    check_eq(r.returncode, 0, "exit status (t_fork checks its victim died of "
+             "SIGKILL) (%s)" % r.stderr.strip())
+    victims = [pid for pid, p in others.items()
+               if any(f.startswith("victim_malloc ") for pp in p["pps"]
+                      for f in user_frames(p, pp)[:1])]
+    check_eq(len(victims), 1, "profiles with victim_malloc")
+    victim = others.pop(victims[0])
+    check_eq(victim["cmd"], exe + " kill", "the victim's cmd")
+    # At the fork: 6,218 bytes in 7 blocks so far, 814 in 4 live (a[1],
+    # a[2], b, c), the peak 5,915; then 3 x 2,222 (the new peak: 7,480 in
+    # 7 blocks), one of them freed, and a[2] (101 bytes) freed.
+    check_eq(totals(victim), {"total": (12884, 10), "gmax": (7480, 7),
+                              "end": (5157, 5)}, "the victim's totals")
+    sites = {}
+    for key, s in by_site(victim).items():
+        acc = sites.setdefault(function_of(key[0]) if key else "",
+                               dict.fromkeys(STATS, 0))
+        for k in STATS:
+            acc[k] += s[k]
+    check_eq(sites, {
+        # a[] 3 x 101, c 303 then 404 (the realloc counts at its malloc), 5000
+        "parent_malloc": {"tb": 6010, "tbk": 6, "gb": 606, "gbk": 3, "eb": 505, "ebk": 2},
+        "parent_calloc": {"tb": 208, "tbk": 1, "gb": 208, "gbk": 1, "eb": 208, "ebk": 1},
+        "victim_malloc": {"tb": 6666, "tbk": 3, "gb": 6666, "gbk": 3, "eb": 4444, "ebk": 2},
+    }, "the victim's numbers by function")
+    # The others are as valgrind has them; valgrind writes nothing for the
+    # killed one.
+    check_processes_like_valgrind(by_role(own, others),
+                                  valgrind_children([exe, "kill"], "kill"), "t_fork kill")
+
+
+def symbol_address(pid, name):
+    """(address of libc's `name` in process pid, libc's file, the file
+    offset), from /proc/PID/maps, readelf's symbols and program headers."""
+    maps = []
+    try:
+        f = open("/proc/%d/maps" % pid)
+    except FileNotFoundError:
+        raise Fail("process %d has exited" % pid)
+    with f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 6 and os.path.basename(parts[5]) == "libc.so.6":
+                start, end = (int(x, 16) for x in parts[0].split("-"))
+                maps.append((start, end, int(parts[2], 16), parts[5]))
+    check(maps, "no libc.so.6 in /proc/%d/maps" % pid)
+    path = maps[0][3]
+    syms = subprocess.run(["readelf", "-Ws", path], capture_output=True,
+                          text=True, check=True).stdout
+    m = re.search(r"^\s*\d+: ([0-9a-f]+)\s+\d+ FUNC\s+\w+\s+\w+\s+\d+ %s(@@\S+)?$"
+                  % re.escape(name), syms, re.M)
+    check(m, "no %s in readelf -Ws %s" % (name, path))
+    vaddr = int(m.group(1), 16)
+    phdrs = subprocess.run(["readelf", "-lW", path], capture_output=True,
+                           text=True, check=True).stdout
+    off = None
+    for lm in re.finditer(r"^\s*LOAD\s+0x([0-9a-f]+) 0x([0-9a-f]+) 0x[0-9a-f]+ "
+                          r"0x([0-9a-f]+)", phdrs, re.M):
+        seg_off, seg_vaddr, filesz = (int(x, 16) for x in lm.groups())
+        if seg_vaddr <= vaddr < seg_vaddr + filesz:
+            off = vaddr - seg_vaddr + seg_off
+    check(off is not None, "%s at 0x%x is in no PT_LOAD of %s" % (name, vaddr, path))
+    for start, end, map_off, _ in maps:
+        if map_off <= off < map_off + (end - start):
+            return start + off - map_off, path, off
+    raise Fail("%s (file offset 0x%x) is not mapped in %d" % (name, off, pid))
+
+
+def code_bytes(pid, name, n=16):
+    """The first n bytes of libc's `name` in process pid's memory, and
+    in the file."""
+    addr, path, off = symbol_address(pid, name)
+    with open("/proc/%d/mem" % pid, "rb") as f:
+        f.seek(addr)
+        mem = f.read(n)
+    with open(path, "rb") as f:
+        f.seek(off)
+        return mem, f.read(n)
+
+
+def start_spin(*args):
+    """t_spin with stdout a pipe, once it has printed its "ready PID"."""
+    p = subprocess.Popen([prog("t_spin")] + list(args), stdout=subprocess.PIPE,
+                         text=True)
+    check_eq(p.stdout.readline().strip(), "ready %d" % p.pid, "t_spin's first line")
+    return p
+
+
+def wait_for(cond, what, seconds=20):
+    """Poll until cond() is true; a bound on the wait, not a timing check."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            if cond():
+                return
+        except Fail as e:
+            raise Fail("%s (%s)" % (what, e))
+        check(time.time() < deadline, what)
+        time.sleep(0.02)
+
+
+def untraced_process_pays_nothing():
+    # Probes go into the traced process only: another process using the
+    # same libc runs its malloc without a breakpoint (int3, 0xcc).
+    untraced, traced = start_spin("60"), start_spin("60")
+    try:
+        for fn in ("malloc", "free"):
+            mem, orig = code_bytes(untraced.pid, fn)
+            check_eq(mem, orig, "%s of the untraced process before tracing" % fn)
+            check(0xcc not in orig, "libc's %s has 0xcc in its first bytes" % fn)
+        out = os.path.join(WORK, "pays-nothing.json")
+        d = subprocess.Popen([DHTRACE, "-p", str(traced.pid), "-d", "2s", "-o", out],
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: 0xcc in code_bytes(traced.pid, "malloc")[0]
+                     or d.poll() is not None,
+                     "no int3 in the traced process's malloc after 20 s")
+            check(d.poll() is None, "dhtrace ended (%s) before its probes were "
+                  "seen: %s" % (d.returncode, d.communicate()[1].strip()))
+            for fn in ("malloc", "free"):
+                mem, orig = code_bytes(traced.pid, fn)
+                check(0xcc in mem, "%s of the traced process has no int3: %s, file %s"
+                      % (fn, mem.hex(), orig.hex()))
+                mem, orig = code_bytes(untraced.pid, fn)
+                check_eq(mem.hex(), orig.hex(),
+                         "%s of the untraced process while the other is traced" % fn)
+        finally:
+            stderr = d.communicate(timeout=60)[1]
+        check_eq(d.returncode, 0, "dhtrace exit status (%s)" % stderr.strip())
+        for fn in ("malloc", "free"):
+            mem, orig = code_bytes(traced.pid, fn)
+            check_eq(mem.hex(), orig.hex(), "%s of the traced process after detach" % fn)
+        with open(out) as f:
+            p = json.load(f)
+        check_eq(p["pid"], traced.pid, "the profile's pid")
+        t = totals(p)
+        check(t["total"][1] > 0 and t["total"] == (64 * t["total"][1], t["total"][1]),
+              "the spin rounds' 64-byte blocks: %s" % t)
+    finally:
+        for s in (untraced, traced):
+            s.kill()
+            s.wait()
+
+
+def check_spin_profiles(d, pids, stderr):
+    """DIR/x.PID.json for exactly these pids, each of t_spin's 64-byte rounds."""
+    check_eq(sorted(os.listdir(d)), sorted("x.%d.json" % pid for pid in pids),
+             "files (%s)" % stderr.strip())
+    for pid in pids:
+        with open(os.path.join(d, "x.%d.json" % pid)) as f:
+            p = json.load(f)
+        check_eq((p["pid"], p["cmd"]), (pid, prog("t_spin") + " 60"), "pid and cmd")
+        t = totals(p)["total"]
+        check(t[1] > 0 and t[0] == 64 * t[1], "%d: the 64-byte rounds: %s" % (pid, t))
+
+
+@test
+def attach_to_several_pids():
+    spins = [start_spin("60") for _ in range(3)]
+    try:
+        d = tempfile.mkdtemp(prefix="several-", dir=WORK)
+        out = os.path.join(d, "x.%p.json")
+        r = dhtrace(["-p", "%d,%d" % (spins[0].pid, spins[1].pid), "-p",
+                     str(spins[2].pid), "-d", "1s", "-o", out])
+        check_eq(r.returncode, 0, "exit status (%s)" % r.stderr.strip())
+        check_spin_profiles(d, [s.pid for s in spins], r.stderr)
+        for s in spins:
+            check_eq(s.poll(), None, "t_spin %d after the detach" % s.pid)
+    finally:
+        for s in spins:
+            s.kill()
+            s.wait()
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def proc_stat(pid):
+    """(state, ppid) of a process, None when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return None
+    return rest[0], int(rest[1])
+
+
+@test
+def sigkill_of_dhtrace_leaves_processes_running():
+    # The test is the subreaper of what dhtrace leaves behind: t_spin is
+    # reparented to it when dhtrace dies, and can be waited for.
+    libc = ctypes.CDLL(None, use_errno=True)
+    check_eq(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0, "prctl")
+    d, pids, err = None, [], None
+    try:
+        out = os.path.join(WORK, "sigkill.json")
+        err = open(os.path.join(WORK, "sigkill.stderr"), "w+")
+        d = subprocess.Popen([DHTRACE, "-o", out, "--", prog("t_spin"), "6", "fork"],
+                             stdout=subprocess.PIPE, stderr=err,
+                             stdin=subprocess.DEVNULL, text=True)
+        pids = []
+        for _ in range(2):
+            line = d.stdout.readline().strip()
+            if not re.match(r"^ready \d+$", line):
+                err.seek(0)
+                raise Fail("t_spin's line %r; dhtrace's stderr: %s"
+                           % (line, err.read().strip()))
+            pids.append(int(line.split()[1]))
+        stats = {pid: proc_stat(pid) for pid in pids}
+        spin = [pid for pid in pids if stats[pid][1] != pids[0] + pids[1] - pid]
+        check_eq(len(spin), 1, "one t_spin the parent of the other: %s" % stats)
+        spin = spin[0]
+        child = pids[0] + pids[1] - spin
+        check_eq(stats[spin][1], d.pid, "t_spin's parent")
+        wait_for(lambda: 0xcc in code_bytes(child, "malloc")[0],
+                 "no int3 in the forked t_spin's malloc: not traced")
+        time.sleep(1)
+        d.kill()
+        check_eq(d.wait(), -signal.SIGKILL, "dhtrace's end")
+        time.sleep(0.2)
+        for pid, what in ((spin, "t_spin"), (child, "its child")):
+            st = proc_stat(pid)
+            check(st and st[0] in "RSD", "%s after dhtrace's SIGKILL: %s" % (what, st))
+        check_eq(proc_stat(spin)[1], os.getpid(), "t_spin's parent after dhtrace died")
+        # Its probes go with dhtrace.
+        for pid in (spin, child):
+            wait_for(lambda: code_bytes(pid, "malloc")[0] == code_bytes(pid, "malloc")[1],
+                     "malloc of %d still has dhtrace's int3 20 s after its end" % pid)
+        rest = d.stdout.read()
+        check_eq(sorted(rest.split("\n")), sorted(["", "done %d" % child, "done %d" % spin]),
+                 "t_spin's last lines")
+        _, status = os.waitpid(spin, 0)
+        pids = []
+        check_eq(os.waitstatus_to_exitcode(status), 0, "t_spin's exit status "
+                 "(0: its child exited 0 too)")
+    finally:
+        if d and d.poll() is None:
+            d.kill()
+            d.wait()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        if err:
+            err.close()
+
+
 # --- convert: DHAT files of every producer to folded stacks -----------------
 
 def folded(path, value=None):
@@ -1307,7 +1781,6 @@ def error_not_root_runs_nothing():
 def error_bad_arguments():
     for args, pattern in ((["--max-frames", "0", "--", "true"], "--max-frames"),
                           (["-p", "12x"], "PID"),
-                          (["-d", "1s", "--", "true"], "-d goes with -p"),
                           (["--format", "json", "--", "true"], "--format"),
                           (["--format", "dhat,", "--", "true"], "--format"),
                           ([], "either a command or -p")):

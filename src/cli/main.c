@@ -10,10 +10,12 @@
 #include <sys/resource.h>
 
 #include "cli/commands.h"
-#include "cli/record.h"
+#include "record/record.h"
 #include "dhtrace.h"
 
 #define DEFAULT_FRAMES 12
+#define DEFAULT_MAX_PROCS 4096
+#define MAX_PIDS 256
 #define DEFAULT_RINGBUF (64ULL << 20)
 
 static const char usage[] =
@@ -27,8 +29,12 @@ static const char usage[] =
 "(dh_view.html) opens, or to a pprof profile. Needs root.\n"
 "\n"
 "Options:\n"
-"  -p, --pid PID          attach to a running process until it exits or Ctrl-C\n"
-"  -d, --duration TIME    with -p: stop after TIME (e.g. 30s, 500ms, 2m)\n"
+"  -p, --pid PID[,PID..]  attach to running processes until they exit or\n"
+"                         Ctrl-C (repeatable)\n"
+"  -d, --duration TIME    stop after TIME (e.g. 30s, 500ms, 2m)\n"
+"      --no-follow        trace only the command or PIDs, not their children\n"
+"      --max-procs N      processes traced in all; later ones are counted,\n"
+"                         not traced (a fork bomb guard; default %u)\n"
 "  -o, --output FILE      where to write the profile; %%p is the pid\n"
 "                         (default: dhat-heap.json, or dhat-heap.pb.gz)\n"
 "  -f, --format FMT       dhat (DHAT JSON), pprof (gzipped profile.proto), or\n"
@@ -219,6 +225,8 @@ int main(int argc, char **argv)
 		{ "ringbuf-size", required_argument, NULL, 'R' },
 		{ "empty-probes", no_argument, NULL, 'E' },
 		{ "unwind", required_argument, NULL, 'U' },
+		{ "no-follow", no_argument, NULL, 'N' },
+		{ "max-procs", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -227,7 +235,10 @@ int main(int argc, char **argv)
 		.ringbuf_bytes = DEFAULT_RINGBUF,
 		.unwind_cfi = true,
 		.unwind_fp = true,
+		.follow = true,
+		.max_procs = DEFAULT_MAX_PROCS,
 	};
+	pid_t pids[MAX_PIDS];
 	const char *output = NULL;
 	unsigned int formats = 0;
 	size_t i;
@@ -241,9 +252,23 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+p:d:o:f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
+			for (char *tok = strtok(optarg, ","); tok;
+			     tok = strtok(NULL, ",")) {
+				if (parse_int(tok, 1, 0x7fffffff, &v))
+					return bad_arg("PID", tok);
+				if (o.npids == MAX_PIDS)
+					return bad_arg("-p (too many PIDs)", tok);
+				pids[o.npids++] = v;
+			}
+			o.pids = pids;
+			break;
+		case 'N':
+			o.follow = false;
+			break;
+		case 'M':
 			if (parse_int(optarg, 1, 0x7fffffff, &v))
-				return bad_arg("PID", optarg);
-			o.pid = v;
+				return bad_arg("--max-procs", optarg);
+			o.max_procs = v;
 			break;
 		case 'd':
 			o.duration_ns = parse_duration(optarg);
@@ -288,7 +313,7 @@ int main(int argc, char **argv)
 				return bad_arg("--unwind (auto, fp or dwarf)", optarg);
 			break;
 		case 'h':
-			printf(usage, DH_MAX_FRAMES);
+			printf(usage, DEFAULT_MAX_PROCS, DH_MAX_FRAMES);
 			return 0;
 		default:
 			fprintf(stderr, "dhtrace: see dhtrace --help\n");
@@ -297,19 +322,15 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		o.argv = argv + optind;
-	if (!o.argv == !o.pid) {
+	if (!o.argv == !o.npids) {
 		fprintf(stderr, "dhtrace: give either a command or -p PID (see dhtrace --help)\n");
-		return 2;
-	}
-	if (o.duration_ns && !o.pid) {
-		fprintf(stderr, "dhtrace: -d goes with -p; a command is traced until it exits\n");
 		return 2;
 	}
 	if (output_names(output, formats, &o)) {
 		fprintf(stderr, "dhtrace: out of memory\n");
 		return 1;
 	}
-	if (o.pid)
+	if (o.npids)
 		raise_file_limit();
 	status = record(&o);
 	free(o.dhat_output);

@@ -8,7 +8,7 @@
 #ifndef DHTRACE_PPROF_BUILD_H
 #define DHTRACE_PPROF_BUILD_H
 
-#include "cli/sites.h"
+#include "record/sites.h"
 #include "heap/heap.h"
 #include "out/out.h"
 #include "sym/sym.h"

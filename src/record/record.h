@@ -1,5 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* `dhtrace [options] -- CMD` and `dhtrace -p PID`: trace and write. */
+/*
+ * The recording session: `dhtrace [options] -- CMD` and `dhtrace -p PID`.
+ *
+ * How events flow: the kernel side writes every traced process's events
+ * into one ring buffer, in the order they happened. The session reads it
+ * and hands each event to the recorder of its process (by pid): one heap,
+ * one set of call sites and one address space each (src/record/proc.c).
+ * A fork event, at its place in that order, makes the child's recorder a
+ * copy of its parent's (valgrind --trace-children=yes); ptrace holds the
+ * child until its probes are attached (src/trace/follow.c). An exec starts
+ * the process's recorder afresh on its new image, with the allocator that
+ * image uses. When a process exits, its last events are read, its profile
+ * written (src/record/outputs.c) and its recorder freed; the summary lists
+ * them all.
+ */
 #ifndef DHTRACE_RECORD_H
 #define DHTRACE_RECORD_H
 
@@ -10,14 +24,17 @@
 
 struct record_opts {
 	char *const *argv;	/* command mode: the command, NULL-ended */
-	pid_t pid;		/* attach mode: the process */
-	uint64_t duration_ns;	/* attach mode: 0 = until exit or signal */
+	const pid_t *pids;	/* attach mode: the processes */
+	size_t npids;
+	uint64_t duration_ns;	/* 0 = until they exit or a signal */
 	/* The files to write, NULL for a format not wanted; "%p" expands
 	 * to the pid. */
 	char *dhat_output;
 	char *pprof_output;
 	unsigned int max_frames;	/* printed frames, allocator included */
 	size_t ringbuf_bytes;
+	unsigned int max_procs;	/* traced in all; later ones are counted */
+	bool follow;		/* trace children too */
 	bool empty_probes;	/* benchmark floor: probes that do nothing */
 	bool unwind_cfi;	/* unwind with the objects' CFI */
 	bool unwind_fp;		/* follow frame pointers (where no CFI) */

@@ -1,46 +1,61 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Recording: start or follow the process, put the probes on its allocator,
- * feed the events through the accounting until the process exits (or the
- * user stops us), then write the profile and the summary.
+ * The recording session: start the command (or find the -p processes),
+ * put the probes on their allocators, hand each event to its process's
+ * recorder, follow forks, execs and exits, until the processes are gone
+ * or the user stops us; write each process's profile and the summary.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/pprof_build.h"
-#include "cli/record.h"
-#include "cli/sites.h"
-#include "heap/heap.h"
 #include "out/out.h"
-#include "sym/sym.h"
-#include "trace/trace.h"
+#include "record/record_int.h"
 #include "util/array.h"
 
 #define POLL_MS 100	/* the kernel side wakes us only when busy */
 /* Room in the kernel's table for libraries loaded later: as many rows
- * again as the process has at the start, and at least this many. */
+ * again as the processes have at the start, and at least this many (more
+ * when children may exec other programs). */
 #define UNWIND_HEADROOM (64 * 1024)
+#define UNWIND_HEADROOM_FOLLOW (1024 * 1024)
 
-struct recorder {
-	struct heap *heap;
-	struct sym *sym;
-	struct sites *sites;
-	struct probes *probes;
-	struct mmap_watch *watch;
-	struct unwind *unwind;		/* NULL: frame pointers only */
-	unsigned int max_ips;	/* return addresses captured per stack */
-	int64_t wall_start_ns;	/* when the accounting's time zero was */
-	int err;		/* first failure inside the event callback */
+/* What the summary keeps of a process whose profile is written. */
+struct done {
+	pid_t pid;
+	char *cmd;
+	struct heap_totals totals;
+	struct outputs out;
+	bool root;
+};
+
+struct session {
+	const struct record_opts *o;
+	struct shared sh;
+	struct follow *follow;		/* NULL: no ptrace */
+	struct mmap_watch **watches;
+	size_t nwatches, watches_cap;
+	struct proc **procs;		/* live */
+	size_t nprocs, procs_cap;
+	struct done *done;
+	size_t ndone, done_cap;
+	pid_t *untraced;		/* children past --max-procs */
+	size_t nuntraced, untraced_cap;
+	uint64_t not_traced;
+	unsigned int ntraced;		/* processes traced so far */
+	pid_t root;			/* the command's process */
+	int root_status;
+	bool root_exited;
+	int err;			/* first failure inside a callback */
 };
 
 static uint64_t clock_ns(clockid_t clock)
@@ -56,142 +71,172 @@ static uint64_t now_ns(void)
 	return clock_ns(CLOCK_MONOTONIC);
 }
 
-static int add_mapping(void *ctx, const struct mapping *m)
+static struct proc *proc_of(struct session *s, pid_t pid)
 {
-	struct recorder *r = ctx;
-	int err;
-
-	err = sym_add_mapping(r->sym, m->start, m->end, m->pgoff, m->path);
-	if (!err && r->unwind)
-		err = unwind_add_mapping(r->unwind, m);
-	return err;
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->procs[i]->pid == pid)
+			return s->procs[i];
+	return NULL;
 }
 
-/* The program point of a stack, symbolized the first time it is seen. */
-static int site_of_stack(struct recorder *r, uint64_t stack_id, uint32_t *pp)
+static int procs_add(struct session *s, struct proc *p)
 {
-	uint64_t ips[DH_MAX_FRAMES + 1];
-	uint32_t frames[16 * DH_MAX_FRAMES];	/* inlining adds frames */
-	int n = 0, nframes = 0;
+	int err = grow(&s->procs, &s->procs_cap, s->nprocs + 1,
+		       sizeof(*s->procs));
 
-	if (sites_lookup(r->sites, stack_id, pp))
+	if (err)
+		return err;
+	s->procs[s->nprocs++] = p;
+	s->ntraced++;
+	return probes_track(s->sh.probes, p->pid, true);
+}
+
+static bool is_untraced(struct session *s, pid_t pid, bool forget)
+{
+	for (size_t i = 0; i < s->nuntraced; i++) {
+		if (s->untraced[i] == pid) {
+			if (forget)
+				s->untraced[i] = s->untraced[--s->nuntraced];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A traced process forked, at this point of the event order. */
+static int on_fork(struct session *s, pid_t parent, pid_t child)
+{
+	struct proc *pp = proc_of(s, parent), *c;
+
+	if (!pp || proc_of(s, child))
 		return 0;
-	/* A new stack may run in a library mapped since we last looked. */
-	if (r->watch)
-		mmap_watch_drain(r->watch, add_mapping, r);
-	if (stack_id)
-		n = probes_stack(r->probes, stack_id, ips, r->max_ips);
-	if (n > 0)
-		nframes = sym_stack(r->sym, ips, n, frames, ARRAY_SIZE(frames));
-	return sites_bind(r->sites, stack_id, frames,
-			  nframes > 0 ? nframes : 0, pp);
+	if (s->ntraced >= s->o->max_procs) {
+		probes_track(s->sh.probes, child, false);
+		s->not_traced++;
+		return grow(&s->untraced, &s->untraced_cap, s->nuntraced + 1,
+			    sizeof(*s->untraced)) ?:
+		       (s->untraced[s->nuntraced++] = child, 0);
+	}
+	c = proc_fork(&s->sh, pp, child);
+	if (!c)
+		return -ENOMEM;
+	if (procs_add(s, c)) {
+		proc_free(c);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static int on_event(void *ctx, const struct dh_event *e)
 {
-	struct recorder *r = ctx;
-	uint64_t t = e->ts_ns;	/* the accounting's clock never steps back */
-	uint32_t pp;
-	int err = 0;
+	struct session *s = ctx;
+	struct proc *p;
+	int err;
 
-	switch (e->kind) {
-	case DH_EV_ALLOC:
-		err = site_of_stack(r, e->stack_id, &pp);
-		if (!err)
-			err = heap_alloc(r->heap, e->pid, e->addr, e->size, pp, t);
-		break;
-	case DH_EV_FREE:
-		heap_release(r->heap, e->pid, e->addr, t);
-		break;
-	case DH_EV_REALLOC_BEGIN:
-		err = heap_realloc_begin(r->heap, e->pid, e->tid, e->old_addr,
-					 t);
-		break;
-	case DH_EV_REALLOC_END:
-		err = heap_realloc_end(r->heap, e->pid, e->tid, e->addr,
-				       e->size, t);
-		break;
-	}
+	if (e->kind == DH_EV_FORK)
+		err = on_fork(s, e->pid, (pid_t)e->addr);
+	else
+		err = (p = proc_of(s, e->pid)) ? proc_event(&s->sh, p, e) : 0;
 	if (err)
-		r->err = err;
+		s->err = err;
 	return err;
 }
 
-/* The command line, space-separated, as valgrind records it. */
-static char *join_args(char *const *argv)
+static int on_mapping(void *ctx, const struct mapping *m)
 {
-	size_t len = 1;
-	char *s;
+	struct session *s = ctx;
+	struct proc *p = proc_of(s, m->pid);
 
-	for (size_t i = 0; argv[i]; i++)
-		len += strlen(argv[i]) + 1;
-	s = calloc(1, len);
-	if (!s)
-		return NULL;
-	for (size_t i = 0; argv[i]; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, argv[i]);
-	}
-	return s;
+	return p ? proc_add_mapping(&s->sh, p, m) : 0;
 }
 
-static char *process_cmdline(pid_t pid)
+/* Everything the kernel has told so far: mappings first, as a new stack
+ * may run in a library mapped since we last looked. */
+static int drain(struct session *s)
 {
-	char path[64], buf[4096];
-	ssize_t n;
-	int fd;
+	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	for (ssize_t i = 0; i < n - 1; i++)
-		if (!buf[i])
-			buf[i] = ' ';
-	return strdup(buf);
+	for (size_t i = 0; i < s->nwatches; i++)
+		mmap_watch_drain(s->watches[i], on_mapping, s);
+	err = probes_consume(s->sh.probes);
+	return s->err ? s->err : err;
 }
 
-/* -o FILE with %p replaced by the pid and %% by %. */
-static char *output_path(const char *tmpl, pid_t pid)
+static int watch(struct session *s, pid_t pid, bool all_threads)
 {
-	size_t cap = strlen(tmpl) * 2 + 32, len = 0;
-	char *s = malloc(cap);
+	int err = grow(&s->watches, &s->watches_cap, s->nwatches + 1,
+		       sizeof(*s->watches));
 
-	if (!s)
-		return NULL;
-	for (const char *p = tmpl; *p && len + 24 < cap; p++) {
-		if (p[0] == '%' && p[1] == 'p') {
-			len += sprintf(s + len, "%d", pid);
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			s[len++] = '%';
-			p++;
-		} else {
-			s[len++] = *p;
+	if (!err)
+		err = mmap_watch_open(&s->watches[s->nwatches], pid, all_threads);
+	if (!err)
+		s->nwatches++;
+	return err;
+}
+
+/* The process is gone, or tracing ends: its profile is final. */
+static int finish(struct session *s, struct proc *p)
+{
+	struct done *d;
+	int err;
+
+	heap_finish(p->heap, now_ns());
+	err = grow(&s->done, &s->done_cap, s->ndone + 1, sizeof(*s->done));
+	if (err)
+		return err;
+	d = &s->done[s->ndone++];
+	memset(d, 0, sizeof(*d));
+	d->pid = p->pid;
+	d->root = p->root;
+	d->cmd = strdup(p->cmd);
+	heap_totals(p->heap, &d->totals);
+	err = outputs_name(s->o, p->pid, p->root, &d->out);
+	if (!err)
+		err = outputs_write(&s->sh, p, &d->out) ? -EIO : 0;
+	probes_track(s->sh.probes, p->pid, false);
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->procs[i] == p)
+			s->procs[i] = s->procs[--s->nprocs];
+	if (d->root && p->pid == s->root && !s->o->argv)
+		s->root = 0;
+	proc_free(p);
+	return err;
+}
+
+static int on_follow(struct session *s, const struct follow_event *ev)
+{
+	struct proc *p;
+	int err = drain(s);
+
+	if (err)
+		return err;
+	p = proc_of(s, ev->pid);
+	switch (ev->kind) {
+	case FOLLOW_FORK:
+		if (p && !p->links && p->alloc.n)
+			err = proc_attach(&s->sh, p);
+		if (p)
+			follow_resume(s->follow, ev->pid);
+		else
+			follow_release(s->follow, ev->pid);
+		is_untraced(s, ev->pid, true);
+		break;
+	case FOLLOW_EXEC:
+		if (p)
+			err = proc_exec(&s->sh, p, now_ns());
+		follow_resume(s->follow, ev->pid);
+		break;
+	case FOLLOW_EXIT:
+		if (ev->pid == s->root) {
+			s->root_exited = true;
+			s->root_status = WIFSIGNALED(ev->status) ?
+					 128 + WTERMSIG(ev->status) :
+					 WEXITSTATUS(ev->status);
 		}
+		if (p)
+			err = finish(s, p);
+		break;
 	}
-	s[len] = '\0';
-	return s;
-}
-
-/* Fail before the command runs, not after, when the profile cannot be
- * written where asked. */
-static int check_output_dir(const char *path)
-{
-	char *copy = strdup(path);
-	int err = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	if (access(dirname(copy), W_OK | X_OK))
-		err = -errno;
-	free(copy);
 	return err;
 }
 
@@ -202,107 +247,114 @@ static int epoll_add(int epfd, int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
-struct loop_fds {
-	int epoll, signal, timer;
-};
-
-static void loop_fds_close(struct loop_fds *l)
+static int timer_open(uint64_t duration_ns)
 {
-	if (l->epoll >= 0)
-		close(l->epoll);
-	if (l->signal >= 0)
-		close(l->signal);
-	if (l->timer >= 0)
-		close(l->timer);
-}
-
-static int loop_fds_open(struct loop_fds *l, struct recorder *r,
-			 const struct target *t, uint64_t duration_ns)
-{
-	sigset_t mask;
-	int err;
-
-	l->epoll = epoll_create1(EPOLL_CLOEXEC);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	l->signal = signalfd(-1, &mask, SFD_CLOEXEC);
-	l->timer = -1;
-	if (l->epoll < 0 || l->signal < 0)
-		return -errno;
-	err = epoll_add(l->epoll, probes_fd(r->probes));
-	if (!err)
-		err = epoll_add(l->epoll, t->pidfd);
-	if (!err)
-		err = epoll_add(l->epoll, l->signal);
-	if (err || !duration_ns)
-		return err;
-
 	struct itimerspec its = {
 		.it_value.tv_sec = duration_ns / 1000000000ULL,
 		.it_value.tv_nsec = duration_ns % 1000000000ULL,
 	};
-	l->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	if (l->timer < 0 || timerfd_settime(l->timer, 0, &its, NULL))
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+
+	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL))
 		return -errno;
-	return epoll_add(l->epoll, l->timer);
+	return fd;
 }
 
 /*
  * A command gets a terminal's Ctrl-C itself, as under a shell, and we wait
- * for it to exit; a signal sent to dhtrace alone is passed on. A followed
- * process is left alone: the signal ends the trace.
+ * for it to exit; a signal sent to dhtrace alone is passed on. Once the
+ * command is gone (its daemons traced on), or for -p, a signal ends the
+ * trace.
  */
-static bool handle_signal(int sigfd, const struct target *t)
+static bool handle_signal(struct session *s, int sigfd)
 {
 	struct signalfd_siginfo si;
 
 	if (read(sigfd, &si, sizeof(si)) != sizeof(si))
 		return false;
-	if (!t->spawned)
+	if (!s->o->argv || s->root_exited)
 		return true;
 	if (si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE ||
 	    si.ssi_signo != SIGINT)
-		kill(t->pid, si.ssi_signo);
+		kill(s->root, si.ssi_signo);
 	return false;
 }
 
-/* Runs until the process exits, a signal or the duration ends it. */
-static int trace_loop(struct recorder *r, struct target *t,
-		      uint64_t duration_ns)
+static bool all_gone(const struct session *s)
 {
-	struct loop_fds l = { -1, -1, -1 };
-	bool done = false;
-	int err;
+	return !s->nprocs && (!s->o->argv || s->root_exited);
+}
 
-	err = loop_fds_open(&l, r, t, duration_ns);
+/* Runs until the processes exit, a signal or the duration ends it. */
+static int trace_loop(struct session *s)
+{
+	int epfd = epoll_create1(EPOLL_CLOEXEC), sigfd, timer = -1, err;
+	bool done = false;
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (epfd < 0 || sigfd < 0)
+		return -errno;
+	err = epoll_add(epfd, probes_fd(s->sh.probes));
+	if (!err)
+		err = epoll_add(epfd, sigfd);
+	if (!err && s->follow)
+		err = epoll_add(epfd, follow_fd(s->follow));
+	for (size_t i = 0; !err && i < s->nprocs; i++)
+		if (s->procs[i]->pidfd >= 0)
+			err = epoll_add(epfd, s->procs[i]->pidfd);
+	if (!err && s->o->duration_ns) {
+		timer = timer_open(s->o->duration_ns);
+		err = timer < 0 ? timer : epoll_add(epfd, timer);
+	}
 	while (!err && !done) {
-		struct epoll_event evs[4];
-		int n = epoll_wait(l.epoll, evs, ARRAY_SIZE(evs), POLL_MS);
+		struct epoll_event evs[8];
+		struct follow_event fev;
+		int n = epoll_wait(epfd, evs, ARRAY_SIZE(evs), POLL_MS);
 
 		if (n < 0 && errno != EINTR) {
 			err = -errno;
 			break;
 		}
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.fd == t->pidfd || evs[i].data.fd == l.timer)
+			int fd = evs[i].data.fd;
+
+			if (fd == timer)
 				done = true;
-			else if (evs[i].data.fd == l.signal)
-				done |= handle_signal(l.signal, t);
+			else if (fd == sigfd)
+				done |= handle_signal(s, sigfd);
+			for (size_t j = 0; j < s->nprocs; j++) {
+				struct proc *p = s->procs[j];
+
+				if (p->pidfd != fd)
+					continue;
+				epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+				err = drain(s);
+				if (!err)
+					err = finish(s, p);
+				break;
+			}
 		}
-		mmap_watch_drain(r->watch, add_mapping, r);
-		err = probes_consume(r->probes);
-		if (r->err)
-			err = r->err;
+		while (!err && s->follow && follow_next(s->follow, &fev) > 0)
+			err = on_follow(s, &fev);
+		if (!err)
+			err = drain(s);
+		done |= all_gone(s);
 	}
-	loop_fds_close(&l);
+	if (timer >= 0)
+		close(timer);
+	close(sigfd);
+	close(epfd);
 	return err;
 }
 
-static void print_losses(const struct recorder *r, const struct heap_totals *t)
+static void print_losses(const struct session *s)
 {
-	const struct probes *p = r->probes;
+	const struct probes *p = s->sh.probes;
 	uint64_t c[DH_CNT_COUNT];
 	char buf[32];
 
@@ -321,188 +373,112 @@ static void print_losses(const struct recorder *r, const struct heap_totals *t)
 	if (c[DH_CNT_NESTED_RESET])
 		fprintf(stderr, "dhtrace: allocator calls left by longjmp or a throw: %s\n",
 			out_thousands(c[DH_CNT_NESTED_RESET], buf));
-	if (r->unwind && unwind_objects_without_room(r->unwind))
+	if (s->sh.unwind && unwind_objects_without_room(s->sh.unwind))
 		fprintf(stderr, "dhtrace: objects whose unwinding tables did not fit (frame pointers used): %u\n",
-			unwind_objects_without_room(r->unwind));
-	out_summary_fprint_tracer(t, stderr);
+			unwind_objects_without_room(s->sh.unwind));
+	if (probes_retries(p))
+		fprintf(stderr, "dhtrace: probes attached after the kernel was busy with another tracer: %u retries\n",
+			probes_retries(p));
+	if (s->not_traced)
+		fprintf(stderr, "dhtrace: processes not traced (over --max-procs %u): %llu\n",
+			s->o->max_procs, (unsigned long long)s->not_traced);
 }
 
-static int write_dhat(const struct recorder *r, const char *cmd, pid_t pid,
-		      const char *path)
+static int by_peak(const void *a, const void *b)
 {
-	size_t npps = sites_count(r->sites), nftbl = sym_frame_count(r->sym);
-	struct profile_pp *pps = calloc(npps ? npps : 1, sizeof(*pps));
-	const char **ftbl = calloc(nftbl ? nftbl : 1, sizeof(*ftbl));
-	struct profile p = {
-		.cmd = cmd, .pid = pid, .pps = pps, .npps = npps,
-		.ftbl = ftbl, .nftbl = nftbl,
-	};
-	int err = -ENOMEM;
+	const struct done *x = a, *y = b;
 
-	if (!pps || !ftbl)
-		goto out;
-	heap_totals(r->heap, &p.totals);
-	for (size_t i = 0; i < npps; i++) {
-		heap_pp_stats(r->heap, i, &pps[i].stats);
-		pps[i].frames = sites_frames(r->sites, i, &pps[i].nframes);
+	if (x->totals.gmax_bytes != y->totals.gmax_bytes)
+		return x->totals.gmax_bytes < y->totals.gmax_bytes ? 1 : -1;
+	return x->pid - y->pid;
+}
+
+static void print_saved(const struct done *d)
+{
+	if (d->out.path[0])
+		out_summary_fprint_saved(d->out.path[0], stderr);
+	if (d->out.path[1])
+		out_summary_fprint_saved_pprof(d->out.path[1], stderr);
+}
+
+/* The first root's numbers in dhat-rs's form; then every process. */
+static void print_summary(struct session *s)
+{
+	const struct done *first = NULL;
+	char a[32], b[32];
+
+	for (size_t i = 0; i < s->ndone && !first; i++)
+		if (s->done[i].root)
+			first = &s->done[i];
+	if (!first && s->ndone)
+		first = &s->done[0];
+	if (first) {
+		out_summary_fprint(&first->totals, stderr);
+		out_summary_fprint_tracer(&first->totals, stderr);
 	}
-	for (size_t i = 0; i < nftbl; i++)
-		ftbl[i] = sym_frame_text(r->sym, i);
-	err = out_dhat_json_write(&p, path);
-out:
-	free(pps);
-	free(ftbl);
-	return err;
-}
+	print_losses(s);
+	if (s->ndone == 1)
+		print_saved(first);
+	if (s->ndone <= 1)
+		return;
+	qsort(s->done, s->ndone, sizeof(*s->done), by_peak);
+	fprintf(stderr, "dhtrace: processes traced: %zu (largest peak first)\n",
+		s->ndone);
+	for (size_t i = 0; i < s->ndone; i++) {
+		const struct done *d = &s->done[i];
+		const char *file = d->out.path[0] ? d->out.path[0] : d->out.path[1];
 
-static int write_pprof(const struct recorder *r, const char *cmd, pid_t pid,
-		       const char *exe, const char *path)
-{
-	struct heap_totals t;
-	struct pprof_profile p = {
-		.cmd = cmd, .pid = pid, .time_nanos = r->wall_start_ns,
-	};
-
-	heap_totals(r->heap, &t);
-	p.duration_nanos = (int64_t)t.tend_ns;
-	return pprof_record_write(&p, r->sites, r->sym, r->heap, exe, path);
-}
-
-/* The output files, with %p expanded: [0] DHAT JSON, [1] pprof. */
-struct outputs {
-	char *path[2];
-};
-
-static void outputs_free(struct outputs *out)
-{
-	free(out->path[0]);
-	free(out->path[1]);
-	memset(out, 0, sizeof(*out));
-}
-
-/* Expand for @pid; unless @check is false, fail when a file cannot be
- * written where asked. */
-static int outputs_expand(const struct record_opts *o, pid_t pid, bool check,
-			  struct outputs *out)
-{
-	const char *tmpl[2] = { o->dhat_output, o->pprof_output };
-	int err = 0;
-
-	outputs_free(out);
-	for (int i = 0; i < 2 && !err; i++) {
-		if (!tmpl[i])
-			continue;
-		out->path[i] = output_path(tmpl[i], pid);
-		err = out->path[i] ? 0 : -ENOMEM;
-		if (!err && check)
-			err = check_output_dir(out->path[i]);
-		if (err)
-			fprintf(stderr, "dhtrace: cannot write %s: %s\n",
-				tmpl[i], strerror(-err));
+		fprintf(stderr, "dhtrace:   %d  peak %s B  total %s B  %s -> %s\n",
+			d->pid, out_thousands(d->totals.gmax_bytes, a),
+			out_thousands(d->totals.total_bytes, b), d->cmd,
+			file ? file : "-");
 	}
-	return err;
 }
 
-static void recorder_close(struct recorder *r)
-{
-	probes_close(r->probes);
-	unwind_free(r->unwind);
-	mmap_watch_close(r->watch);
-	sites_free(r->sites);
-	sym_free(r->sym);
-	heap_free(r->heap);
-}
-
-/* The objects the process will map (or has), in search order. */
-struct objects {
-	char **v;
-	size_t n;
-};
-
-/* Find the allocator and start (or follow) the process, still stopped. */
-static int prepare_target(const struct record_opts *o, struct target *t,
-			  struct alloc_sites *sites, struct objects *objs)
-{
-	char *exe = NULL;
-	int err;
-
-	if (o->argv) {
-		exe = target_resolve(o->argv[0]);
-		if (!exe) {
-			fprintf(stderr, "dhtrace: cannot run '%s': %s\n",
-				o->argv[0], strerror(errno));
-			return -errno;
-		}
-		err = objects_of_command(exe, &objs->v, &objs->n);
-	} else {
-		err = objects_of_process(o->pid, &objs->v, &objs->n);
-		if (err == -ENOENT || err == -ESRCH) {
-			fprintf(stderr, "dhtrace: no process with PID %d\n", o->pid);
-			return err;
-		}
-	}
-	if (!err)
-		err = alloc_sites_find(sites, objs->v, objs->n);
-	if (err) {
-		fprintf(stderr, "dhtrace: cannot find the allocator of %s: %s\n",
-			exe ? exe : "the process",
-			err == -ENOENT ? "no object defines malloc" : strerror(-err));
-		free(exe);
-		return err;
-	}
-	err = o->argv ? target_spawn(t, exe, o->argv) : target_follow(t, o->pid);
-	if (err)
-		fprintf(stderr, "dhtrace: cannot %s: %s\n",
-			o->argv ? "start the command" : "follow the process",
-			strerror(-err));
-	free(exe);
-	return err;
-}
-
+/* Objects the processes start with: their tables are built before the
+ * kernel's table is sized. */
 static int prepare_object(void *ctx, const struct mapping *m)
 {
-	unwind_add_object(ctx, m->path, m->start, m->end);
+	unwind_add_object(ctx, m->pid, m->path, m->start, m->end);
 	return 0;
 }
 
-/*
- * The unwinding tables of the objects the process starts with: a command's
- * libraries are mapped and running before we hear of their mappings, so
- * theirs must be ready by then. Returns the rows the kernel's table needs.
- */
-static uint32_t prepare_unwinding(struct recorder *r, const struct target *t,
-				  const struct objects *objs)
+static uint32_t prepare_unwinding(struct session *s, const char *exe)
 {
-	uint32_t rows;
+	uint32_t rows, room;
+	char **objs = NULL;
+	size_t n = 0;
 
-	for (size_t i = 0; t->spawned && i < objs->n; i++)
-		unwind_add_object(r->unwind, objs->v[i], 0, 0);
-	if (!t->spawned)
-		proc_maps_read(t->pid, prepare_object, r->unwind);
-	rows = unwind_rows_built(r->unwind);
-	return rows + (rows > UNWIND_HEADROOM ? rows : UNWIND_HEADROOM);
+	if (exe && !objects_of_command(exe, environ, &objs, &n))
+		for (size_t i = 0; i < n; i++)
+			unwind_add_object(s->sh.unwind, 0, objs[i], 0, 0);
+	objects_free(objs, n);
+	for (size_t i = 0; i < s->o->npids; i++)
+		proc_maps_read(s->o->pids[i], prepare_object, s->sh.unwind);
+	rows = unwind_rows_built(s->sh.unwind);
+	room = s->o->follow ? UNWIND_HEADROOM_FOLLOW : UNWIND_HEADROOM;
+	return rows + (rows > room ? rows : room);
 }
 
-static int start_tracing(struct recorder *r, const struct record_opts *o,
-			 const struct target *t, const struct alloc_sites *sites,
-			 const struct objects *objs)
+static int open_probes(struct session *s, const char *exe)
 {
+	const struct record_opts *o = s->o;
 	struct probes_opts po = {
-		.pid = t->pid,
-		.max_frames = r->max_ips,
+		.max_frames = s->sh.max_ips,
 		.ringbuf_bytes = o->ringbuf_bytes,
 		.empty = o->empty_probes,
 		.fp_fallback = o->unwind_fp,
+		.follow = o->follow,
 	};
 	int err;
 
 	if (o->unwind_cfi) {
-		r->unwind = unwind_new(t->spawned ? 0 : t->pid);
-		if (!r->unwind)
+		s->sh.unwind = unwind_new();
+		if (!s->sh.unwind)
 			return -ENOMEM;
-		po.unwind_rows = prepare_unwinding(r, t, objs);
+		po.unwind_rows = prepare_unwinding(s, exe);
 	}
-	err = probes_open(&r->probes, &po, on_event, r);
+	err = probes_open(&s->sh.probes, &po, on_event, s);
 	if (err) {
 		/* EACCES is also the verifier's refusal: blame privileges
 		 * only when we lack them. */
@@ -511,43 +487,133 @@ static int start_tracing(struct recorder *r, const struct record_opts *o,
 			" (run as root)" : "");
 		return err;
 	}
-	if (r->unwind)
-		unwind_start(r->unwind, r->probes, po.unwind_rows);
-	r->sym = sym_new(t->spawned ? 0 : t->pid);
-	r->sites = sites_new();
-	if (!r->sym || !r->sites)
+	if (s->sh.unwind)
+		unwind_start(s->sh.unwind, s->sh.probes, po.unwind_rows);
+	s->sh.cache = sym_cache_new();
+	if (!s->sh.cache)
 		return -ENOMEM;
-	/* A followed process has its libraries already; a command maps
-	 * everything after exec, which the mmap watch sees. */
-	if (!t->spawned) {
-		err = proc_maps_read(t->pid, add_mapping, r);
-		if (err) {
-			fprintf(stderr, "dhtrace: cannot read the mappings of PID %d: %s\n",
-				t->pid, strerror(-err));
-			return err;
-		}
-	}
-	err = mmap_watch_open(&r->watch, t->pid, !t->spawned);
-	if (!err)
-		err = probes_attach(r->probes, sites);
-	if (err) {
-		fprintf(stderr, "dhtrace: cannot attach to PID %d: %s\n",
-			t->pid, strerror(-err));
+	s->sh.wall_start_ns = clock_ns(CLOCK_REALTIME);
+	return 0;
+}
+
+static int pidfd_open(pid_t pid)
+{
+	return syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* A running process, by -p: probes on its allocator now. */
+static int start_process(struct session *s, pid_t pid)
+{
+	char **objs = NULL;
+	size_t n = 0;
+	struct proc *p;
+	int err;
+
+	err = objects_of_process(pid, &objs, &n);
+	if (err == -ENOENT || err == -ESRCH) {
+		fprintf(stderr, "dhtrace: no process with PID %d\n", pid);
 		return err;
 	}
-	r->wall_start_ns = clock_ns(CLOCK_REALTIME);
-	r->heap = heap_new(now_ns());
-	return r->heap ? 0 : -ENOMEM;
+	p = err ? NULL : proc_new(&s->sh, pid, true);
+	if (!err && !p)
+		err = -ENOMEM;
+	if (!err)
+		err = alloc_sites_find(&p->alloc, objs, n);
+	if (err) {
+		fprintf(stderr, "dhtrace: cannot find the allocator of PID %d: %s\n",
+			pid, err == -ENOENT ? "no object defines malloc" : strerror(-err));
+		goto fail;
+	}
+	p->exe = n ? strdup(objs[0]) : NULL;
+	p->root = true;
+	if (s->follow && follow_add(s->follow, pid)) {
+		fprintf(stderr, "dhtrace: PID %d: cannot follow its children (another tracer has it?); tracing it alone\n",
+			pid);
+	} else if (!s->follow) {
+		p->pidfd = pidfd_open(pid);
+	}
+	err = watch(s, pid, true);
+	if (!err)
+		err = procs_add(s, p);
+	if (err) {
+		fprintf(stderr, "dhtrace: cannot follow PID %d: %s\n", pid,
+			strerror(-err));
+		goto fail;
+	}
+	objects_free(objs, n);
+	return proc_attach(&s->sh, p);
+fail:
+	proc_free(p);
+	objects_free(objs, n);
+	return err;
+}
+
+/* The command, started held: it runs once its exec has been seen. */
+static int start_command(struct session *s, const char *exe,
+			 struct target *t)
+{
+	struct proc *p;
+	int err;
+
+	err = target_spawn(t, exe, s->o->argv);
+	if (err) {
+		fprintf(stderr, "dhtrace: cannot start the command: %s\n",
+			strerror(-err));
+		return err;
+	}
+	s->root = t->pid;
+	p = proc_new(&s->sh, t->pid, false);
+	if (!p)
+		return -ENOMEM;
+	p->root = true;
+	err = procs_add(s, p);
+	if (err) {
+		proc_free(p);
+		return err;
+	}
+	err = follow_add(s->follow, t->pid);
+	if (!err)
+		err = watch(s, t->pid, false);
+	if (err) {
+		fprintf(stderr, "dhtrace: cannot follow the command: %s\n",
+			strerror(-err));
+		return err;
+	}
+	/* The exit status comes from the tracer from now on. */
+	t->spawned = false;
+	err = target_release(t);
+	if (err)
+		fprintf(stderr, "dhtrace: cannot run '%s': %s\n",
+			s->o->argv[0], strerror(-err));
+	return err;
+}
+
+static void session_close(struct session *s)
+{
+	/* Held processes go on, untraced, before anything else ends. */
+	follow_stop(s->follow);
+	while (s->nprocs)
+		proc_free(s->procs[--s->nprocs]);
+	free(s->procs);
+	for (size_t i = 0; i < s->nwatches; i++)
+		mmap_watch_close(s->watches[i]);
+	free(s->watches);
+	for (size_t i = 0; i < s->ndone; i++) {
+		free(s->done[i].cmd);
+		outputs_free(&s->done[i].out);
+	}
+	free(s->done);
+	free(s->untraced);
+	probes_close(s->sh.probes);
+	unwind_free(s->sh.unwind);
+	sym_cache_free(s->sh.cache);
 }
 
 int record(const struct record_opts *o)
 {
-	struct recorder r = { .max_ips = o->max_frames - 1 };
+	struct session s = { .o = o, .sh.max_ips = o->max_frames - 1 };
 	struct target t = { .pidfd = -1, .release_fd = -1, .exec_err_fd = -1 };
-	struct alloc_sites sites = { 0 };
-	struct objects objs = { 0 };
-	struct outputs out = { 0 };
-	char *cmd = NULL;
+	char *exe = NULL;
 	sigset_t mask;
 	int status = 1, err;
 
@@ -559,72 +625,58 @@ int record(const struct record_opts *o)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
-	err = outputs_expand(o, o->argv ? 0 : o->pid, true, &out);
-	if (err)
-		goto out;
-	err = prepare_target(o, &t, &sites, &objs);
+	err = outputs_check(o);
 	if (err)
 		goto out;
 	if (o->argv) {
-		err = outputs_expand(o, t.pid, false, &out);
-		if (err)
-			goto out;
-		cmd = join_args(o->argv);
-	} else {
-		cmd = process_cmdline(t.pid);
-	}
-	err = start_tracing(&r, o, &t, &sites, &objs);
-	if (err)
-		goto out;
-	if (o->argv) {
-		err = target_release(&t);
-		if (err) {
+		exe = target_resolve(o->argv[0]);
+		if (!exe) {
+			err = -errno;
 			fprintf(stderr, "dhtrace: cannot run '%s': %s\n",
-				o->argv[0], strerror(-err));
+				o->argv[0], strerror(errno));
 			goto out;
 		}
 	}
+	for (size_t i = 0; i < o->npids; i++) {
+		if (kill(o->pids[i], 0) && errno == ESRCH) {
+			fprintf(stderr, "dhtrace: no process with PID %d\n",
+				o->pids[i]);
+			err = -ESRCH;
+			goto out;
+		}
+	}
+	err = open_probes(&s, exe);
+	if (!err && (o->argv || o->follow))
+		err = follow_start(&s.follow, o->follow);
+	if (!err && o->argv)
+		err = start_command(&s, exe, &t);
+	for (size_t i = 0; !err && i < o->npids; i++)
+		err = start_process(&s, o->pids[i]);
+	if (err)
+		goto out;
 
-	err = trace_loop(&r, &t, o->duration_ns);
-	heap_finish(r.heap, now_ns());
-	if (t.spawned)
-		status = target_reap(&t);
-	else
-		status = 0;
-	if (err) {
+	err = trace_loop(&s);
+	if (!err)
+		err = drain(&s);
+	/* Whatever still runs is profiled up to now. */
+	follow_stop(s.follow);
+	s.follow = NULL;
+	while (s.nprocs) {
+		int ferr = finish(&s, s.procs[s.nprocs - 1]);
+
+		err = err ? err : ferr;
+	}
+	status = o->argv ? (s.root_exited ? s.root_status : 0) : 0;
+	if (err && err != -EIO) {
 		fprintf(stderr, "dhtrace: tracing failed: %s\n", strerror(-err));
 		status = 1;
 	}
-
-	struct heap_totals totals;
-
-	heap_totals(r.heap, &totals);
-	out_summary_fprint(&totals, stderr);
-	print_losses(&r, &totals);
-	for (int i = 0; i < 2; i++) {
-		const char *path = out.path[i];
-
-		if (!path)
-			continue;
-		err = i ? write_pprof(&r, cmd ? cmd : "", t.pid,
-				      objs.n ? objs.v[0] : NULL, path)
-			: write_dhat(&r, cmd ? cmd : "", t.pid, path);
-		if (err) {
-			fprintf(stderr, "dhtrace: cannot write %s: %s\n", path,
-				strerror(-err));
-			status = status ? status : 1;
-		} else if (i) {
-			out_summary_fprint_saved_pprof(path, stderr);
-		} else {
-			out_summary_fprint_saved(path, stderr);
-		}
-	}
+	print_summary(&s);
+	if (err == -EIO && !status)
+		status = 1;
 out:
-	recorder_close(&r);
+	session_close(&s);
 	target_close(&t);
-	alloc_sites_free(&sites);
-	objects_free(objs.v, objs.n);
-	outputs_free(&out);
-	free(cmd);
+	free(exe);
 	return status;
 }

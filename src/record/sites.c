@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "util/array.h"
-#include "cli/sites.h"
+#include "record/sites.h"
 
 /* Open addressing, linear probing; slot value 0 = empty, else index + 1. */
 struct table {
@@ -100,6 +100,42 @@ static uint64_t site_hash(const void *owner, uint32_t i)
 struct sites *sites_new(void)
 {
 	return calloc(1, sizeof(struct sites));
+}
+
+static int copy_array(void *dstp, const void *src, size_t n, size_t size)
+{
+	void **dst = dstp;
+
+	*dst = NULL;
+	if (!n)
+		return 0;
+	*dst = malloc(n * size);
+	if (!*dst)
+		return -ENOMEM;
+	memcpy(*dst, src, n * size);
+	return 0;
+}
+
+struct sites *sites_clone(const struct sites *parent)
+{
+	struct sites *s = malloc(sizeof(*s));
+
+	if (!s)
+		return NULL;
+	*s = *parent;
+	if (copy_array(&s->by_stack.slot, parent->by_stack.slot,
+		       parent->by_stack.cap, sizeof(*s->by_stack.slot)) |
+	    copy_array(&s->bindings, parent->bindings, parent->bindings_cap,
+		       sizeof(*s->bindings)) |
+	    copy_array(&s->by_frames.slot, parent->by_frames.slot,
+		       parent->by_frames.cap, sizeof(*s->by_frames.slot)) |
+	    copy_array(&s->v, parent->v, parent->sites_cap, sizeof(*s->v)) |
+	    copy_array(&s->frames, parent->frames, parent->frames_cap,
+		       sizeof(*s->frames))) {
+		sites_free(s);
+		return NULL;
+	}
+	return s;
 }
 
 void sites_free(struct sites *s)

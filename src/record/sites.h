@@ -16,6 +16,8 @@ struct sites;
 
 struct sites *sites_new(void);
 void sites_free(struct sites *s);
+/* A copy, for a forked child (with its symbols' frame ids). */
+struct sites *sites_clone(const struct sites *parent);
 
 /* The program point bound to @stack_id: 0 and true if known. */
 bool sites_lookup(const struct sites *s, uint64_t stack_id, uint32_t *pp);

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The files of a recording: their names, and each process's profile. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/pprof_build.h"
+#include "out/out.h"
+#include "record/record_int.h"
+
+/* @tmpl with %p replaced by the pid and %% by %; without %p and unless
+ * @root, ".PID" goes before the extension (".json", ".pb.gz", ".pb"). */
+static char *output_path(const char *tmpl, pid_t pid, bool root)
+{
+	static const char *const exts[] = { ".pb.gz", ".json", ".pb" };
+	size_t cap = strlen(tmpl) * 2 + 48, len = 0, tlen = strlen(tmpl);
+	const char *insert_at = NULL;
+	char *s = malloc(cap);
+
+	if (!s)
+		return NULL;
+	if (!root && !strstr(tmpl, "%p")) {
+		const char *base = strrchr(tmpl, '/');
+
+		base = base ? base + 1 : tmpl;
+		insert_at = tmpl + tlen;
+		for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+			size_t el = strlen(exts[i]);
+
+			if (tlen - (base - tmpl) > el &&
+			    !strcmp(tmpl + tlen - el, exts[i])) {
+				insert_at = tmpl + tlen - el;
+				break;
+			}
+		}
+	}
+	for (const char *p = tmpl;; p++) {
+		if (p == insert_at)
+			len += sprintf(s + len, ".%d", pid);
+		if (!*p || len + 24 >= cap)
+			break;
+		if (p[0] == '%' && p[1] == 'p') {
+			len += sprintf(s + len, "%d", pid);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			s[len++] = '%';
+			p++;
+		} else {
+			s[len++] = *p;
+		}
+	}
+	s[len] = '\0';
+	return s;
+}
+
+void outputs_free(struct outputs *out)
+{
+	free(out->path[0]);
+	free(out->path[1]);
+	memset(out, 0, sizeof(*out));
+}
+
+int outputs_name(const struct record_opts *o, pid_t pid, bool root,
+		 struct outputs *out)
+{
+	const char *tmpl[2] = { o->dhat_output, o->pprof_output };
+
+	outputs_free(out);
+	for (int i = 0; i < 2; i++) {
+		if (!tmpl[i])
+			continue;
+		out->path[i] = output_path(tmpl[i], pid, root);
+		if (!out->path[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int outputs_check(const struct record_opts *o)
+{
+	const char *tmpl[2] = { o->dhat_output, o->pprof_output };
+	int err = 0;
+
+	for (int i = 0; i < 2 && !err; i++) {
+		char *copy;
+
+		if (!tmpl[i])
+			continue;
+		copy = strdup(tmpl[i]);
+		if (!copy)
+			return -ENOMEM;
+		if (access(dirname(copy), W_OK | X_OK))
+			err = -errno;
+		free(copy);
+		if (err)
+			fprintf(stderr, "dhtrace: cannot write %s: %s\n",
+				tmpl[i], strerror(-err));
+	}
+	return err;
+}
+
+static int write_dhat(const struct proc *r, const char *path)
+{
+	size_t npps = sites_count(r->sites), nftbl = sym_frame_count(r->sym);
+	struct profile_pp *pps = calloc(npps ? npps : 1, sizeof(*pps));
+	const char **ftbl = calloc(nftbl ? nftbl : 1, sizeof(*ftbl));
+	struct profile p = {
+		.cmd = r->cmd, .pid = r->pid, .pps = pps, .npps = npps,
+		.ftbl = ftbl, .nftbl = nftbl,
+	};
+	int err = -ENOMEM;
+
+	if (!pps || !ftbl)
+		goto out;
+	heap_totals(r->heap, &p.totals);
+	for (size_t i = 0; i < npps; i++) {
+		heap_pp_stats(r->heap, i, &pps[i].stats);
+		pps[i].frames = sites_frames(r->sites, i, &pps[i].nframes);
+	}
+	for (size_t i = 0; i < nftbl; i++)
+		ftbl[i] = sym_frame_text(r->sym, i);
+	err = out_dhat_json_write(&p, path);
+out:
+	free(pps);
+	free(ftbl);
+	return err;
+}
+
+static int write_pprof(const struct shared *sh, const struct proc *r,
+		       const char *path)
+{
+	struct heap_totals t;
+	struct pprof_profile p = {
+		.cmd = r->cmd, .pid = r->pid, .time_nanos = sh->wall_start_ns,
+	};
+
+	heap_totals(r->heap, &t);
+	p.duration_nanos = (int64_t)t.tend_ns;
+	return pprof_record_write(&p, r->sites, r->sym, r->heap, r->exe, path);
+}
+
+int outputs_write(const struct shared *sh, const struct proc *p,
+		  const struct outputs *out)
+{
+	int first = 0;
+
+	for (int i = 0; i < 2; i++) {
+		const char *path = out->path[i];
+		int err;
+
+		if (!path)
+			continue;
+		err = i ? write_pprof(sh, p, path) : write_dhat(p, path);
+		if (err) {
+			fprintf(stderr, "dhtrace: cannot write %s: %s\n", path,
+				strerror(-err));
+			first = first ? first : err;
+		}
+	}
+	return first;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Internal interfaces of src/record/: not for other stages. */
+#ifndef DHTRACE_RECORD_INT_H
+#define DHTRACE_RECORD_INT_H
+
+#include "heap/heap.h"
+#include "record/record.h"
+#include "record/sites.h"
+#include "sym/sym.h"
+#include "trace/trace.h"
+
+/* What every process's recorder shares. */
+struct shared {
+	struct probes *probes;
+	struct unwind *unwind;		/* NULL: frame pointers only */
+	struct sym_cache *cache;
+	unsigned int max_ips;		/* return addresses per stack */
+	int64_t wall_start_ns;		/* when tracing started */
+};
+
+/* The recorder of one process (one image of it: an exec starts anew). */
+struct proc {
+	pid_t pid;
+	char *cmd;			/* the image's command line */
+	char *exe;			/* its executable (pprof's main binary) */
+	struct heap *heap;
+	struct sites *sites;
+	struct sym *sym;
+	struct unwind_space *space;	/* NULL: frame pointers only */
+	struct alloc_sites alloc;	/* where its probes are */
+	struct probe_links *links;
+	bool root;			/* the command's, or a -p PID's */
+	bool image;			/* has exec'ed under us, or was running */
+	int pidfd;			/* -1 unless followed without ptrace */
+};
+
+/* A new process: @pid running (@running: read its mappings now) or about
+ * to exec. NULL when out of memory. */
+struct proc *proc_new(const struct shared *sh, pid_t pid, bool running);
+/* A forked child of @parent: a copy of its recorder. */
+struct proc *proc_fork(const struct shared *sh, const struct proc *parent,
+		       pid_t pid);
+/* @p just exec'ed (and is held): start afresh on its new image, probes
+ * on its allocator. Returns 0 or a negative errno. */
+int proc_exec(const struct shared *sh, struct proc *p, uint64_t now_ns);
+/* Probes on @p's allocator (@p->alloc), bound to it. */
+int proc_attach(const struct shared *sh, struct proc *p);
+int proc_event(const struct shared *sh, struct proc *p,
+	       const struct dh_event *e);
+int proc_add_mapping(const struct shared *sh, struct proc *p,
+		     const struct mapping *m);
+void proc_free(struct proc *p);
+
+/* Output files (outputs.c). */
+struct outputs {
+	char *path[2];			/* [0] DHAT JSON, [1] pprof */
+};
+
+/* The files of process @pid: the names given (@root), else each with
+ * ".PID" before its extension, "%p" expanded in both cases. */
+int outputs_name(const struct record_opts *o, pid_t pid, bool root,
+		 struct outputs *out);
+/* Fail before tracing, not after, when a file cannot be written where
+ * asked. Says why on stderr. */
+int outputs_check(const struct record_opts *o);
+void outputs_free(struct outputs *out);
+/* Write @p's profile (after heap_finish) to each file. Returns 0, or the
+ * first negative errno (said on stderr). */
+int outputs_write(const struct shared *sh, const struct proc *p,
+		  const struct outputs *out);
+
+#endif /* DHTRACE_RECORD_INT_H */
