@@ -157,11 +157,6 @@ fail:
 	return err < 0 ? err : -EINVAL;
 }
 
-bool probes_multi(const struct probes *p)
-{
-	return p->multi;
-}
-
 unsigned int probes_retries(const struct probes *p)
 {
 	return p->retries;
@@ -249,10 +244,9 @@ static int link_perf(struct probes *p, struct probe_links *l, pid_t pid,
 }
 
 /* The sites of one object (those from @first on with its path), entries
- * or returns, as one uprobe_multi link. Returns how many sites it took. */
+ * or returns, as one uprobe_multi link. */
 static int attach_object(struct probes *p, struct probe_links *l, pid_t pid,
-			 const struct alloc_sites *sites, size_t first,
-			 bool ret, size_t *taken)
+			 const struct alloc_sites *sites, size_t first, bool ret)
 {
 	const char *path = sites->v[first].path;
 	uint64_t *offsets = calloc(sites->n, sizeof(*offsets));
@@ -260,16 +254,12 @@ static int attach_object(struct probes *p, struct probe_links *l, pid_t pid,
 	uint32_t cnt = 0;
 	int err = -ENOMEM;
 
-	*taken = 0;
 	if (!offsets || !cookies)
 		goto out;
 	for (size_t i = first; i < sites->n; i++) {
 		const struct alloc_site *s = &sites->v[i];
 
-		if (strcmp(s->path, path))
-			continue;
-		(*taken)++;
-		if (ret && is_release(s->fn))
+		if (strcmp(s->path, path) || (ret && is_release(s->fn)))
 			continue;
 		offsets[cnt] = s->offset;
 		cookies[cnt++] = cookie_of(pid, s->fn);
@@ -300,7 +290,6 @@ int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
 		  struct probe_links **out)
 {
 	struct probe_links *l = calloc(1, sizeof(*l));
-	size_t taken;
 	int err = -ENOMEM;
 
 	*out = NULL;
@@ -320,8 +309,7 @@ int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
 			const struct alloc_site *s = &sites->v[i];
 
 			if (p->multi && first_of_object(sites, i))
-				err = attach_object(p, l, pid, sites, i, ret,
-						    &taken);
+				err = attach_object(p, l, pid, sites, i, ret);
 			else if (!p->multi && (!ret || !is_release(s->fn)))
 				err = link_perf(p, l, pid, s, ret);
 		}
@@ -377,34 +365,28 @@ void probes_detach(struct probe_links *l)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 << 10);
 	for (size_t i = 0; i < l->n; i++) {
-		struct closer c = {
+		struct closer *c = malloc(sizeof(*c));
+		struct closer here = {
 			.p = p,
 			.fd = l->fds ? l->fds[i] : -1,
 			.perf = l->perf ? l->perf[i] : NULL,
 		};
-		struct closer *copy = malloc(sizeof(*copy));
 		pthread_t t;
 
-		pthread_mutex_lock(&p->lock);
-		p->closing++;
-		pthread_mutex_unlock(&p->lock);
-		if (copy) {
-			*copy = c;
-			if (!pthread_create(&t, &attr, closer_run, copy))
+		if (c) {
+			*c = here;
+			pthread_mutex_lock(&p->lock);
+			p->closing++;
+			pthread_mutex_unlock(&p->lock);
+			if (!pthread_create(&t, &attr, closer_run, c))
 				continue;
-			free(copy);
-		}
-		/* No thread: close it here, slowly but surely. */
-		copy = malloc(sizeof(*copy));
-		if (copy) {
-			*copy = c;
-			closer_run(copy);
-		} else {
-			close_one(&c);
+			free(c);
 			pthread_mutex_lock(&p->lock);
 			p->closing--;
 			pthread_mutex_unlock(&p->lock);
 		}
+		/* No thread: close it here, slowly but surely. */
+		close_one(&here);
 	}
 	pthread_attr_destroy(&attr);
 	free(l->fds);

@@ -73,8 +73,6 @@ typedef int (*event_fn)(void *ctx, const struct dh_event *e);
 
 int probes_open(struct probes **out, const struct probes_opts *o,
 		event_fn on_event, void *ctx);
-/* Whether links are uprobe_multi ones (else one perf uprobe a function). */
-bool probes_multi(const struct probes *p);
 /* Attach calls retried because the kernel was busy with another tracer's
  * uprobes on the same file. */
 unsigned int probes_retries(const struct probes *p);
