@@ -44,10 +44,8 @@ static int add_mapping(void *ctx, const struct mapping *m)
 	return err;
 }
 
-int proc_add_mapping(const struct shared *sh, struct proc *p,
-		     const struct mapping *m)
+int proc_add_mapping(struct proc *p, const struct mapping *m)
 {
-	(void)sh;
 	return add_mapping(p, m);
 }
 
@@ -97,7 +95,6 @@ struct proc *proc_new(const struct shared *sh, pid_t pid, bool running)
 		return NULL;
 	p->pid = pid;
 	p->pidfd = -1;
-	p->image = running;
 	p->cmd = process_cmdline(pid);
 	if (!p->cmd || image_new(sh, p, monotonic_ns(), running)) {
 		proc_free(p);
@@ -122,8 +119,7 @@ static int copy_sites(struct alloc_sites *dst, const struct alloc_sites *src)
 	return 0;
 }
 
-struct proc *proc_fork(const struct shared *sh, const struct proc *parent,
-		       pid_t pid)
+struct proc *proc_fork(const struct proc *parent, pid_t pid)
 {
 	struct proc *p = calloc(1, sizeof(*p));
 	int err;
@@ -132,7 +128,6 @@ struct proc *proc_fork(const struct shared *sh, const struct proc *parent,
 		return NULL;
 	p->pid = pid;
 	p->pidfd = -1;
-	p->image = parent->image;
 	p->cmd = strdup(parent->cmd);
 	p->exe = parent->exe ? strdup(parent->exe) : NULL;
 	p->heap = heap_clone(parent->heap);
@@ -143,7 +138,6 @@ struct proc *proc_fork(const struct shared *sh, const struct proc *parent,
 		err = unwind_space_clone(&p->space, parent->space, pid);
 	if (!err)
 		err = copy_sites(&p->alloc, &parent->alloc);
-	(void)sh;
 	if (err) {
 		proc_free(p);
 		return NULL;
@@ -183,35 +177,23 @@ int proc_exec(const struct shared *sh, struct proc *p, uint64_t now_ns)
 	free(p->cmd);
 	free(p->exe);
 	p->exe = NULL;
-	p->image = true;
 	p->cmd = process_cmdline(p->pid);
-	if (!p->cmd)
-		return -ENOMEM;
-	err = objects_of_exec(p->pid, &objs, &nobjs);
+	err = p->cmd ? image_new(sh, p, now_ns, true) : -ENOMEM;
 	if (!err)
-		err = alloc_sites_find(&alloc, objs, nobjs);
+		err = objects_of_exec(p->pid, &objs, &nobjs);
 	if (!err && nobjs)
 		p->exe = strdup(objs[0]);
 	/* Tables ready before the libraries are mapped and run. */
 	for (size_t i = 0; !err && sh->unwind && i < nobjs; i++)
 		unwind_add_object(sh->unwind, p->pid, objs[i], 0, 0);
-	objects_free(objs, nobjs);
 	if (!err)
-		err = image_new(sh, p, now_ns, true);
-	if (err == -ENOENT) {
-		/* No allocator we know: traced, with nothing to see. */
-		alloc_sites_free(&alloc);
-		alloc_sites_free(&p->alloc);
-		probes_detach(p->links);
-		p->links = NULL;
-		return p->heap ? 0 : image_new(sh, p, now_ns, true);
-	}
-	if (err) {
-		alloc_sites_free(&alloc);
+		err = alloc_sites_find(&alloc, objs, nobjs);
+	objects_free(objs, nobjs);
+	if (err && err != -ENOENT)
 		return err;
-	}
-	if (p->links && same_sites(&alloc, &p->alloc)) {
-		/* Links bound to the process outlive its exec. */
+	/* Links bound to the process outlive its exec: the same allocator
+	 * keeps them. */
+	if (!err && p->links && same_sites(&alloc, &p->alloc)) {
 		alloc_sites_free(&alloc);
 		return 0;
 	}
@@ -219,7 +201,8 @@ int proc_exec(const struct shared *sh, struct proc *p, uint64_t now_ns)
 	p->links = NULL;
 	alloc_sites_free(&p->alloc);
 	p->alloc = alloc;
-	return proc_attach(sh, p);
+	/* -ENOENT: no allocator we know; traced, with nothing to see. */
+	return err ? 0 : proc_attach(sh, p);
 }
 
 /* The program point of a stack, symbolized the first time it is seen. */

@@ -30,7 +30,6 @@ struct proc {
 	struct alloc_sites alloc;	/* where its probes are */
 	struct probe_links *links;
 	bool root;			/* the command's, or a -p PID's */
-	bool image;			/* has exec'ed under us, or was running */
 	int pidfd;			/* -1 unless followed without ptrace */
 };
 
@@ -38,8 +37,7 @@ struct proc {
  * to exec. NULL when out of memory. */
 struct proc *proc_new(const struct shared *sh, pid_t pid, bool running);
 /* A forked child of @parent: a copy of its recorder. */
-struct proc *proc_fork(const struct shared *sh, const struct proc *parent,
-		       pid_t pid);
+struct proc *proc_fork(const struct proc *parent, pid_t pid);
 /* @p just exec'ed (and is held): start afresh on its new image, probes
  * on its allocator. Returns 0 or a negative errno. */
 int proc_exec(const struct shared *sh, struct proc *p, uint64_t now_ns);
@@ -47,8 +45,7 @@ int proc_exec(const struct shared *sh, struct proc *p, uint64_t now_ns);
 int proc_attach(const struct shared *sh, struct proc *p);
 int proc_event(const struct shared *sh, struct proc *p,
 	       const struct dh_event *e);
-int proc_add_mapping(const struct shared *sh, struct proc *p,
-		     const struct mapping *m);
+int proc_add_mapping(struct proc *p, const struct mapping *m);
 void proc_free(struct proc *p);
 
 /* Output files (outputs.c). */

@@ -48,9 +48,7 @@ struct session {
 	size_t nprocs, procs_cap;
 	struct done *done;
 	size_t ndone, done_cap;
-	pid_t *untraced;		/* children past --max-procs */
-	size_t nuntraced, untraced_cap;
-	uint64_t not_traced;
+	uint64_t not_traced;		/* children past --max-procs */
 	unsigned int ntraced;		/* processes traced so far */
 	pid_t root;			/* the command's process */
 	int root_status;
@@ -91,18 +89,6 @@ static int procs_add(struct session *s, struct proc *p)
 	return probes_track(s->sh.probes, p->pid, true);
 }
 
-static bool is_untraced(struct session *s, pid_t pid, bool forget)
-{
-	for (size_t i = 0; i < s->nuntraced; i++) {
-		if (s->untraced[i] == pid) {
-			if (forget)
-				s->untraced[i] = s->untraced[--s->nuntraced];
-			return true;
-		}
-	}
-	return false;
-}
-
 /* A traced process forked, at this point of the event order. */
 static int on_fork(struct session *s, pid_t parent, pid_t child)
 {
@@ -110,14 +96,13 @@ static int on_fork(struct session *s, pid_t parent, pid_t child)
 
 	if (!pp || proc_of(s, child))
 		return 0;
+	/* Without a recorder, its tracer lets it go untraced. */
 	if (s->ntraced >= s->o->max_procs) {
 		probes_track(s->sh.probes, child, false);
 		s->not_traced++;
-		return grow(&s->untraced, &s->untraced_cap, s->nuntraced + 1,
-			    sizeof(*s->untraced)) ?:
-		       (s->untraced[s->nuntraced++] = child, 0);
+		return 0;
 	}
-	c = proc_fork(&s->sh, pp, child);
+	c = proc_fork(pp, child);
 	if (!c)
 		return -ENOMEM;
 	if (procs_add(s, c)) {
@@ -147,7 +132,7 @@ static int on_mapping(void *ctx, const struct mapping *m)
 	struct session *s = ctx;
 	struct proc *p = proc_of(s, m->pid);
 
-	return p ? proc_add_mapping(&s->sh, p, m) : 0;
+	return p ? proc_add_mapping(p, m) : 0;
 }
 
 /* Everything the kernel has told so far: mappings first, as a new stack
@@ -197,8 +182,6 @@ static int finish(struct session *s, struct proc *p)
 	for (size_t i = 0; i < s->nprocs; i++)
 		if (s->procs[i] == p)
 			s->procs[i] = s->procs[--s->nprocs];
-	if (d->root && p->pid == s->root && !s->o->argv)
-		s->root = 0;
 	proc_free(p);
 	return err;
 }
@@ -219,7 +202,6 @@ static int on_follow(struct session *s, const struct follow_event *ev)
 			follow_resume(s->follow, ev->pid);
 		else
 			follow_release(s->follow, ev->pid);
-		is_untraced(s, ev->pid, true);
 		break;
 	case FOLLOW_EXEC:
 		if (p)
@@ -253,10 +235,15 @@ static int timer_open(uint64_t duration_ns)
 		.it_value.tv_sec = duration_ns / 1000000000ULL,
 		.it_value.tv_nsec = duration_ns % 1000000000ULL,
 	};
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), err;
 
-	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL))
+	if (fd < 0)
 		return -errno;
+	if (timerfd_settime(fd, 0, &its, NULL)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
 	return fd;
 }
 
@@ -412,11 +399,11 @@ static void print_summary(struct session *s)
 			first = &s->done[i];
 	if (!first && s->ndone)
 		first = &s->done[0];
-	if (first) {
+	if (first)
 		out_summary_fprint(&first->totals, stderr);
-		out_summary_fprint_tracer(&first->totals, stderr);
-	}
 	print_losses(s);
+	if (first)
+		out_summary_fprint_tracer(&first->totals, stderr);
 	if (s->ndone == 1)
 		print_saved(first);
 	if (s->ndone <= 1)
@@ -603,7 +590,6 @@ static void session_close(struct session *s)
 		outputs_free(&s->done[i].out);
 	}
 	free(s->done);
-	free(s->untraced);
 	probes_close(s->sh.probes);
 	unwind_free(s->sh.unwind);
 	sym_cache_free(s->sh.cache);
