@@ -269,6 +269,20 @@ int objects_of_command(const char *path, char *const *envp, char ***out,
 	return err;
 }
 
+/* Where /proc/PID/exe points: the executable as the process names it. */
+static int exe_path(pid_t pid, char *buf, size_t size)
+{
+	char link[64];
+	ssize_t len;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	len = readlink(link, buf, size - 1);
+	if (len < 0)
+		return -errno;
+	buf[len] = '\0';
+	return 0;
+}
+
 /* The environment of process @pid, as execve got it (its first 64 KiB):
  * a NULL-ended array whose strings live in *@buf. */
 static char **process_environ(pid_t pid, char **buf)
@@ -302,18 +316,14 @@ static char **process_environ(pid_t pid, char **buf)
 
 int objects_of_exec(pid_t pid, char ***out, size_t *n)
 {
-	char link[64], path[4096], *buf = NULL, **envp;
-	ssize_t len;
-	int err;
+	char path[4096], *buf = NULL, **envp;
+	int err = exe_path(pid, path, sizeof(path));
 
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	len = readlink(link, path, sizeof(path) - 1);
-	if (len < 0)
-		return -errno;
-	path[len] = '\0';
+	if (err)
+		return err;
 	/* A file replaced since the exec is read through the link. */
 	if (access(path, R_OK))
-		snprintf(path, sizeof(path), "%s", link);
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	envp = process_environ(pid, &buf);
 	if (!envp)
 		return -ENOMEM;
@@ -358,17 +368,14 @@ int objects_of_process(pid_t pid, char ***out, size_t *n)
 {
 	struct maps_objects mo = { .v = out, .n = n, .pid = pid };
 	struct mapping exe = { 0 };
-	char link[64], path[4096];
-	ssize_t len;
+	char path[4096];
 	int err;
 
 	*out = NULL;
 	*n = 0;
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	len = readlink(link, path, sizeof(path) - 1);
-	if (len < 0)
-		return -errno;
-	path[len] = '\0';
+	err = exe_path(pid, path, sizeof(path));
+	if (err)
+		return err;
 	/* The executable first: it may define the allocator itself. */
 	exe.path = path;
 	err = add_mapped_object(&mo, &exe);
