@@ -302,7 +302,8 @@ static char **process_environ(pid_t pid, char **buf)
 		data[len] = '\0';
 	for (size_t i = 0; i < len; i++)
 		count += !data[i];
-	envp = calloc(count + 1, sizeof(*envp));
+	/* A last string cut at 64 KiB has no NUL of its own: one more. */
+	envp = calloc(count + 2, sizeof(*envp));
 	if (!envp) {
 		free(data);
 		return NULL;
