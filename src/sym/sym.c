@@ -105,7 +105,9 @@ static struct obj *obj_get(struct sym *s, const char *path, uint64_t start,
 	struct obj **v, *o;
 	struct stat st;
 
-	if (name && !stat(name, &st)) {
+	/* As obj_open() opens it: the plain path once the process is
+	 * gone (a short-lived one's mappings are read after its exit). */
+	if ((name && !stat(name, &st)) || !stat(path, &st)) {
 		for (size_t i = 0; i < c->nobjs; i++) {
 			if (obj_is(c->objs[i], path, st.st_dev, st.st_ino)) {
 				free(name);
