@@ -1335,6 +1335,7 @@ def wait_for(cond, what, seconds=20):
         time.sleep(0.02)
 
 
+@test
 def untraced_process_pays_nothing():
     # Probes go into the traced process only: another process using the
     # same libc runs its malloc without a breakpoint (int3, 0xcc).
@@ -1351,8 +1352,10 @@ def untraced_process_pays_nothing():
             wait_for(lambda: 0xcc in code_bytes(traced.pid, "malloc")[0]
                      or d.poll() is not None,
                      "no int3 in the traced process's malloc after 20 s")
-            check(d.poll() is None, "dhtrace ended (%s) before its probes were "
-                  "seen: %s" % (d.returncode, d.communicate()[1].strip()))
+            # The message only on failure: communicate() waits for the end.
+            if d.poll() is not None:
+                raise Fail("dhtrace ended (%s) before its probes were seen: %s"
+                           % (d.returncode, d.communicate()[1].strip()))
             for fn in ("malloc", "free"):
                 mem, orig = code_bytes(traced.pid, fn)
                 check(0xcc in mem, "%s of the traced process has no int3: %s, file %s"
