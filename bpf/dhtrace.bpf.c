@@ -598,6 +598,19 @@ int BPF_PROG(dh_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/*
+ * Any process execs (-a): user space decides from its name, user and
+ * cgroup whether to trace it, and a traced one starts afresh here, at its
+ * place in the event order. (Without -a, ptrace reports execs.)
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(dh_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	emit(DH_EV_EXEC, 0, 0, 0, 0);
+	return 0;
+}
+
 /* The floor for `make bench`: a probe that does nothing, on the same sites. */
 SEC("uprobe")
 int dh_empty(struct pt_regs *ctx)

@@ -40,6 +40,7 @@ enum dh_event_kind {
 	DH_EV_REALLOC_BEGIN,	/* realloc entry: old_addr is released for now */
 	DH_EV_REALLOC_END,	/* realloc return: addr (0 = failed or freed), size */
 	DH_EV_FORK,		/* pid forked a process: addr is its pid */
+	DH_EV_EXEC,		/* pid exec'ed (reported with -a only) */
 };
 
 struct dh_event {

@@ -1411,6 +1411,92 @@ def attach_to_several_pids():
             s.wait()
 
 
+
+def start_ready(argv):
+    """A t_spin-like command, once it has printed its "ready PID"."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    check_eq(p.stdout.readline().strip(), "ready %d" % p.pid, argv[0] + "'s first line")
+    return p
+
+
+def has_int3(pid, fn="malloc"):
+    return 0xcc in code_bytes(pid, fn)[0]
+
+
+@test
+def all_by_comm_traces_running_and_new_processes():
+    # -a --comm: the two running t_spin, and one started after tracing
+    # began, are traced; a process of another name pays nothing. Ctrl-C
+    # ends the trace with every profile written, and all keep running.
+    other_bin = os.path.join(WORK, "t_other")
+    shutil.copy(prog("t_spin"), other_bin)
+    procs = [start_spin("60"), start_spin("60"), start_ready([other_bin, "60"])]
+    try:
+        d = tempfile.mkdtemp(prefix="all-comm-", dir=WORK)
+        t = subprocess.Popen([DHTRACE, "-a", "--comm", "t_spin", "-o",
+                              os.path.join(d, "x.json")],
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for(lambda: has_int3(procs[1].pid) or t.poll() is not None,
+                     "no int3 in a running t_spin's malloc")
+            if t.poll() is not None:
+                raise Fail("dhtrace ended (%s): %s" % (t.returncode,
+                                                      t.communicate()[1]))
+            procs.append(start_spin("60"))
+            wait_for(lambda: has_int3(procs[3].pid) or t.poll() is not None,
+                     "no int3 in the malloc of a t_spin started later")
+            check(t.poll() is None, "dhtrace ended before the later t_spin was seen")
+            mem, orig = code_bytes(procs[2].pid, "malloc")
+            check_eq(mem.hex(), orig.hex(), "malloc of a process of another name")
+            t.send_signal(signal.SIGINT)
+        finally:
+            stderr = t.communicate(timeout=60)[1]
+        check_eq(t.returncode, 0, "dhtrace exit status (%s)" % stderr.strip())
+        check_spin_profiles(d, [procs[i].pid for i in (0, 1, 3)], stderr)
+        for p in procs:
+            check_eq(p.poll(), None, "process %d after the trace" % p.pid)
+            check(not has_int3(p.pid), "int3 left in %d's malloc" % p.pid)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def cgroup2_mount():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            if " - cgroup2 " in line:
+                return line.split()[4]
+    raise Fail("no cgroup2 file system mounted")
+
+
+@test
+def all_filters_by_uid_and_cgroup():
+    nobody = start_ready(["setpriv", "--reuid=65534", "--regid=65534",
+                          "--clear-groups", prog("t_spin"), "60"])
+    procs = [nobody, start_spin("60"), start_spin("60")]
+    cg = os.path.join(cgroup2_mount(), "dhtrace-test-%d" % os.getpid())
+    os.mkdir(cg)
+    try:
+        with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+            f.write(str(procs[2].pid))
+        for args, want in ((["--comm", "t_spin", "--uid", "65534"], procs[0]),
+                           (["--cgroup", cg], procs[2])):
+            d = tempfile.mkdtemp(prefix="all-filter-", dir=WORK)
+            r = dhtrace(["-a"] + args + ["-d", "1s", "-o", os.path.join(d, "x.json")])
+            check_eq(r.returncode, 0, "%s: exit status (%s)" % (args, r.stderr.strip()))
+            check_spin_profiles(d, [want.pid], r.stderr)
+        r = dhtrace(["-a", "--cgroup", os.path.join(WORK, "no-such-cgroup"), "-d", "1s"])
+        check_eq((r.returncode, len(r.stderr.splitlines())), (1, 1),
+                 "a cgroup that is not there: %s" % r.stderr)
+        check("no-such-cgroup: No such file or directory" in r.stderr, r.stderr)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        os.rmdir(cg)
+
+
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -1786,7 +1872,13 @@ def error_bad_arguments():
                           (["-p", "12x"], "PID"),
                           (["--format", "json", "--", "true"], "--format"),
                           (["--format", "dhat,", "--", "true"], "--format"),
-                          ([], "either a command or -p")):
+                          ([], "one of a command, -p PID or -a"),
+                          (["-a", "--", "true"], "one of a command, -p PID or -a"),
+                          (["-a", "-p", "1"], "one of a command, -p PID or -a"),
+                          (["--comm", "sh", "--", "true"], "go with -a"),
+                          (["-a", "--comm", "a-name-over-15-bytes"], "--comm"),
+                          (["-a", "--uid", "-1"], "--uid"),
+                          (["--max-procs", "0", "--", "true"], "--max-procs")):
         check_one_line_error(dhtrace(args), pattern)
 
 

@@ -21,6 +21,7 @@
 static const char usage[] =
 "Usage: dhtrace [OPTIONS] -- COMMAND [ARGS...]   trace a command from its start\n"
 "       dhtrace [OPTIONS] -p PID                 trace a running process\n"
+"       dhtrace [OPTIONS] -a [FILTERS]           trace every process\n"
 "       dhtrace convert|report|diff|baseline ... read saved profiles (no root;\n"
 "                                                see dhtrace COMMAND --help)\n"
 "\n"
@@ -32,6 +33,12 @@ static const char usage[] =
 "  -p, --pid PID[,PID..]  attach to running processes until they exit or\n"
 "                         Ctrl-C (repeatable)\n"
 "  -d, --duration TIME    stop after TIME (e.g. 30s, 500ms, 2m)\n"
+"  -a, --all              every process on the machine that allocates, those\n"
+"                         started later too (dhtrace's own excepted), until\n"
+"                         Ctrl-C or -d; with filters, those that pass all:\n"
+"      --comm NAME          the process's name is NAME (repeatable)\n"
+"      --uid UID            its real user id is UID\n"
+"      --cgroup DIR         it is in cgroup v2 directory DIR, or below\n"
 "      --no-follow        trace only the command or PIDs, not their children\n"
 "      --max-procs N      processes traced in all; later ones are counted,\n"
 "                         not traced (a fork bomb guard; default %u)\n"
@@ -226,6 +233,10 @@ int main(int argc, char **argv)
 		{ "empty-probes", no_argument, NULL, 'E' },
 		{ "unwind", required_argument, NULL, 'U' },
 		{ "no-follow", no_argument, NULL, 'N' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "comm", required_argument, NULL, 'C' },
+		{ "uid", required_argument, NULL, 'I' },
+		{ "cgroup", required_argument, NULL, 'G' },
 		{ "max-procs", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -237,8 +248,10 @@ int main(int argc, char **argv)
 		.unwind_fp = true,
 		.follow = true,
 		.max_procs = DEFAULT_MAX_PROCS,
+		.uid = -1,
 	};
 	pid_t pids[MAX_PIDS];
+	char *comms[MAX_PIDS];
 	const char *output = NULL;
 	unsigned int formats = 0;
 	size_t i;
@@ -249,7 +262,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
 	}
-	while ((c = getopt_long(argc, argv, "+p:d:o:f:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:d:o:f:ah", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			for (char *tok = strtok(optarg, ","); tok;
@@ -264,6 +277,26 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			o.follow = false;
+			break;
+		case 'a':
+			o.all = true;
+			break;
+		case 'C':
+			if (!*optarg || strlen(optarg) > 15)
+				return bad_arg("--comm (a process name, at most 15 bytes)",
+					       optarg);
+			if (o.ncomms == MAX_PIDS)
+				return bad_arg("--comm (too many)", optarg);
+			comms[o.ncomms++] = optarg;
+			o.comms = comms;
+			break;
+		case 'I':
+			if (parse_int(optarg, 0, 0x7fffffff, &v))
+				return bad_arg("--uid", optarg);
+			o.uid = v;
+			break;
+		case 'G':
+			o.cgroup = optarg;
 			break;
 		case 'M':
 			if (parse_int(optarg, 1, 0x7fffffff, &v))
@@ -322,15 +355,19 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		o.argv = argv + optind;
-	if (!o.argv == !o.npids) {
-		fprintf(stderr, "dhtrace: give either a command or -p PID (see dhtrace --help)\n");
+	if ((o.argv != NULL) + (o.npids > 0) + o.all != 1) {
+		fprintf(stderr, "dhtrace: give one of a command, -p PID or -a (see dhtrace --help)\n");
+		return 2;
+	}
+	if (!o.all && (o.ncomms || o.uid >= 0 || o.cgroup)) {
+		fprintf(stderr, "dhtrace: --comm, --uid and --cgroup go with -a\n");
 		return 2;
 	}
 	if (output_names(output, formats, &o)) {
 		fprintf(stderr, "dhtrace: out of memory\n");
 		return 1;
 	}
-	if (o.npids)
+	if (o.npids || o.all)
 		raise_file_limit();
 	status = record(&o);
 	free(o.dhat_output);

@@ -128,6 +128,7 @@ struct proc *proc_fork(const struct proc *parent, pid_t pid)
 		return NULL;
 	p->pid = pid;
 	p->pidfd = -1;
+	p->ptraced = parent->ptraced;
 	p->cmd = strdup(parent->cmd);
 	p->exe = parent->exe ? strdup(parent->exe) : NULL;
 	p->heap = heap_clone(parent->heap);

@@ -26,6 +26,14 @@ struct record_opts {
 	char *const *argv;	/* command mode: the command, NULL-ended */
 	const pid_t *pids;	/* attach mode: the processes */
 	size_t npids;
+	/* -a: every process on the machine (those started later too) that
+	 * has one of @comms (if any), real uid @uid (if >= 0), and is in
+	 * cgroup v2 directory @cgroup or below (if set). */
+	bool all;
+	char *const *comms;
+	size_t ncomms;
+	long uid;
+	const char *cgroup;
 	uint64_t duration_ns;	/* 0 = until they exit or a signal */
 	/* The files to write, NULL for a format not wanted; "%p" expands
 	 * to the pid. */

@@ -30,6 +30,7 @@ struct proc {
 	struct alloc_sites alloc;	/* where its probes are */
 	struct probe_links *links;
 	bool root;			/* the command's, or a -p PID's */
+	bool ptraced;			/* ptrace holds its children and execs */
 	int pidfd;			/* -1 unless followed without ptrace */
 };
 
@@ -47,6 +48,17 @@ int proc_event(const struct shared *sh, struct proc *p,
 	       const struct dh_event *e);
 int proc_add_mapping(struct proc *p, const struct mapping *m);
 void proc_free(struct proc *p);
+
+/* Which processes -a traces (filter.c). */
+struct proc_filter {
+	const struct record_opts *o;	/* comms, uid */
+	char *cgroup;			/* as /proc/PID/cgroup names it */
+};
+
+/* Says on stderr what is wrong with the options. */
+int filter_init(struct proc_filter *f, const struct record_opts *o);
+void filter_free(struct proc_filter *f);
+bool filter_match(const struct proc_filter *f, pid_t pid);
 
 /* Output files (outputs.c). */
 struct outputs {

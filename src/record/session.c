@@ -5,6 +5,7 @@
  * recorder, follow forks, execs and exits, until the processes are gone
  * or the user stops us; write each process's profile and the summary.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +43,8 @@ struct session {
 	const struct record_opts *o;
 	struct shared sh;
 	struct follow *follow;		/* NULL: no ptrace */
+	struct proc_filter filter;	/* -a */
+	int epfd;			/* the event loop's */
 	struct mmap_watch **watches;
 	size_t nwatches, watches_cap;
 	struct proc **procs;		/* live */
@@ -77,11 +80,29 @@ static struct proc *proc_of(struct session *s, pid_t pid)
 	return NULL;
 }
 
+static int pidfd_open(pid_t pid)
+{
+	return syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int epoll_add(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* A process to trace. Unless ptrace follows it, its exit is seen through
+ * a pidfd. */
 static int procs_add(struct session *s, struct proc *p)
 {
 	int err = grow(&s->procs, &s->procs_cap, s->nprocs + 1,
 		       sizeof(*s->procs));
 
+	if (!err && !p->ptraced) {
+		p->pidfd = pidfd_open(p->pid);
+		err = p->pidfd < 0 ? -errno : epoll_add(s->epfd, p->pidfd);
+	}
 	if (err)
 		return err;
 	s->procs[s->nprocs++] = p;
@@ -89,26 +110,76 @@ static int procs_add(struct session *s, struct proc *p)
 	return probes_track(s->sh.probes, p->pid, true);
 }
 
+static void procs_remove(struct session *s, struct proc *p)
+{
+	probes_track(s->sh.probes, p->pid, false);
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->procs[i] == p)
+			s->procs[i] = s->procs[--s->nprocs];
+	proc_free(p);	/* its pidfd closes, and leaves the epoll set */
+}
+
+/* Room for one more? Else it is counted, and runs untraced. */
+static bool room_for_one(struct session *s, pid_t pid)
+{
+	if (s->ntraced < s->o->max_procs)
+		return true;
+	probes_track(s->sh.probes, pid, false);
+	s->not_traced++;
+	return false;
+}
+
 /* A traced process forked, at this point of the event order. */
 static int on_fork(struct session *s, pid_t parent, pid_t child)
 {
 	struct proc *pp = proc_of(s, parent), *c;
 
-	if (!pp || proc_of(s, child))
-		return 0;
 	/* Without a recorder, its tracer lets it go untraced. */
-	if (s->ntraced >= s->o->max_procs) {
-		probes_track(s->sh.probes, child, false);
-		s->not_traced++;
+	if (!pp || proc_of(s, child) || !room_for_one(s, child))
 		return 0;
-	}
 	c = proc_fork(pp, child);
 	if (!c)
 		return -ENOMEM;
 	if (procs_add(s, c)) {
 		proc_free(c);
-		return -ENOMEM;
+		return 0;	/* gone already */
 	}
+	/* A child ptrace holds gets its probes when its tracer says it is
+	 * born; the others now, a moment after their birth. */
+	if (!c->ptraced && c->alloc.n && proc_attach(&s->sh, c))
+		procs_remove(s, c);
+	return 0;
+}
+
+/*
+ * -a: a process exec'ed. A new one is traced if it passes the filters;
+ * a traced one starts afresh, or is let go when it no longer passes. The
+ * process runs on meanwhile: what it allocates before its probes are in
+ * place is not seen.
+ */
+static int on_exec(struct session *s, pid_t pid)
+{
+	struct proc *p = proc_of(s, pid);
+
+	if (!filter_match(&s->filter, pid)) {
+		if (p)
+			procs_remove(s, p);
+		return 0;
+	}
+	if (!p) {
+		if (!room_for_one(s, pid))
+			return 0;
+		p = proc_new(&s->sh, pid, false);
+		if (!p)
+			return -ENOMEM;
+		if (procs_add(s, p)) {
+			proc_free(p);
+			return 0;
+		}
+	}
+	/* Gone already, or not to be traced (a program of another arch). */
+	if (proc_exec(&s->sh, p, now_ns()))
+		procs_remove(s, p);
 	return 0;
 }
 
@@ -120,6 +191,8 @@ static int on_event(void *ctx, const struct dh_event *e)
 
 	if (e->kind == DH_EV_FORK)
 		err = on_fork(s, e->pid, (pid_t)e->addr);
+	else if (e->kind == DH_EV_EXEC)
+		err = on_exec(s, e->pid);
 	else
 		err = (p = proc_of(s, e->pid)) ? proc_event(&s->sh, p, e) : 0;
 	if (err)
@@ -178,11 +251,7 @@ static int finish(struct session *s, struct proc *p)
 	err = outputs_name(s->o, p->pid, p->root, &d->out);
 	if (!err)
 		err = outputs_write(&s->sh, p, &d->out) ? -EIO : 0;
-	probes_track(s->sh.probes, p->pid, false);
-	for (size_t i = 0; i < s->nprocs; i++)
-		if (s->procs[i] == p)
-			s->procs[i] = s->procs[--s->nprocs];
-	proc_free(p);
+	procs_remove(s, p);
 	return err;
 }
 
@@ -220,13 +289,6 @@ static int on_follow(struct session *s, const struct follow_event *ev)
 		break;
 	}
 	return err;
-}
-
-static int epoll_add(int epfd, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
 static int timer_open(uint64_t duration_ns)
@@ -267,15 +329,16 @@ static bool handle_signal(struct session *s, int sigfd)
 	return false;
 }
 
+/* -a waits for processes to come. */
 static bool all_gone(const struct session *s)
 {
-	return !s->nprocs && (!s->o->argv || s->root_exited);
+	return !s->o->all && !s->nprocs && (!s->o->argv || s->root_exited);
 }
 
 /* Runs until the processes exit, a signal or the duration ends it. */
 static int trace_loop(struct session *s)
 {
-	int epfd = epoll_create1(EPOLL_CLOEXEC), sigfd, timer = -1, err;
+	int epfd = s->epfd, sigfd, timer = -1, err;
 	bool done = false;
 	sigset_t mask;
 
@@ -284,16 +347,13 @@ static int trace_loop(struct session *s)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (epfd < 0 || sigfd < 0)
+	if (sigfd < 0)
 		return -errno;
 	err = epoll_add(epfd, probes_fd(s->sh.probes));
 	if (!err)
 		err = epoll_add(epfd, sigfd);
 	if (!err && s->follow)
 		err = epoll_add(epfd, follow_fd(s->follow));
-	for (size_t i = 0; !err && i < s->nprocs; i++)
-		if (s->procs[i]->pidfd >= 0)
-			err = epoll_add(epfd, s->procs[i]->pidfd);
 	if (!err && s->o->duration_ns) {
 		timer = timer_open(s->o->duration_ns);
 		err = timer < 0 ? timer : epoll_add(epfd, timer);
@@ -319,7 +379,6 @@ static int trace_loop(struct session *s)
 
 				if (p->pidfd != fd)
 					continue;
-				epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 				err = drain(s);
 				if (!err)
 					err = finish(s, p);
@@ -335,7 +394,6 @@ static int trace_loop(struct session *s)
 	if (timer >= 0)
 		close(timer);
 	close(sigfd);
-	close(epfd);
 	return err;
 }
 
@@ -388,7 +446,8 @@ static void print_saved(const struct done *d)
 		out_summary_fprint_saved_pprof(d->out.path[1], stderr);
 }
 
-/* The first root's numbers in dhat-rs's form; then every process. */
+/* The first root's numbers in dhat-rs's form (the command's, the first
+ * -p PID's); then every process. */
 static void print_summary(struct session *s)
 {
 	const struct done *first = NULL;
@@ -397,13 +456,16 @@ static void print_summary(struct session *s)
 	for (size_t i = 0; i < s->ndone && !first; i++)
 		if (s->done[i].root)
 			first = &s->done[i];
-	if (!first && s->ndone)
+	/* -a has no first process: each one's numbers are in the list. */
+	if (!first && s->ndone == 1)
 		first = &s->done[0];
 	if (first)
 		out_summary_fprint(&first->totals, stderr);
 	print_losses(s);
 	if (first)
 		out_summary_fprint_tracer(&first->totals, stderr);
+	if (!s->ndone)
+		fprintf(stderr, "dhtrace: no process was traced\n");
 	if (s->ndone == 1)
 		print_saved(first);
 	if (s->ndone <= 1)
@@ -443,7 +505,8 @@ static uint32_t prepare_unwinding(struct session *s, const char *exe)
 	for (size_t i = 0; i < s->o->npids; i++)
 		proc_maps_read(s->o->pids[i], prepare_object, s->sh.unwind);
 	rows = unwind_rows_built(s->sh.unwind);
-	room = s->o->follow ? UNWIND_HEADROOM_FOLLOW : UNWIND_HEADROOM;
+	room = s->o->follow || s->o->all ? UNWIND_HEADROOM_FOLLOW :
+					   UNWIND_HEADROOM;
 	return rows + (rows > room ? rows : room);
 }
 
@@ -456,6 +519,7 @@ static int open_probes(struct session *s, const char *exe)
 		.empty = o->empty_probes,
 		.fp_fallback = o->unwind_fp,
 		.follow = o->follow,
+		.all_execs = o->all,
 	};
 	int err;
 
@@ -483,13 +547,9 @@ static int open_probes(struct session *s, const char *exe)
 	return 0;
 }
 
-static int pidfd_open(pid_t pid)
-{
-	return syscall(SYS_pidfd_open, pid, 0);
-}
-
-/* A running process, by -p: probes on its allocator now. */
-static int start_process(struct session *s, pid_t pid)
+/* A running process, by -p or -a (@quiet: a process that cannot be
+ * traced is passed over without a word): probes on its allocator now. */
+static int start_process(struct session *s, pid_t pid, bool quiet)
 {
 	char **objs = NULL;
 	size_t n = 0;
@@ -497,7 +557,7 @@ static int start_process(struct session *s, pid_t pid)
 	int err;
 
 	err = objects_of_process(pid, &objs, &n);
-	if (err == -ENOENT || err == -ESRCH) {
+	if ((err == -ENOENT || err == -ESRCH) && !quiet) {
 		fprintf(stderr, "dhtrace: no process with PID %d\n", pid);
 		return err;
 	}
@@ -506,32 +566,61 @@ static int start_process(struct session *s, pid_t pid)
 		err = -ENOMEM;
 	if (!err)
 		err = alloc_sites_find(&p->alloc, objs, n);
+	if (err && quiet)
+		goto fail;
 	if (err) {
 		fprintf(stderr, "dhtrace: cannot find the allocator of PID %d: %s\n",
 			pid, err == -ENOENT ? "no object defines malloc" : strerror(-err));
 		goto fail;
 	}
 	p->exe = n ? strdup(objs[0]) : NULL;
-	p->root = true;
-	if (s->follow && follow_add(s->follow, pid)) {
-		fprintf(stderr, "dhtrace: PID %d: cannot follow its children (another tracer has it?); tracing it alone\n",
-			pid);
-	} else if (!s->follow) {
-		p->pidfd = pidfd_open(pid);
+	p->root = !s->o->all;
+	if (s->follow) {
+		p->ptraced = !follow_add(s->follow, pid);
+		if (!p->ptraced)
+			fprintf(stderr, "dhtrace: PID %d: cannot follow its children (another tracer has it?); tracing it alone\n",
+				pid);
 	}
-	err = watch(s, pid, true);
+	err = s->o->all ? 0 : watch(s, pid, true);
 	if (!err)
 		err = procs_add(s, p);
-	if (err) {
+	if (err && !quiet)
 		fprintf(stderr, "dhtrace: cannot follow PID %d: %s\n", pid,
 			strerror(-err));
+	if (err)
 		goto fail;
-	}
 	objects_free(objs, n);
-	return proc_attach(&s->sh, p);
+	err = proc_attach(&s->sh, p);
+	if (err && quiet)
+		procs_remove(s, p);
+	return quiet ? 0 : err;
 fail:
 	proc_free(p);
 	objects_free(objs, n);
+	return quiet ? 0 : err;
+}
+
+/* -a: every process running now that passes the filters. */
+static int start_all(struct session *s)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *d;
+	int err;
+
+	if (!dir)
+		return -errno;
+	err = watch(s, -1, false);
+	while (!err && (d = readdir(dir))) {
+		pid_t pid = atoi(d->d_name);
+
+		if (pid > 0 && filter_match(&s->filter, pid) &&
+		    room_for_one(s, pid))
+			err = start_process(s, pid, true);
+	}
+	closedir(dir);
+	if (err)
+		fprintf(stderr, "dhtrace: cannot trace the machine: %s\n",
+			strerror(-err));
 	return err;
 }
 
@@ -553,6 +642,7 @@ static int start_command(struct session *s, const char *exe,
 	if (!p)
 		return -ENOMEM;
 	p->root = true;
+	p->ptraced = true;
 	err = procs_add(s, p);
 	if (err) {
 		proc_free(p);
@@ -581,6 +671,9 @@ static void session_close(struct session *s)
 	follow_stop(s->follow);
 	while (s->nprocs)
 		proc_free(s->procs[--s->nprocs]);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	filter_free(&s->filter);
 	free(s->procs);
 	for (size_t i = 0; i < s->nwatches; i++)
 		mmap_watch_close(s->watches[i]);
@@ -597,7 +690,7 @@ static void session_close(struct session *s)
 
 int record(const struct record_opts *o)
 {
-	struct session s = { .o = o, .sh.max_ips = o->max_frames - 1 };
+	struct session s = { .o = o, .sh.max_ips = o->max_frames - 1, .epfd = -1 };
 	struct target t = { .pidfd = -1, .release_fd = -1, .exec_err_fd = -1 };
 	char *exe = NULL;
 	sigset_t mask;
@@ -612,8 +705,15 @@ int record(const struct record_opts *o)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	err = outputs_check(o);
+	if (!err)
+		err = filter_init(&s.filter, o);
 	if (err)
 		goto out;
+	s.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s.epfd < 0) {
+		err = -errno;
+		goto out;
+	}
 	if (o->argv) {
 		exe = target_resolve(o->argv[0]);
 		if (!exe) {
@@ -632,12 +732,14 @@ int record(const struct record_opts *o)
 		}
 	}
 	err = open_probes(&s, exe);
-	if (!err && (o->argv || o->follow))
+	if (!err && (o->argv || (o->npids && o->follow)))
 		err = follow_start(&s.follow, o->follow);
 	if (!err && o->argv)
 		err = start_command(&s, exe, &t);
 	for (size_t i = 0; !err && i < o->npids; i++)
-		err = start_process(&s, o->pids[i]);
+		err = start_process(&s, o->pids[i], false);
+	if (!err && o->all)
+		err = start_all(&s);
 	if (err)
 		goto out;
 

@@ -66,6 +66,7 @@ struct mmap_watch {
 	char *copy;		/* a record that wraps around the ring end */
 };
 
+/* @tid -1: every process on @cpu. */
 static int perf_open(pid_t tid, int cpu, int ring_fd)
 {
 	struct perf_event_attr attr = {
@@ -74,7 +75,8 @@ static int perf_open(pid_t tid, int cpu, int ring_fd)
 		.config = PERF_COUNT_SW_DUMMY,
 		.mmap = 1,
 		.mmap2 = 1,
-		.inherit = 1,	/* threads created later report here too */
+		/* threads and processes created later report here too */
+		.inherit = tid >= 0,
 		.exclude_kernel = 1,
 		.exclude_hv = 1,
 	};
@@ -151,6 +153,7 @@ static int map_rings(struct mmap_watch *w)
 	return 0;
 }
 
+/* @pid -1: the whole machine. */
 int mmap_watch_open(struct mmap_watch **out, pid_t pid, bool all_threads)
 {
 	struct mmap_watch *w = calloc(1, sizeof(*w));
@@ -164,7 +167,7 @@ int mmap_watch_open(struct mmap_watch **out, pid_t pid, bool all_threads)
 	err = w->copy ? watch_add(w, pid) : -ENOMEM;
 	if (!err)
 		err = map_rings(w);
-	if (!err && all_threads)
+	if (!err && all_threads && pid >= 0)
 		err = watch_threads(w, pid);
 	if (err) {
 		mmap_watch_close(w);

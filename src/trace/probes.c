@@ -31,6 +31,7 @@ struct probes {
 	struct dhtrace_bpf *skel;
 	struct ring_buffer *rb;
 	struct bpf_link *fork_link;
+	struct bpf_link *exec_link;	/* -a: every exec on the machine */
 	event_fn on_event;
 	void *ctx;
 	unsigned int max_frames;
@@ -103,6 +104,8 @@ static int load(struct probes *p, const struct probes_opts *o)
 	if (!err)
 		bpf_program__set_autoload(skel->progs.dh_fork, o->follow);
 	if (!err)
+		bpf_program__set_autoload(skel->progs.dh_exec, o->all_execs);
+	if (!err)
 		err = dhtrace_bpf__load(skel);
 	if (err) {
 		dhtrace_bpf__destroy(skel);
@@ -140,6 +143,13 @@ int probes_open(struct probes **out, const struct probes_opts *o,
 	if (o->follow) {
 		p->fork_link = bpf_program__attach(p->skel->progs.dh_fork);
 		if (!p->fork_link) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	if (o->all_execs) {
+		p->exec_link = bpf_program__attach(p->skel->progs.dh_exec);
+		if (!p->exec_link) {
 			err = -errno;
 			goto fail;
 		}
@@ -539,6 +549,7 @@ void probes_close(struct probes *p)
 		pthread_cond_wait(&p->idle, &p->lock);
 	pthread_mutex_unlock(&p->lock);
 	bpf_link__destroy(p->fork_link);
+	bpf_link__destroy(p->exec_link);
 	ring_buffer__free(p->rb);
 	dhtrace_bpf__destroy(p->skel);
 	pthread_mutex_destroy(&p->lock);

@@ -67,6 +67,7 @@ struct probes_opts {
 	unsigned int unwind_rows;	/* capacity of the unwinding tables */
 	bool fp_fallback;		/* frame pointers where no CFI */
 	bool follow;			/* trace the children of the traced */
+	bool all_execs;			/* report every exec (-a) */
 };
 
 typedef int (*event_fn)(void *ctx, const struct dh_event *e);
@@ -148,7 +149,7 @@ typedef int (*mapping_fn)(void *ctx, const struct mapping *m);
 int proc_maps_read(pid_t pid, mapping_fn fn, void *ctx);
 
 /* Executable mappings the process makes from now on (perf MMAP2 records),
- * in every thread, those created later too. */
+ * in every thread, those created later too; @pid -1: every process's. */
 struct mmap_watch;
 int mmap_watch_open(struct mmap_watch **out, pid_t pid, bool all_threads);
 int mmap_watch_drain(struct mmap_watch *w, mapping_fn fn, void *ctx);
