@@ -137,7 +137,8 @@ $(BUILD)/bench/parse_json_c: tests/bench/parse_json_c.c
 	$(CC) $(CFLAGS) $< -ljson-c -o $@
 
 bench: deps
-	$(MAKE) all $(BENCH_BINS) $(BUILD)/tests/test_cfi
+	$(MAKE) all $(BENCH_BINS) $(BUILD)/tests/test_cfi $(BUILD)/progs/t_exec_target \
+		$(BUILD)/progs/t_spin
 	tools/bench.py
 
 # The fuzz target for the readers of saved profiles (libFuzzer, with

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`make bench`: what dhtrace costs, as ratios measured in one run.
 
-For each workload: native time, time under dhtrace (frame-pointer and DWARF
+First what a run costs besides its events (start, attach, detach), and
+what an untraced process pays while another is traced. For each workload: native time, time under dhtrace (frame-pointer and DWARF
 unwinding), time under empty uprobes on the same functions (the floor this
 design cannot go below: the kernel's uprobe trap), and time under valgrind
 --tool=dhat. Then the size and build time of the unwinding tables of a few
@@ -30,13 +31,14 @@ WORK = tempfile.mkdtemp(prefix="dhtrace-bench-")
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 
 
-def timed(cmd, stdin=None):
+def timed(cmd, stdin=None, env=None, repeat=REPEAT):
     best = []
-    for _ in range(REPEAT):
+    for _ in range(repeat):
         f = open(stdin) if stdin else subprocess.DEVNULL
         t = time.monotonic()
         r = subprocess.run(cmd, stdin=f, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True)
+                           stderr=subprocess.PIPE, text=True,
+                           env=dict(os.environ, **env) if env else None)
         best.append(time.monotonic() - t)
         if stdin:
             f.close()
@@ -70,6 +72,46 @@ def workload(name, cmd, pairs, stdin=None):
     print("  dhtrace's own work over the floor: fp %+.0f%%, DWARF %+.0f%%"
           % tuple((t - floor) / (floor - native) * 100 for t in (fp, traced)))
     print("  events lost: %s" % ("YES" if events_lost(err) else "none"))
+
+
+def fixed_cost():
+    """What a run costs besides the events: start, attach, detach, exit."""
+    true = shutil.which("true")
+    native, _ = timed([true], repeat=5)
+    multi, _ = timed(dhtrace([], [true]), repeat=5)
+    perf, _ = timed(dhtrace([], [true]), env={"DHTRACE_UPROBE_MULTI": "0"},
+                    repeat=5)
+    print("fixed cost of a run (dhtrace -- true, minus true; median of 5):")
+    print("  uprobe_multi links, closed concurrently: %.3f s" % (multi - native))
+    print("  one perf uprobe per function (the fallback): %.3f s" % (perf - native))
+    target = os.path.join(BUILD, "progs", "t_exec_target")
+    n = 100
+    storm = ["sh", "-c", "i=0; while [ $i -lt %d ]; do %s; i=$((i+1)); done"
+             % (n, target)]
+    native, _ = timed(storm)
+    traced, err = timed(dhtrace([], storm))
+    print("  a shell starting %d short processes: %.1f ms per process traced "
+          "(native %.1f ms)" % (n, (traced - native) / n * 1e3, native / n * 1e3))
+
+
+def untraced_beside_traced(pairs):
+    """An untraced malloc loop while another process is traced (-a --comm)."""
+    loop = [os.path.join(BUILD, "bench", "mallocfree"), str(pairs)]
+    alone, _ = timed(loop)
+    spin = subprocess.Popen([os.path.join(BUILD, "progs", "t_spin"), "600"],
+                            stdout=subprocess.PIPE)
+    spin.stdout.readline()
+    t = subprocess.Popen([DHTRACE, "-a", "--comm", "t_spin", "-o",
+                          os.path.join(WORK, "all.json")],
+                         stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    beside, _ = timed(loop)
+    t.send_signal(2)
+    t.wait()
+    spin.kill()
+    spin.wait()
+    print("untraced malloc loop while dhtrace -a --comm traces another process: "
+          "x%.2f its time alone" % (beside / alone))
 
 
 def sqlite_script():
@@ -139,6 +181,8 @@ def main():
     if shutil.which("sqlite3"):
         workload("sqlite3 running a 20,000-row script",
                  ["sqlite3", ":memory:"], 0, stdin=sqlite_script())
+    fixed_cost()
+    untraced_beside_traced(pairs)
     r = subprocess.run([os.path.join(BUILD, "bench", "heap_replay")],
                        capture_output=True, text=True)
     print(r.stdout.strip())
