@@ -1462,6 +1462,36 @@ def all_by_comm_traces_running_and_new_processes():
             p.wait()
 
 
+@test
+def concurrent_tracers_on_the_same_libc():
+    # Tracers attach and detach uprobes on the same libc at the same moment
+    # (the kernel may refuse one for an instant: it is retried): each run
+    # still gets its exact numbers, and a process attached to over and
+    # over again runs on unharmed.
+    theirs = totals(valgrind([prog("t_alloc")], "t_alloc"))
+    spin = start_spin("60")
+    try:
+        churn = [subprocess.Popen([DHTRACE, "-p", str(spin.pid), "-d", "200ms",
+                                   "-o", os.path.join(WORK, "churn%d.json" % i)],
+                                  stderr=subprocess.PIPE, text=True)
+                 for i in range(4)]
+        runs = [subprocess.Popen([DHTRACE, "-o", os.path.join(WORK, "conc%d.json" % i),
+                                  "--", prog("t_alloc")],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 text=True) for i in range(4)]
+        for i, r in enumerate(runs + churn):
+            err = r.communicate(timeout=120)[1]
+            check_eq(r.returncode, 0, "run %d: exit status (%s)" % (i, err.strip()))
+        for i in range(4):
+            with open(os.path.join(WORK, "conc%d.json" % i)) as f:
+                check_eq(totals(json.load(f)), theirs, "run %d's totals" % i)
+        check_eq(spin.poll(), None, "the process attached to four times at once")
+        check(not has_int3(spin.pid), "int3 left in its malloc")
+    finally:
+        spin.kill()
+        spin.wait()
+
+
 def cgroup2_mount():
     with open("/proc/self/mountinfo") as f:
         for line in f:
