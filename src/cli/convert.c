@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "cli/pprof_build.h"
+#include "out/pprof_build.h"
 #include "in/in.h"
 #include "out/out.h"
 #include "util/array.h"

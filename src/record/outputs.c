@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/pprof_build.h"
+#include "out/pprof_build.h"
 #include "out/out.h"
 #include "record/record_int.h"
 

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/pprof_build.h"
+#include "out/pprof_build.h"
+#include "record/record_int.h"
 
 struct recording {
 	const struct sites *sites;

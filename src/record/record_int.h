@@ -49,6 +49,19 @@ int proc_event(const struct shared *sh, struct proc *p,
 int proc_add_mapping(struct proc *p, const struct mapping *m);
 void proc_free(struct proc *p);
 
+/* pprof output (pprof_record.c). */
+struct pprof_profile;
+
+/*
+ * The recording as a pprof profile at @path: @sites and @sym after the
+ * run, @heap after heap_finish(); the mappings told, with their build
+ * ids, @exe's first (pprof's main binary). @p's names and times are the
+ * caller's. Returns 0 or a negative errno.
+ */
+int pprof_record_write(struct pprof_profile *p, const struct sites *sites,
+		       const struct sym *sym, const struct heap *heap,
+		       const char *exe, const char *path);
+
 /* Which processes -a traces (filter.c). */
 struct proc_filter {
 	const struct record_opts *o;	/* comms, uid */

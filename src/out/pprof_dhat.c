@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "util/array.h"
-#include "cli/pprof_build.h"
+#include "out/pprof_build.h"
 #include "in/in.h"
 
 #define NO_FILE SIZE_MAX

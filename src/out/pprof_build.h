@@ -8,7 +8,6 @@
 #ifndef DHTRACE_PPROF_BUILD_H
 #define DHTRACE_PPROF_BUILD_H
 
-#include "record/sites.h"
 #include "heap/heap.h"
 #include "out/out.h"
 #include "sym/sym.h"
@@ -37,16 +36,6 @@ struct pprof_source {
  */
 int pprof_build_write(struct pprof_profile *p, const struct pprof_source *src,
 		      const char *path);
-
-/*
- * The recording as a pprof profile at @path: @sites and @sym after the
- * run, @heap after heap_finish(); the mappings told, with their build
- * ids, @exe's first (pprof's main binary). @p's names and times are the
- * caller's. Returns 0 or a negative errno.
- */
-int pprof_record_write(struct pprof_profile *p, const struct sites *sites,
-		       const struct sym *sym, const struct heap *heap,
-		       const char *exe, const char *path);
 
 /*
  * The DHAT file @in (any producer's; named @name in messages) as a pprof

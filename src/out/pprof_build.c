@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "util/array.h"
-#include "cli/pprof_build.h"
+#include "out/pprof_build.h"
 
 struct build {
 	const struct pprof_source *src;
