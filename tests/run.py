@@ -1492,6 +1492,43 @@ def concurrent_tracers_on_the_same_libc():
         spin.wait()
 
 
+@test
+def attach_follows_future_children():
+    # -p on a running shell: the programs it starts after the attach are
+    # traced from their first instruction, with their exact numbers.
+    target = prog("t_exec_target")
+    sh = subprocess.Popen(["sh", "-c", "read x; %s one; %s two; read y" % (target, target)],
+                          stdin=subprocess.PIPE, text=True)
+    try:
+        d = tempfile.mkdtemp(prefix="attach-children-", dir=WORK)
+        t = subprocess.Popen([DHTRACE, "-p", str(sh.pid), "-o", os.path.join(d, "x.json")],
+                             stderr=subprocess.PIPE, text=True)
+        # Attached once the shell's read has int3 under its malloc.
+        wait_for(lambda: has_int3(sh.pid) or t.poll() is not None,
+                 "no int3 in the shell's malloc")
+        sh.stdin.write("go\n")
+        sh.stdin.flush()
+        wait_for(lambda: len(os.listdir(d)) == 2 or t.poll() is not None,
+                 "no profiles of the two programs")
+        sh.stdin.write("end\n")
+        sh.stdin.close()
+        err = t.communicate(timeout=60)[1]
+        check_eq((sh.wait(timeout=60), t.returncode), (0, 0),
+                 "exit statuses (%s)" % err.strip())
+        kids = {}
+        for name in os.listdir(d):
+            with open(os.path.join(d, name)) as f:
+                p = json.load(f)
+            if name != "x.json":
+                kids[p["cmd"]] = totals(p)
+        check_eq(kids, {target + " one": EXEC_TARGET_TOTALS,
+                        target + " two": EXEC_TARGET_TOTALS}, "the children's totals")
+    finally:
+        if sh.poll() is None:
+            sh.kill()
+            sh.wait()
+
+
 def cgroup2_mount():
     with open("/proc/self/mountinfo") as f:
         for line in f:
