@@ -1529,6 +1529,27 @@ def attach_follows_future_children():
             sh.wait()
 
 
+@test
+def a_daemon_is_traced_after_the_command_exits():
+    # The command starts a background process and exits at once: dhtrace
+    # goes on until that one exits too, then exits with the command's status.
+    d = tempfile.mkdtemp(prefix="daemon-", dir=WORK)
+    r = dhtrace(["-o", os.path.join(d, "x.json"), "--", "sh", "-c",
+                 "%s 1 > /dev/null & exit 3" % prog("t_spin")])
+    check_eq(r.returncode, 3, "exit status (%s)" % r.stderr.strip())
+    kids = [n for n in os.listdir(d) if n != "x.json"]
+    check_eq(len(kids), 1, "profiles besides the shell's: %s" % kids)
+    with open(os.path.join(d, kids[0])) as f:
+        p = json.load(f)
+    check_eq(p["cmd"], prog("t_spin") + " 1", "the daemon's command")
+    t = totals(p)
+    # All its one-second run: 64-byte rounds, each freed, and the 4 KiB
+    # stdio buffer of its "ready" line, live at its exit.
+    n = t["total"][1] - 1
+    check(n > 100 and t["total"][0] == 4096 + 64 * n and t["end"] == (4096, 1),
+          "the daemon's rounds: %s" % t)
+
+
 def cgroup2_mount():
     with open("/proc/self/mountinfo") as f:
         for line in f:
