@@ -607,7 +607,10 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(dh_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	emit(DH_EV_EXEC, 0, 0, 0, 0);
+	__u64 comm[2] = { 0 };
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	emit(DH_EV_EXEC, comm[0], comm[1], 0, 0);
 	return 0;
 }
 

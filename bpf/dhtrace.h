@@ -40,7 +40,7 @@ enum dh_event_kind {
 	DH_EV_REALLOC_BEGIN,	/* realloc entry: old_addr is released for now */
 	DH_EV_REALLOC_END,	/* realloc return: addr (0 = failed or freed), size */
 	DH_EV_FORK,		/* pid forked a process: addr is its pid */
-	DH_EV_EXEC,		/* pid exec'ed (reported with -a only) */
+	DH_EV_EXEC,		/* pid exec'ed (reported with -a only): comm */
 };
 
 struct dh_event {
@@ -49,10 +49,18 @@ struct dh_event {
 	__u32 tid;
 	__u32 pad;
 	__u64 ts_ns;		/* CLOCK_MONOTONIC */
-	__u64 addr;
-	__u64 old_addr;		/* DH_EV_REALLOC_*: the block being resized */
-	__u64 size;		/* requested size (calloc: nmemb * size) */
-	__u64 stack_id;		/* key into the stacks map; 0 = no stack */
+	union {
+		struct {
+			__u64 addr;
+			__u64 old_addr;	/* DH_EV_REALLOC_*: the block being resized */
+			__u64 size;	/* requested size (calloc: nmemb * size) */
+			__u64 stack_id;	/* key into the stacks map; 0 = no stack */
+		};
+		/* DH_EV_EXEC: the new image's name, as it was at the exec
+		 * (by the time user space reads /proc, it may have exec'ed
+		 * again) */
+		char comm[16];
+	};
 };
 
 /* Counters of what the kernel side could not deliver (per-CPU array). */

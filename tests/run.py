@@ -1550,6 +1550,45 @@ def a_daemon_is_traced_after_the_command_exits():
           "the daemon's rounds: %s" % t)
 
 
+@test
+def all_finds_a_containers_own_libc():
+    # A process started during -a in a mount namespace of its own, on a
+    # libc file of its own that the host does not see: the dynamic linker
+    # asked from outside predicts the host's libc; the file the process
+    # really maps is found and probed.
+    libc = "/lib/x86_64-linux-gnu/libc.so.6"
+    mnt = tempfile.mkdtemp(prefix="container-", dir=WORK)
+    d = tempfile.mkdtemp(prefix="all-container-", dir=WORK)
+    t = subprocess.Popen([DHTRACE, "-a", "--comm", "t_spin", "-o", os.path.join(d, "x.json")],
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1)  # not a timing check: a start before the trace is only missed
+        check(t.poll() is None, "dhtrace ended: %s" % (t.poll() is not None and t.communicate()[1]))
+        r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                            "mount -t tmpfs none {m} && cp {p} {l} {m}/ && "
+                            "LD_LIBRARY_PATH={m} exec {m}/t_spin 1".format(
+                                m=mnt, p=prog("t_spin"), l=libc)],
+                           capture_output=True, text=True, timeout=60)
+        check_eq(r.returncode, 0, "the contained t_spin (%s)" % r.stderr.strip())
+        pid = int(r.stdout.split()[1])
+        t.send_signal(signal.SIGINT)
+        err = t.communicate(timeout=60)[1]
+        check_eq(t.returncode, 0, "dhtrace exit status (%s)" % err.strip())
+        with open(os.path.join(d, "x.%d.json" % pid)) as f:
+            p = json.load(f)
+        check_eq(p["cmd"], mnt + "/t_spin 1", "its command")
+        n = totals(p)["total"][1]
+        check(n > 100 and totals(p)["total"][0] in (64 * n, 64 * (n - 1) + 4096),
+              "its 64-byte rounds: %s" % totals(p))
+        top = max(p["pps"], key=lambda x: x["tbk"])
+        check(any("spin_round (t_spin.c:" in p["ftbl"][i] for i in top["fs"]),
+              "its rounds' frames: %s" % [p["ftbl"][i] for i in top["fs"]])
+    finally:
+        if t.poll() is None:
+            t.kill()
+            t.wait()
+
+
 def cgroup2_mount():
     with open("/proc/self/mountinfo") as f:
         for line in f:

@@ -95,13 +95,16 @@ static bool proc_field(pid_t pid, const char *what, const char *key,
 	return found;
 }
 
-static bool comm_matches(const struct record_opts *o, pid_t pid)
+static bool comm_matches(const struct record_opts *o, pid_t pid,
+			 const char *at_exec)
 {
 	char comm[64];
 
 	if (!o->ncomms)
 		return true;
-	if (!proc_field(pid, "comm", "", comm, sizeof(comm)))
+	if (at_exec)
+		snprintf(comm, sizeof(comm), "%s", at_exec);
+	else if (!proc_field(pid, "comm", "", comm, sizeof(comm)))
 		return false;
 	for (size_t i = 0; i < o->ncomms; i++)
 		if (!strcmp(o->comms[i], comm))
@@ -144,8 +147,8 @@ static bool ours(pid_t pid)
 		strtol(ppid, NULL, 10) == getpid());
 }
 
-bool filter_match(const struct proc_filter *f, pid_t pid)
+bool filter_match(const struct proc_filter *f, pid_t pid, const char *comm)
 {
-	return !ours(pid) && comm_matches(f->o, pid) && uid_matches(f->o, pid) &&
-	       cgroup_matches(f, pid);
+	return !ours(pid) && comm_matches(f->o, pid, comm) &&
+	       uid_matches(f->o, pid) && cgroup_matches(f, pid);
 }

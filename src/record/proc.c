@@ -33,26 +33,33 @@ static char *process_cmdline(pid_t pid)
 	return strdup(buf);
 }
 
-static int add_mapping(void *ctx, const struct mapping *m)
+int proc_add_mapping(const struct shared *sh, struct proc *p,
+		     const struct mapping *m)
 {
-	struct proc *p = ctx;
-	int err;
+	int err = sym_add_mapping(p->sym, m->start, m->end, m->pgoff, m->path);
 
-	err = sym_add_mapping(p->sym, m->start, m->end, m->pgoff, m->path);
 	if (!err && p->space)
 		err = unwind_space_add_mapping(p->space, m);
-	return err;
+	return err ? err : predict_check(sh, p, m);
 }
 
-int proc_add_mapping(struct proc *p, const struct mapping *m)
+struct maps_reading {
+	const struct shared *sh;
+	struct proc *p;
+};
+
+static int add_mapping(void *ctx, const struct mapping *m)
 {
-	return add_mapping(p, m);
+	struct maps_reading *r = ctx;
+
+	return proc_add_mapping(r->sh, r->p, m);
 }
 
 /* A fresh image: heap, sites, address space. */
 static int image_new(const struct shared *sh, struct proc *p, uint64_t now,
 		     bool read_maps)
 {
+	struct maps_reading r = { sh, p };
 	int err = 0;
 
 	p->heap = heap_new(now);
@@ -63,7 +70,7 @@ static int image_new(const struct shared *sh, struct proc *p, uint64_t now,
 	if (sh->unwind)
 		err = unwind_space_open(&p->space, sh->unwind, p->pid);
 	if (!err && read_maps)
-		err = proc_maps_read(p->pid, add_mapping, p);
+		err = proc_maps_read(p->pid, add_mapping, &r);
 	return err;
 }
 
@@ -95,6 +102,7 @@ struct proc *proc_new(const struct shared *sh, pid_t pid, bool running)
 		return NULL;
 	p->pid = pid;
 	p->pidfd = -1;
+	p->alloc_seen = running;	/* its allocator comes from its maps */
 	p->cmd = process_cmdline(pid);
 	if (!p->cmd || image_new(sh, p, monotonic_ns(), running)) {
 		proc_free(p);
@@ -139,6 +147,17 @@ struct proc *proc_fork(const struct proc *parent, pid_t pid)
 		err = unwind_space_clone(&p->space, parent->space, pid);
 	if (!err)
 		err = copy_sites(&p->alloc, &parent->alloc);
+	p->alloc_seen = parent->alloc_seen;
+	p->malloc_file = parent->malloc_file;
+	if (!err && parent->npredicted) {
+		p->predicted = malloc(parent->npredicted * sizeof(*p->predicted));
+		err = p->predicted ? 0 : -ENOMEM;
+	}
+	if (!err && p->predicted) {
+		memcpy(p->predicted, parent->predicted,
+		       parent->npredicted * sizeof(*p->predicted));
+		p->npredicted = parent->npredicted;
+	}
 	if (err) {
 		proc_free(p);
 		return NULL;
@@ -167,6 +186,11 @@ int proc_attach(const struct shared *sh, struct proc *p)
 	return err;
 }
 
+/*
+ * The new image's allocator is predicted before its mappings are read:
+ * one the process mapped meanwhile (it runs, unless ptrace holds it) that
+ * was not predicted rebinds the probes (predict.c).
+ */
 int proc_exec(const struct shared *sh, struct proc *p, uint64_t now_ns)
 {
 	struct alloc_sites alloc = { 0 };
@@ -179,9 +203,9 @@ int proc_exec(const struct shared *sh, struct proc *p, uint64_t now_ns)
 	free(p->exe);
 	p->exe = NULL;
 	p->cmd = process_cmdline(p->pid);
-	err = p->cmd ? image_new(sh, p, now_ns, true) : -ENOMEM;
-	if (!err)
-		err = objects_of_exec(p->pid, &objs, &nobjs);
+	if (!p->cmd)
+		return -ENOMEM;
+	err = objects_of_exec(p->pid, &objs, &nobjs);
 	if (!err && nobjs)
 		p->exe = strdup(objs[0]);
 	/* Tables ready before the libraries are mapped and run. */
@@ -189,21 +213,27 @@ int proc_exec(const struct shared *sh, struct proc *p, uint64_t now_ns)
 		unwind_add_object(sh->unwind, p->pid, objs[i], 0, 0);
 	if (!err)
 		err = alloc_sites_find(&alloc, objs, nobjs);
-	objects_free(objs, nobjs);
-	if (err && err != -ENOENT)
+	if (err && err != -ENOENT) {
+		objects_free(objs, nobjs);
 		return err;
+	}
 	/* Links bound to the process outlive its exec: the same allocator
 	 * keeps them. */
 	if (!err && p->links && same_sites(&alloc, &p->alloc)) {
 		alloc_sites_free(&alloc);
-		return 0;
+	} else {
+		probes_detach(p->links);
+		p->links = NULL;
+		alloc_sites_free(&p->alloc);
+		p->alloc = alloc;
 	}
-	probes_detach(p->links);
-	p->links = NULL;
-	alloc_sites_free(&p->alloc);
-	p->alloc = alloc;
-	/* -ENOENT: no allocator we know; traced, with nothing to see. */
-	return err ? 0 : proc_attach(sh, p);
+	err = predict_note(p, objs, nobjs);
+	objects_free(objs, nobjs);
+	/* No allocator known yet: traced, with nothing to see unless it
+	 * maps one. */
+	if (!err && !p->links && p->alloc.n)
+		err = proc_attach(sh, p);
+	return err ? err : image_new(sh, p, now_ns, true);
 }
 
 /* The program point of a stack, symbolized the first time it is seen. */
@@ -258,6 +288,7 @@ void proc_free(struct proc *p)
 	image_free(p);
 	probes_detach(p->links);
 	alloc_sites_free(&p->alloc);
+	free(p->predicted);
 	if (p->pidfd >= 0)
 		close(p->pidfd);
 	free(p->cmd);

@@ -18,6 +18,11 @@ struct shared {
 	int64_t wall_start_ns;		/* when tracing started */
 };
 
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+};
+
 /* The recorder of one process (one image of it: an exec starts anew). */
 struct proc {
 	pid_t pid;
@@ -28,6 +33,12 @@ struct proc {
 	struct sym *sym;
 	struct unwind_space *space;	/* NULL: frame pointers only */
 	struct alloc_sites alloc;	/* where its probes are */
+	/* What the dynamic linker said the image would load (predict.c),
+	 * until the file of its malloc is seen mapped. */
+	struct file_id *predicted;
+	size_t npredicted;
+	struct file_id malloc_file;
+	bool alloc_seen;
 	struct probe_links *links;
 	bool root;			/* the command's, or a -p PID's */
 	bool ptraced;			/* ptrace holds its children and execs */
@@ -46,8 +57,16 @@ int proc_exec(const struct shared *sh, struct proc *p, uint64_t now_ns);
 int proc_attach(const struct shared *sh, struct proc *p);
 int proc_event(const struct shared *sh, struct proc *p,
 	       const struct dh_event *e);
-int proc_add_mapping(struct proc *p, const struct mapping *m);
+int proc_add_mapping(const struct shared *sh, struct proc *p,
+		     const struct mapping *m);
 void proc_free(struct proc *p);
+
+/* After an exec: the objects predicted, with @p->alloc found in them. */
+int predict_note(struct proc *p, char *const *objs, size_t n);
+/* A mapping @p made: rebinds its probes when it maps an allocator that
+ * was not predicted. Returns 0 or a negative errno. */
+int predict_check(const struct shared *sh, struct proc *p,
+		  const struct mapping *m);
 
 /* pprof output (pprof_record.c). */
 struct pprof_profile;
@@ -71,7 +90,8 @@ struct proc_filter {
 /* Says on stderr what is wrong with the options. */
 int filter_init(struct proc_filter *f, const struct record_opts *o);
 void filter_free(struct proc_filter *f);
-bool filter_match(const struct proc_filter *f, pid_t pid);
+/* @comm: its name at its exec (NULL: now, from /proc). */
+bool filter_match(const struct proc_filter *f, pid_t pid, const char *comm);
 
 /* Output files (outputs.c). */
 struct outputs {

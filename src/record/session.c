@@ -157,11 +157,14 @@ static int on_fork(struct session *s, pid_t parent, pid_t child)
  * process runs on meanwhile: what it allocates before its probes are in
  * place is not seen.
  */
-static int on_exec(struct session *s, pid_t pid)
+static int on_exec(struct session *s, pid_t pid, const char comm[16])
 {
 	struct proc *p = proc_of(s, pid);
+	char name[17];
 
-	if (!filter_match(&s->filter, pid)) {
+	memcpy(name, comm, 16);
+	name[16] = '\0';
+	if (!filter_match(&s->filter, pid, name)) {
 		if (p)
 			procs_remove(s, p);
 		return 0;
@@ -192,7 +195,7 @@ static int on_event(void *ctx, const struct dh_event *e)
 	if (e->kind == DH_EV_FORK)
 		err = on_fork(s, e->pid, (pid_t)e->addr);
 	else if (e->kind == DH_EV_EXEC)
-		err = on_exec(s, e->pid);
+		err = on_exec(s, e->pid, e->comm);
 	else
 		err = (p = proc_of(s, e->pid)) ? proc_event(&s->sh, p, e) : 0;
 	if (err)
@@ -205,7 +208,7 @@ static int on_mapping(void *ctx, const struct mapping *m)
 	struct session *s = ctx;
 	struct proc *p = proc_of(s, m->pid);
 
-	return p ? proc_add_mapping(p, m) : 0;
+	return p ? proc_add_mapping(&s->sh, p, m) : 0;
 }
 
 /* Everything the kernel has told so far: mappings first, as a new stack
@@ -613,7 +616,7 @@ static int start_all(struct session *s)
 	while (!err && (d = readdir(dir))) {
 		pid_t pid = atoi(d->d_name);
 
-		if (pid > 0 && filter_match(&s->filter, pid) &&
+		if (pid > 0 && filter_match(&s->filter, pid, NULL) &&
 		    room_for_one(s, pid))
 			err = start_process(s, pid, true);
 	}
