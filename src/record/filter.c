@@ -149,6 +149,7 @@ static bool ours(pid_t pid)
 
 bool filter_match(const struct proc_filter *f, pid_t pid, const char *comm)
 {
-	return !ours(pid) && comm_matches(f->o, pid, comm) &&
+	/* The name first: it came with the exec, the rest is read. */
+	return comm_matches(f->o, pid, comm) && !ours(pid) &&
 	       uid_matches(f->o, pid) && cgroup_matches(f, pid);
 }
