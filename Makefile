@@ -100,11 +100,19 @@ $(BUILD)/progs-nofp/%: tests/progs/%.cc
 	@mkdir -p $(@D)
 	$(CXX) -std=c++17 $(NOFP_CFLAGS) $< -o $@
 
+# One statically linked program: a child that execs it brings its own
+# malloc.
+STATIC_BINS := $(BUILD)/progs-static/t_exec_target
+
+$(BUILD)/progs-static/%: tests/progs/%.c
+	@mkdir -p $(@D)
+	$(CC) $(PROG_CFLAGS) -static $< -o $@
+
 deps:
 	@tools/install-deps.sh --if-missing
 
 test: deps
-	$(MAKE) all $(UNIT_BINS) $(PROG_BINS) $(NOFP_BINS)
+	$(MAKE) all $(UNIT_BINS) $(PROG_BINS) $(NOFP_BINS) $(STATIC_BINS)
 	python3 tests/run.py
 
 demo: deps

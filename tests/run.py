@@ -1589,6 +1589,32 @@ def all_finds_a_containers_own_libc():
             t.wait()
 
 
+def own_totals(p, source):
+    """(tb, tbk, eb, ebk) of the sites whose stacks pass through @source."""
+    mine = [x for x in p["pps"]
+            if any("(%s:" % source in p["ftbl"][i] for i in x["fs"])]
+    return tuple(sum(x[k] for x in mine) for k in ("tb", "tbk", "eb", "ebk"))
+
+
+@test
+def each_exec_finds_its_images_allocator():
+    # A shell's children exec a static binary (its own malloc), a program
+    # with jemalloc preloaded, and one on glibc: each image is probed on
+    # the allocator it binds to, and the program's own sites are exact.
+    static = os.path.join(BUILD, "progs-static", "t_exec_target")
+    target = prog("t_exec_target")
+    jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+    own, others, r = trace_children(
+        ["sh", "-c", "%s static; LD_PRELOAD=%s %s jemalloc; %s glibc"
+         % (static, jemalloc, target, target)], "each-exec")
+    check_eq(r.returncode, 0, "exit status (%s)" % r.stderr.strip())
+    kids = {p["cmd"].split()[-1]: p for p in others.values()}
+    check_eq(sorted(kids), ["glibc", "jemalloc", "static"], "the children")
+    for name, p in sorted(kids.items()):
+        check_eq(own_totals(p, "t_exec_target.c"), (3000, 3, 2000, 2),
+                 name + ": the program's own sites (tb, tbk, eb, ebk)")
+
+
 def cgroup2_mount():
     with open("/proc/self/mountinfo") as f:
         for line in f:

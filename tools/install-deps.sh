@@ -14,8 +14,8 @@ BUILD_PKGS="make gcc g++ clang libbpf-dev bpftool libelf-dev libdw-dev zlib1g-de
 # libc6-dbg (libc frames with file:line, through separate debug files),
 # rustc (a Rust test program), golang-go (go tool pprof: the oracle for
 # the pprof files), jansson and json-c (the JSON parsers `make bench`
-# compares with yajl).
-TEST_PKGS="valgrind python3 nodejs sqlite3 binutils libc6-dbg rustc golang-go libjansson-dev libjson-c-dev"
+# compares with yajl), jemalloc (a preloaded allocator a child execs with).
+TEST_PKGS="valgrind python3 nodejs sqlite3 binutils libc6-dbg rustc golang-go libjansson-dev libjson-c-dev libjemalloc2"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do
