@@ -1497,9 +1497,12 @@ def attach_follows_future_children():
     # -p on a running shell: the programs it starts after the attach are
     # traced from their first instruction, with their exact numbers.
     target = prog("t_exec_target")
-    sh = subprocess.Popen(["sh", "-c", "read x; %s one; %s two; read y" % (target, target)],
-                          stdin=subprocess.PIPE, text=True)
+    sh = subprocess.Popen(["sh", "-c", "echo ready; read x; %s one; %s two; read y"
+                           % (target, target)],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
+        # Only once the shell runs: before, its libc may not be mapped yet.
+        check_eq(sh.stdout.readline().strip(), "ready", "the shell's first line")
         d = tempfile.mkdtemp(prefix="attach-children-", dir=WORK)
         t = subprocess.Popen([DHTRACE, "-p", str(sh.pid), "-o", os.path.join(d, "x.json")],
                              stderr=subprocess.PIPE, text=True)

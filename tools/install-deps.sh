@@ -6,16 +6,19 @@ set -eu
 # Build: compilers, libbpf + bpftool (BPF loading, skeleton), elfutils
 # (libelf, libdw: ELF symbols, DWARF lines, inlines), zlib (gzip output),
 # libiberty (C++ and Rust demangling), yajl (streaming reader of saved DHAT
-# files: SAX callbacks, constant memory).
-BUILD_PKGS="make gcc g++ clang libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libiberty-dev libyajl-dev"
+# files: SAX callbacks, constant memory), capstone (an x86 decoder: where a
+# probe can go without being single-stepped).
+BUILD_PKGS="make gcc g++ clang libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libiberty-dev libyajl-dev libcapstone-dev"
 # Tests and benchmarks: valgrind (the DHAT oracle and its viewer), python3
 # (test driver), nodejs (runs the real viewer), sqlite3 (a real program),
 # binutils (readelf: the oracle for unwinding tables and build ids),
 # libc6-dbg (libc frames with file:line, through separate debug files),
 # rustc (a Rust test program), golang-go (go tool pprof: the oracle for
 # the pprof files), jansson and json-c (the JSON parsers `make bench`
-# compares with yajl), jemalloc (a preloaded allocator a child execs with).
-TEST_PKGS="valgrind python3 nodejs sqlite3 binutils libc6-dbg rustc golang-go libjansson-dev libjson-c-dev libjemalloc2"
+# compares with yajl), jemalloc, tcmalloc and mimalloc (programs linked with
+# or preloading another allocator), musl-tools (a static musl binary),
+# redis (a real server on jemalloc, for `make bench`).
+TEST_PKGS="valgrind python3 nodejs sqlite3 binutils libc6-dbg rustc golang-go libjansson-dev libjson-c-dev libjemalloc2 libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev musl-tools redis-server redis-tools"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do
