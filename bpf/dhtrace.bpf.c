@@ -70,7 +70,8 @@ struct thread_state {
 	__u64 size;
 	__u64 arg_ptr;		/* realloc: old block; posix_memalign: &ptr */
 	__u64 stack_id;
-	__u64 delete_ptr;	/* operator delete in flight: its own free */
+	__u64 delete_ptr;	/* an outer release in flight: its own free */
+	__u64 delete_sp;	/* and its stack pointer */
 	__u32 depth;		/* allocator calls nested on this thread */
 	__u32 fn;		/* enum dh_fn of the outermost call */
 };
@@ -454,7 +455,7 @@ static __always_inline __u64 mul_or_max(__u64 a, __u64 b)
 	return a * b;
 }
 
-static __always_inline int release(struct pt_regs *ctx, bool is_delete);
+static __always_inline int release(struct pt_regs *ctx, bool outer);
 
 /* Every entry probe: an allocation function's, or a release's. */
 SEC("uprobe")
@@ -479,6 +480,7 @@ int BPF_KPROBE(dh_entry)
 	}
 	st->depth = 1;
 	st->outer_sp = sp;
+	st->delete_ptr = 0;	/* see release() */
 	st->fn = fn;
 	st->arg_ptr = 0;
 	st->stack_id = 0;
@@ -494,6 +496,10 @@ int BPF_KPROBE(dh_entry)
 	case DH_FN_REALLOCARRAY:
 		old = PT_REGS_PARM1(ctx);
 		st->size = mul_or_max(PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx));
+		break;
+	case DH_FN_RUST_REALLOC:
+		old = PT_REGS_PARM1(ctx);
+		st->size = PT_REGS_PARM4(ctx);
 		break;
 	case DH_FN_MEMALIGN:
 		st->size = PT_REGS_PARM2(ctx);
@@ -535,6 +541,7 @@ int BPF_KRETPROBE(dh_alloc_return)
 	switch (st->fn) {
 	case DH_FN_REALLOC:
 	case DH_FN_REALLOCARRAY:
+	case DH_FN_RUST_REALLOC:
 		if (st->arg_ptr) {
 			emit(DH_EV_REALLOC_END, ret, st->arg_ptr, st->size, 0);
 			return 0;
@@ -552,30 +559,47 @@ int BPF_KRETPROBE(dh_alloc_return)
 }
 
 /*
- * free() and operator delete: a release, counted unless it runs inside an
- * allocator call (realloc(p, 0) frees through free) or is the free() that
- * operator delete ends in: the sized and array variants chain into the
- * plain delete, which tail-calls free(), so delete remembers the pointer.
+ * free() and the outer release layers (operator delete, Rust's dealloc
+ * shim): a release, counted unless it runs inside an allocator call
+ * (realloc(p, 0) frees through free) or is the release an outer layer
+ * ends in (sized delete chains into plain delete, which tail-calls free).
+ * An outer layer remembers its pointer: the next release of this thread,
+ * of the same pointer and no higher on the stack, is its own. Any other
+ * release or allocation in between forgets it, so an outer layer that
+ * ends in no probed release (jemalloc's own operator delete) cannot hide
+ * the release of an address handed out again.
  */
-static __always_inline int release(struct pt_regs *ctx, bool is_delete)
+static __always_inline int release(struct pt_regs *ctx, bool outer)
 {
 	void *ptr = (void *)PT_REGS_PARM1(ctx);
+	__u64 sp = PT_REGS_SP(ctx);
 	struct thread_state *st;
+	bool inner;
 
 	if (!ptr)
 		return 0;
-	st = thread_state(is_delete);
-	if (is_delete && !st)
-		return 0;	/* unmarked, its free() would count again */
-	if (st && nested(st, PT_REGS_SP(ctx)))
-		return 0;
-	if (st && st->delete_ptr == (__u64)ptr) {
-		if (!is_delete)
-			st->delete_ptr = 0;
+	st = thread_state(outer);
+	if (!st) {
+		/* unmarked, an outer layer's free() would count again */
+		if (!outer)
+			emit(DH_EV_FREE, (__u64)ptr, 0, 0, 0);
 		return 0;
 	}
-	if (st && is_delete)
+	if (nested(st, sp))
+		return 0;
+	if (st->delete_ptr) {
+		inner = st->delete_ptr == (__u64)ptr && sp <= st->delete_sp;
+		st->delete_ptr = 0;
+		if (inner) {
+			if (outer)	/* delete -> delete -> free */
+				st->delete_ptr = (__u64)ptr;
+			return 0;
+		}
+	}
+	if (outer) {
 		st->delete_ptr = (__u64)ptr;
+		st->delete_sp = sp;
+	}
 	emit(DH_EV_FREE, (__u64)ptr, 0, 0, 0);
 	return 0;
 }

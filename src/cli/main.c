@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "record/record.h"
+#include "trace/trace.h"
 #include "dhtrace.h"
 
 #define DEFAULT_FRAMES 12
@@ -54,6 +55,10 @@ static const char usage[] =
 "      --unwind MODE      how stacks are unwound: auto (the objects' CFI,\n"
 "                         frame pointers where there is none; the default),\n"
 "                         fp (frame pointers only), dwarf (CFI only)\n"
+"      --allocator NAME   probe one allocator only: rust (the Rust allocator\n"
+"                         shim), malloc (the C and C++ names as the dynamic\n"
+"                         linker binds them), jemalloc, tcmalloc, mimalloc, or\n"
+"                         a symbol prefix (je_, my_); default: every layer\n"
 "      --empty-probes     attach probes that record nothing: the cost floor\n"
 "                         that `make bench` compares with\n"
 "  -h, --help             show this help\n"
@@ -238,6 +243,7 @@ int main(int argc, char **argv)
 		{ "uid", required_argument, NULL, 'I' },
 		{ "cgroup", required_argument, NULL, 'G' },
 		{ "max-procs", required_argument, NULL, 'M' },
+		{ "allocator", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -302,6 +308,11 @@ int main(int argc, char **argv)
 			if (parse_int(optarg, 1, 0x7fffffff, &v))
 				return bad_arg("--max-procs", optarg);
 			o.max_procs = v;
+			break;
+		case 'L':
+			if (!alloc_choice_valid(optarg))
+				return bad_arg("--allocator", optarg);
+			o.allocator = optarg;
 			break;
 		case 'd':
 			o.duration_ns = parse_duration(optarg);

@@ -48,7 +48,8 @@ int predict_note(struct proc *p, char *const *objs, size_t n)
 			p->npredicted++;
 	p->malloc_file = (struct file_id){ 0 };
 	for (size_t i = 0; i < p->alloc.n; i++)
-		if (p->alloc.v[i].fn == DH_FN_MALLOC)
+		if (p->alloc.v[i].fn == DH_FN_MALLOC &&
+		    p->alloc.v[i].layer == ALLOC_LAYER_C)
 			file_of(0, p->alloc.v[i].path, 0, 0, &p->malloc_file);
 	return 0;
 }
@@ -64,7 +65,7 @@ static int rebind(const struct shared *sh, struct proc *p)
 
 	err = objects_of_process(p->pid, &objs, &n);
 	if (!err)
-		err = alloc_sites_find(&alloc, objs, n);
+		err = alloc_sites_find(&alloc, objs, n, sh->allocator);
 	objects_free(objs, n);
 	if (err)
 		return 0;	/* gone, or still nothing we know */

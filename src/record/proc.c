@@ -212,7 +212,7 @@ int proc_exec(const struct shared *sh, struct proc *p, uint64_t now_ns)
 	for (size_t i = 0; !err && sh->unwind && i < nobjs; i++)
 		unwind_add_object(sh->unwind, p->pid, objs[i], 0, 0);
 	if (!err)
-		err = alloc_sites_find(&alloc, objs, nobjs);
+		err = alloc_sites_find(&alloc, objs, nobjs, sh->allocator);
 	if (err && err != -ENOENT) {
 		objects_free(objs, nobjs);
 		return err;
@@ -242,14 +242,20 @@ static int site_of_stack(const struct shared *sh, struct proc *p,
 {
 	uint64_t ips[DH_MAX_FRAMES + 1];
 	uint32_t frames[16 * DH_MAX_FRAMES];	/* inlining adds frames */
-	int n = 0, nframes = 0;
+	int n = 0, nframes = 0, skip;
 
 	if (sites_lookup(p->sites, stack_id, pp))
 		return 0;
 	if (stack_id)
 		n = probes_stack(sh->probes, stack_id, ips, sh->max_ips);
-	if (n > 0)
-		nframes = sym_stack(p->sym, ips, n, frames, ARRAY_SIZE(frames));
+	/* A wrapper left unprobed (operator new over malloc, Rust's shim
+	 * over the System allocator) is no call site: its caller is. */
+	skip = n > 0 ? sym_leading_frames(p->sym, ips, n, alloc_fn_named) : 0;
+	if (skip < 0)
+		return skip;
+	if (n > skip)
+		nframes = sym_stack(p->sym, ips + skip, n - skip, frames,
+				    ARRAY_SIZE(frames));
 	return sites_bind(p->sites, stack_id, frames,
 			  nframes > 0 ? nframes : 0, pp);
 }

@@ -43,6 +43,7 @@ struct record_opts {
 	size_t ringbuf_bytes;
 	unsigned int max_procs;	/* traced in all; later ones are counted */
 	bool follow;		/* trace children too */
+	const char *allocator;	/* alloc_sites_find()'s choice; NULL: all */
 	bool empty_probes;	/* benchmark floor: probes that do nothing */
 	bool unwind_cfi;	/* unwind with the objects' CFI */
 	bool unwind_fp;		/* follow frame pointers (where no CFI) */

@@ -15,6 +15,7 @@ struct shared {
 	struct unwind *unwind;		/* NULL: frame pointers only */
 	struct sym_cache *cache;
 	unsigned int max_ips;		/* return addresses per stack */
+	const char *allocator;		/* --allocator; NULL: every layer */
 	int64_t wall_start_ns;		/* when tracing started */
 };
 

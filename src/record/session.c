@@ -34,6 +34,7 @@
 struct done {
 	pid_t pid;
 	char *cmd;
+	char *allocator;	/* the layers probed (alloc_sites_describe) */
 	struct heap_totals totals;
 	struct outputs out;
 	bool root;
@@ -250,6 +251,7 @@ static int finish(struct session *s, struct proc *p)
 	d->pid = p->pid;
 	d->root = p->root;
 	d->cmd = strdup(p->cmd);
+	d->allocator = alloc_sites_describe(&p->alloc);
 	heap_totals(p->heap, &d->totals);
 	err = outputs_name(s->o, p->pid, p->root, &d->out);
 	if (!err)
@@ -467,6 +469,9 @@ static void print_summary(struct session *s)
 	print_losses(s);
 	if (first)
 		out_summary_fprint_tracer(&first->totals, stderr);
+	if (first && first->allocator)
+		fprintf(stderr, "dhtrace: allocator: %s\n",
+			*first->allocator ? first->allocator : "none found");
 	if (!s->ndone)
 		fprintf(stderr, "dhtrace: no process was traced\n");
 	if (s->ndone == 1)
@@ -480,10 +485,11 @@ static void print_summary(struct session *s)
 		const struct done *d = &s->done[i];
 		const char *file = d->out.path[0] ? d->out.path[0] : d->out.path[1];
 
-		fprintf(stderr, "dhtrace:   %d  peak %s B  total %s B  %s -> %s\n",
+		fprintf(stderr, "dhtrace:   %d  peak %s B  total %s B  %s -> %s  [%s]\n",
 			d->pid, out_thousands(d->totals.gmax_bytes, a),
 			out_thousands(d->totals.total_bytes, b), d->cmd,
-			file ? file : "-");
+			file ? file : "-", d->allocator && *d->allocator ?
+			d->allocator : "no allocator found");
 	}
 }
 
@@ -568,12 +574,14 @@ static int start_process(struct session *s, pid_t pid, bool quiet)
 	if (!err && !p)
 		err = -ENOMEM;
 	if (!err)
-		err = alloc_sites_find(&p->alloc, objs, n);
+		err = alloc_sites_find(&p->alloc, objs, n, s->sh.allocator);
 	if (err && quiet)
 		goto fail;
 	if (err) {
 		fprintf(stderr, "dhtrace: cannot find the allocator of PID %d: %s\n",
-			pid, err == -ENOENT ? "no object defines malloc" : strerror(-err));
+			pid, err != -ENOENT ? strerror(-err) :
+			s->sh.allocator ? "none of that name in its objects" :
+			"no object defines malloc");
 		goto fail;
 	}
 	p->exe = n ? strdup(objs[0]) : NULL;
@@ -683,6 +691,7 @@ static void session_close(struct session *s)
 	free(s->watches);
 	for (size_t i = 0; i < s->ndone; i++) {
 		free(s->done[i].cmd);
+		free(s->done[i].allocator);
 		outputs_free(&s->done[i].out);
 	}
 	free(s->done);
@@ -693,7 +702,8 @@ static void session_close(struct session *s)
 
 int record(const struct record_opts *o)
 {
-	struct session s = { .o = o, .sh.max_ips = o->max_frames - 1, .epfd = -1 };
+	struct session s = { .o = o, .sh.max_ips = o->max_frames - 1,
+			     .sh.allocator = o->allocator, .epfd = -1 };
 	struct target t = { .pidfd = -1, .release_fd = -1, .exec_err_fd = -1 };
 	char *exe = NULL;
 	sigset_t mask;

@@ -20,6 +20,57 @@ enum match {
 };
 
 /*
+ * Rust's allocator shim (__rust_alloc, __rg_alloc, __rdl_alloc …) is the
+ * item __rustc::__rust_alloc in rustc 1.9x: mangled v0
+ * (_RNvCs…_7___rustc12___rust_alloc) or legacy
+ * (_ZN7__rustc12__rust_alloc17h…E). Its name in *@len bytes at the
+ * returned pointer, or NULL for any other symbol.
+ */
+static const char *rustc_item(const char *sym, size_t *len)
+{
+	const char *p = NULL;
+	char *end;
+	unsigned long n;
+
+	if (!strncmp(sym, "_RNv", 4) && (p = strstr(sym, "7___rustc"))) {
+		n = strtoul(p + 9, &end, 10);
+		/* a name that starts with "_" takes a "_" separator */
+		if (end == p + 9 || *end != '_' || strlen(end + 1) != n)
+			return NULL;
+		*len = n;
+		return end + 1;
+	}
+	if (!strncmp(sym, "_ZN7__rustc", 11)) {
+		n = strtoul(sym + 11, &end, 10);
+		if (end == sym + 11 || strlen(end) <= n)
+			return NULL;
+		*len = n;
+		return end;
+	}
+	return NULL;
+}
+
+const char *sym_linked_name(const char *sym, size_t *len)
+{
+	const char *item = rustc_item(sym, len);
+	const char *at;
+
+	if (item)
+		return item;
+	at = strchr(sym, '@');
+	*len = at ? (size_t)(at - sym) : strlen(sym);
+	return sym;
+}
+
+/* The shim's symbols are local to the object that has them (a Rust
+ * executable, each Rust cdylib): the only local symbols that count. */
+static bool is_rustc_shim(const char *want)
+{
+	return !strncmp(want, "__rust_", 7) || !strncmp(want, "__rg_", 5) ||
+	       !strncmp(want, "__rdl_", 6);
+}
+
+/*
  * .dynsym names carry no version: it is in the parallel .gnu.version
  * (@versym, may be NULL), hidden bit set for non-default versions. .symtab
  * names spell it out: "malloc@@GLIBC_2.2.5", "memcpy@GLIBC_2.2.5".
@@ -27,9 +78,13 @@ enum match {
 static enum match match_name(const char *sym, const char *want,
 			     Elf_Data *versym, size_t ndx)
 {
-	size_t len = strlen(want);
+	size_t len = strlen(want), ilen;
+	const char *item;
 	GElf_Versym vs;
 
+	if (is_rustc_shim(want) && (item = rustc_item(sym, &ilen)))
+		return ilen == len && !strncmp(item, want, len) ?
+			MATCH_DEFAULT : MATCH_NONE;
 	if (strncmp(sym, want, len))
 		return MATCH_NONE;
 	if (sym[len] == '@')
@@ -61,11 +116,14 @@ static uint64_t vaddr_to_offset(Elf *elf, uint64_t vaddr)
 static bool is_defined_function(const GElf_Sym *sym)
 {
 	int type = GELF_ST_TYPE(sym->st_info);
-	int bind = GELF_ST_BIND(sym->st_info);
 
 	return sym->st_shndx != SHN_UNDEF && sym->st_value &&
-	       (type == STT_FUNC || type == STT_GNU_IFUNC) &&
-	       (bind == STB_GLOBAL || bind == STB_WEAK);
+	       (type == STT_FUNC || type == STT_GNU_IFUNC);
+}
+
+static bool is_local(const GElf_Sym *sym)
+{
+	return GELF_ST_BIND(sym->st_info) == STB_LOCAL;
 }
 
 /* The section of @type in @elf, and the versym data that goes with it. */
@@ -111,6 +169,8 @@ static void scan_symtab(Elf *elf, GElf_Word type, const char *const *names,
 		if (!name)
 			continue;
 		for (size_t i = 0; i < n; i++) {
+			if (is_local(&sym) && !is_rustc_shim(names[i]))
+				continue;
 			m = match_name(name, names[i], versym, ndx);
 			if (m <= best[i])
 				continue;

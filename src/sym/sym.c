@@ -258,3 +258,22 @@ void sym_mapping_at(const struct sym *s, size_t i, struct sym_mapping *out)
 		.path = obj_path(m->obj), .build_id = obj_build_id(m->obj),
 	};
 }
+
+int sym_leading_frames(struct sym *s, const uint64_t *ips, int n,
+		       bool (*match)(const char *symbol))
+{
+	struct sym_frame f;
+	struct memo_ent e;
+	int i, err;
+
+	for (i = 0; i < n; i++) {
+		err = describe_ip(s, ips[i], &e);
+		if (err)
+			return err;
+		/* the last frame of an address is its symbol's */
+		sym_frame_parts(s, s->memo.ids[e.first + e.n - 1], &f);
+		if (!f.system_name || !match(f.system_name))
+			break;
+	}
+	return i;
+}

@@ -14,6 +14,7 @@
 #ifndef DHTRACE_SYM_H
 #define DHTRACE_SYM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -27,6 +28,10 @@
  */
 int elf_find_functions(const char *path, const char *const *names, size_t n,
 		       uint64_t *offsets);
+/* A linked symbol's plain name, as elf_find_functions() matches it:
+ * without its version, and Rust's allocator shim (__rustc::__rust_alloc,
+ * mangled) as __rust_alloc. Its *@len bytes at the returned pointer. */
+const char *sym_linked_name(const char *sym, size_t *len);
 
 /*
  * The program interpreter (PT_INTERP, the dynamic linker) that executable
@@ -128,6 +133,11 @@ int sym_add_mapping(struct sym *s, uint64_t start, uint64_t end,
  */
 int sym_stack(struct sym *s, const uint64_t *ips, int n, uint32_t *frames,
 	      int max);
+
+/* How many of @ips, from the first, are in functions whose linked
+ * symbol @match()es; a negative errno when out of memory. */
+int sym_leading_frames(struct sym *s, const uint64_t *ips, int n,
+		       bool (*match)(const char *symbol));
 
 /* The frame table: id 0 is "[root]", ids are dense, strings unique. */
 size_t sym_frame_count(const struct sym *s);

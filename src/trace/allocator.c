@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Which objects provide a process's allocator. The dynamic linker binds each
- * symbol to the first object in its search order that defines it: the
+ * The objects a process loads, in the dynamic linker's search order: the
  * executable (a static binary, or one linked with its own malloc), then
- * preloads and libraries breadth-first. We take the same order and, for each
- * allocator function, the first definition.
+ * preloads and libraries breadth-first. It binds each symbol to the first
+ * object in that order that defines it (alloc_sites.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,122 +16,6 @@
 
 #include "sym/sym.h"
 #include "trace/trace.h"
-
-static const struct {
-	const char *name;
-	enum dh_fn fn;
-} alloc_fns[] = {
-	{ "malloc", DH_FN_MALLOC },
-	{ "calloc", DH_FN_CALLOC },
-	{ "realloc", DH_FN_REALLOC },
-	{ "reallocarray", DH_FN_REALLOCARRAY },
-	{ "memalign", DH_FN_MEMALIGN },
-	{ "aligned_alloc", DH_FN_MEMALIGN },
-	{ "posix_memalign", DH_FN_POSIX_MEMALIGN },
-	{ "valloc", DH_FN_VALLOC },
-	{ "pvalloc", DH_FN_VALLOC },
-	{ "free", DH_FN_FREE },
-	{ "cfree", DH_FN_FREE },
-	/* C++ operator new / delete, every variant libstdc++ exports. */
-	{ "_Znwm", DH_FN_NEW },
-	{ "_Znam", DH_FN_NEW },
-	{ "_ZnwmRKSt9nothrow_t", DH_FN_NEW },
-	{ "_ZnamRKSt9nothrow_t", DH_FN_NEW },
-	{ "_ZnwmSt11align_val_t", DH_FN_NEW },
-	{ "_ZnamSt11align_val_t", DH_FN_NEW },
-	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", DH_FN_NEW },
-	{ "_ZnamSt11align_val_tRKSt9nothrow_t", DH_FN_NEW },
-	{ "_ZdlPv", DH_FN_DELETE },
-	{ "_ZdaPv", DH_FN_DELETE },
-	{ "_ZdlPvm", DH_FN_DELETE },
-	{ "_ZdaPvm", DH_FN_DELETE },
-	{ "_ZdlPvRKSt9nothrow_t", DH_FN_DELETE },
-	{ "_ZdaPvRKSt9nothrow_t", DH_FN_DELETE },
-	{ "_ZdlPvSt11align_val_t", DH_FN_DELETE },
-	{ "_ZdaPvSt11align_val_t", DH_FN_DELETE },
-	{ "_ZdlPvmSt11align_val_t", DH_FN_DELETE },
-	{ "_ZdaPvmSt11align_val_t", DH_FN_DELETE },
-	{ "_ZdlPvSt11align_val_tRKSt9nothrow_t", DH_FN_DELETE },
-	{ "_ZdaPvSt11align_val_tRKSt9nothrow_t", DH_FN_DELETE },
-};
-
-#define N_ALLOC_FNS (sizeof(alloc_fns) / sizeof(alloc_fns[0]))
-
-static bool site_known(const struct alloc_sites *s, const char *path,
-		       uint64_t offset)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].offset == offset && !strcmp(s->v[i].path, path))
-			return true;
-	return false;
-}
-
-static int site_add(struct alloc_sites *s, const char *path, uint64_t offset,
-		    enum dh_fn fn)
-{
-	struct alloc_site *v;
-
-	/* Aliases (memalign = aligned_alloc, cfree = free) share one
-	 * address: one probe, or the call would count twice. */
-	if (site_known(s, path, offset))
-		return 0;
-	v = realloc(s->v, (s->n + 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	s->v = v;
-	v[s->n].path = strdup(path);
-	if (!v[s->n].path)
-		return -ENOMEM;
-	v[s->n].offset = offset;
-	v[s->n].fn = fn;
-	s->n++;
-	return 0;
-}
-
-int alloc_sites_find(struct alloc_sites *out, char *const *objects, size_t n)
-{
-	const char *names[N_ALLOC_FNS];
-	uint64_t offsets[N_ALLOC_FNS];
-	bool bound[N_ALLOC_FNS] = { false };
-	bool have_malloc = false;
-	int err;
-
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < N_ALLOC_FNS; i++)
-		names[i] = alloc_fns[i].name;
-
-	for (size_t o = 0; o < n; o++) {
-		if (elf_find_functions(objects[o], names, N_ALLOC_FNS,
-				       offsets) <= 0)
-			continue;
-		for (size_t i = 0; i < N_ALLOC_FNS; i++) {
-			if (bound[i] || !offsets[i])
-				continue;
-			bound[i] = true;
-			have_malloc |= alloc_fns[i].fn == DH_FN_MALLOC;
-			err = site_add(out, objects[o],
-				       probe_offset(objects[o], offsets[i]),
-				       alloc_fns[i].fn);
-			if (err) {
-				alloc_sites_free(out);
-				return err;
-			}
-		}
-	}
-	if (!have_malloc) {
-		alloc_sites_free(out);
-		return -ENOENT;
-	}
-	return 0;
-}
-
-void alloc_sites_free(struct alloc_sites *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i].path);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
 
 void objects_free(char **v, size_t n)
 {

@@ -14,13 +14,23 @@
 
 #include "dhtrace.h"
 
-/* --- the allocator: which objects define which functions (allocator.c) */
+/* --- the allocator: which objects define which functions (alloc_sites.c) */
+
+/* Layers of allocator, in the order a call goes through them. */
+enum alloc_layer {
+	ALLOC_LAYER_RUST,	/* Rust's allocator shim (__rust_alloc …) */
+	ALLOC_LAYER_CXX,	/* C++ operator new / delete */
+	ALLOC_LAYER_PREFIXED,	/* je_malloc, _rjem_mallocx, mi_malloc … */
+	ALLOC_LAYER_C,		/* malloc …, as the dynamic linker binds it */
+};
 
 /* One probe site: object, file offset, what it is. */
 struct alloc_site {
 	char *path;
 	uint64_t offset;
 	enum dh_fn fn;
+	enum alloc_layer layer;
+	const char *prefix;	/* ALLOC_LAYER_PREFIXED: "je_" … */
 };
 
 struct alloc_sites {
@@ -29,13 +39,28 @@ struct alloc_sites {
 };
 
 /*
- * The allocator functions a process binds to, looked up in @objects in the
- * dynamic linker's search order (the executable first): for each function
- * name, the first object that defines it. Returns 0, or a negative errno
- * (-ENOENT when no object defines malloc).
+ * The allocator functions of a process whose objects are @objects, in the
+ * dynamic linker's search order (the executable first): the C and C++
+ * names as it binds them, the same API under the prefix of a statically
+ * linked or prefixed allocator, Rust's allocator shim in each object that
+ * has one. @choice (--allocator) keeps one of them: "rust", "malloc" (the
+ * plain names), "jemalloc", "tcmalloc", "mimalloc" (their prefixes and
+ * their files' plain names), or a symbol prefix; NULL: all. Returns 0, or
+ * a negative errno (-ENOENT when no allocation function is found).
+ * @choice must outlive @out.
  */
-int alloc_sites_find(struct alloc_sites *out, char *const *objects, size_t n);
+int alloc_sites_find(struct alloc_sites *out, char *const *objects, size_t n,
+		     const char *choice);
+/* Whether any site allocates (some only release). */
+bool alloc_sites_allocate(const struct alloc_sites *s);
 void alloc_sites_free(struct alloc_sites *s);
+/* The layers probed, outermost first: "Rust allocator shim in prog,
+ * malloc… in libc.so.6". malloc'ed; NULL when out of memory. */
+char *alloc_sites_describe(const struct alloc_sites *s);
+/* Whether @choice can name an allocator (not empty, no blanks). */
+bool alloc_choice_valid(const char *choice);
+/* Whether linked symbol @linked is an allocator function of any layer. */
+bool alloc_fn_named(const char *linked);
 
 /*
  * Where in a function starting at @func_offset of object @path to put its
