@@ -102,7 +102,22 @@ $(BUILD)/progs-nofp/%: tests/progs/%.cc
 
 # One statically linked program: a child that execs it brings its own
 # malloc.
-STATIC_BINS := $(BUILD)/progs-static/t_exec_target
+STATIC_BINS := $(BUILD)/progs-static/t_exec_target $(BUILD)/progs-static/t_alloc
+
+# The C allocator test linked with other allocators, and static on musl.
+ALLOC_LIB_jemalloc := jemalloc
+ALLOC_LIB_tcmalloc := tcmalloc_minimal
+ALLOC_LIB_mimalloc := mimalloc
+ALLOC_BINS := $(patsubst %,$(BUILD)/progs-alloc/t_alloc-%,jemalloc tcmalloc mimalloc) \
+	      $(BUILD)/progs-musl/t_alloc
+
+$(BUILD)/progs-alloc/t_alloc-%: tests/progs/t_alloc.c
+	@mkdir -p $(@D)
+	$(CC) $(PROG_CFLAGS) $< -l$(ALLOC_LIB_$*) -o $@
+
+$(BUILD)/progs-musl/%: tests/progs/%.c
+	@mkdir -p $(@D)
+	musl-gcc $(PROG_CFLAGS) -static $< -o $@
 
 $(BUILD)/progs-static/%: tests/progs/%.c
 	@mkdir -p $(@D)
@@ -112,7 +127,7 @@ deps:
 	@tools/install-deps.sh --if-missing
 
 test: deps
-	$(MAKE) all $(UNIT_BINS) $(PROG_BINS) $(NOFP_BINS) $(STATIC_BINS)
+	$(MAKE) all $(UNIT_BINS) $(PROG_BINS) $(NOFP_BINS) $(STATIC_BINS) $(ALLOC_BINS)
 	python3 tests/run.py
 
 demo: deps

@@ -559,15 +559,14 @@ int BPF_KRETPROBE(dh_alloc_return)
 }
 
 /*
- * free() and the outer release layers (operator delete, Rust's dealloc
- * shim): a release, counted unless it runs inside an allocator call
- * (realloc(p, 0) frees through free) or is the release an outer layer
- * ends in (sized delete chains into plain delete, which tail-calls free).
- * An outer layer remembers its pointer: the next release of this thread,
- * of the same pointer and no higher on the stack, is its own. Any other
- * release or allocation in between forgets it, so an outer layer that
- * ends in no probed release (jemalloc's own operator delete) cannot hide
- * the release of an address handed out again.
+ * A release, counted unless it runs inside an allocator call (realloc(p,
+ * 0) frees through free) or is the release an outer layer ends in: sized
+ * delete chains into plain delete, which tail-calls free; __rust_dealloc
+ * may end in a free. An outer layer remembers its pointer: the next
+ * release of this thread, of the same pointer and no higher on the stack,
+ * is its own. Any other release or allocation in between forgets it, so
+ * an outer layer that ends in no probed release (jemalloc's own operator
+ * delete) cannot hide the release of an address handed out again.
  */
 static __always_inline int release(struct pt_regs *ctx, bool outer)
 {
@@ -587,14 +586,12 @@ static __always_inline int release(struct pt_regs *ctx, bool outer)
 	}
 	if (nested(st, sp))
 		return 0;
-	if (st->delete_ptr) {
-		inner = st->delete_ptr == (__u64)ptr && sp <= st->delete_sp;
-		st->delete_ptr = 0;
-		if (inner) {
-			if (outer)	/* delete -> delete -> free */
-				st->delete_ptr = (__u64)ptr;
-			return 0;
-		}
+	inner = st->delete_ptr == (__u64)ptr && sp <= st->delete_sp;
+	st->delete_ptr = 0;
+	if (inner) {
+		if (outer)	/* delete -> delete -> free */
+			st->delete_ptr = (__u64)ptr;
+		return 0;
 	}
 	if (outer) {
 		st->delete_ptr = (__u64)ptr;

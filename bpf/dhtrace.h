@@ -30,8 +30,7 @@ enum dh_fn {
 	DH_FN_NEW,		/* operator new(size, ...), all variants */
 	DH_FN_RUST_REALLOC,	/* __rust_realloc(ptr, old_size, align, size) */
 	DH_FN_FREE,		/* free(ptr, ...), and every sized free */
-	DH_FN_DELETE,		/* an outer release layer that may end in a
-				 * free: operator delete, __rust_dealloc */
+	DH_FN_DELETE,		/* operator delete(ptr, ...), __rust_dealloc */
 	DH_FN_COUNT,
 };
 

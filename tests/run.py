@@ -129,16 +129,18 @@ def by_role(own, others):
 _valgrind_cache = {}
 
 
-def valgrind(cmd, name, stdin=None):
-    """valgrind's DHAT on the same command, freeres off as FORMATS.md says."""
-    key = tuple(cmd)
+def valgrind(cmd, name, stdin=None, extra=(), preload=None):
+    """valgrind's DHAT on the same command, freeres off as FORMATS.md says;
+    `extra` options, `preload` an LD_PRELOAD for the program."""
+    key = (tuple(cmd), tuple(extra), preload)
     if key not in _valgrind_cache:
         out = os.path.join(WORK, name + ".valgrind.json")
+        env = dict(os.environ, LD_PRELOAD=preload) if preload else None
         with open(stdin or os.devnull) as f:
             r = subprocess.run(["valgrind", "--tool=dhat", "--run-libc-freeres=no",
                                 "--run-cxx-freeres=no", "--dhat-out-file=" + out]
-                               + cmd, stdin=f, capture_output=True, text=True,
-                               timeout=600)
+                               + list(extra) + cmd, stdin=f, capture_output=True,
+                               text=True, timeout=600, env=env)
         check(os.path.exists(out), "valgrind failed: " + r.stderr[-500:])
         with open(out) as f:
             _valgrind_cache[key] = json.load(f)
@@ -544,6 +546,132 @@ def rust_program_like_valgrind():
     # names them, files as the line tables record them.
     check_rust_like_valgrind("t_rust", [prog("t_rust")])
     check_rust_like_valgrind("t_rust-nofp", [nofp("t_rust")])
+
+
+def marked_sites(source):
+    """{line: (tb, tbk, eb, ebk)} from a test program's "site:" comments."""
+    sites = {}
+    with open(source) as f:
+        for n, line in enumerate(f, 1):
+            m = re.search(r"// site: (\d+) (\d+) (\d+) (\d+)", line)
+            if m:
+                sites[n] = tuple(int(x) for x in m.groups())
+    return sites
+
+
+def sites_by_line(p, filename):
+    """(tb, tbk, eb, ebk) summed by the line of each program point's first
+    frame in `filename`; program points without one are left out."""
+    where = re.compile(r"\((?:[^()]*/)?%s:(\d+)" % re.escape(filename))
+    sites = {}
+    for pp in p["pps"]:
+        line = next((int(m.group(1)) for m in
+                     (where.search(p["ftbl"][i]) for i in pp["fs"]) if m), None)
+        if line is None:
+            continue
+        acc = sites.setdefault(line, [0, 0, 0, 0])
+        for i, k in enumerate(("tb", "tbk", "eb", "ebk")):
+            acc[i] += pp[k]
+    return {k: tuple(v) for k, v in sites.items()}
+
+
+@test
+def rust_global_allocator_is_seen_through_its_shim():
+    # A bump arena of its own that never calls malloc: valgrind sees
+    # none of its blocks; dhtrace sees each through Rust's allocator shim,
+    # with the numbers the source marks, line by line. (Optimized, the
+    # arena is inlined into its callers: no call is left to probe.)
+    want = marked_sites(os.path.join(ROOT, "tests", "progs", "t_rust_bump.rs"))
+    mine, r = trace([prog("t_rust_bump")], "t_rust_bump")
+    check_eq(sites_by_line(mine, "t_rust_bump.rs"), want, "sites")
+    check(re.search(r"^dhtrace: allocator: Rust allocator shim in t_rust_bump, "
+                    r"malloc… in libc\.so\.6$", r.stderr, re.M),
+          "the layers traced: " + r.stderr)
+    # --allocator keeps one layer: malloc alone sees none of them, the
+    # shim alone all of them and nothing of libc's.
+    only_libc, r = trace([prog("t_rust_bump")], "t_rust_bump-malloc",
+                         ["--allocator", "malloc"])
+    check_eq(sites_by_line(only_libc, "t_rust_bump.rs"), {}, "sites seen by malloc")
+    only_rust, r = trace([prog("t_rust_bump")], "t_rust_bump-rust",
+                         ["--allocator", "rust"])
+    check_eq(sites_by_line(only_rust, "t_rust_bump.rs"), want, "sites seen by the shim")
+    check(re.search(r"^dhtrace: allocator: Rust allocator shim in t_rust_bump$",
+                    r.stderr, re.M), "the layer traced: " + r.stderr)
+    check_eq(totals(only_rust)["total"][0] + totals(only_libc)["total"][0],
+             totals(mine)["total"][0], "the two layers' bytes add up")
+
+
+LIBS = "/usr/lib/x86_64-linux-gnu/"
+ALLOCATORS = {"jemalloc": "libjemalloc.so.2", "tcmalloc": "libtcmalloc_minimal.so.4",
+              "mimalloc": "libmimalloc.so.2"}
+# realloc(q, 0) of t_alloc.c: glibc's, jemalloc's and tcmalloc's free q;
+# musl's and mimalloc's return a new smallest block, which stays live.
+REALLOC_ZERO_LINE = 32
+REALLOC_ZERO_KEEPS = (11, 2, 1, 1)
+
+
+def check_allocator_like_valgrind(cmd, name, lib, preload=None):
+    """t_alloc on another allocator: totals and every call site equal
+    valgrind's, told by --soname-synonyms that the allocator is in lib
+    (its replacements then stand in for that allocator's functions)."""
+    mine, r = trace(cmd if not preload else ["env", "LD_PRELOAD=" + preload] + cmd,
+                    name)
+    theirs = valgrind(cmd, name, extra=["--soname-synonyms=somalloc=" + lib],
+                      preload=preload)
+    ours, vgs = sites_by_line(mine, "t_alloc.c"), sites_by_line(theirs, "t_alloc.c")
+    if name.startswith("t_alloc-mimalloc"):
+        check_eq(ours.pop(REALLOC_ZERO_LINE), REALLOC_ZERO_KEEPS, "realloc(q, 0)")
+        vgs.pop(REALLOC_ZERO_LINE)
+    else:
+        check_eq(totals(mine), totals(theirs), "totals")
+    check_eq(ours, vgs, "t_alloc.c's call sites")
+    check(re.search(r"^dhtrace: allocator: .*malloc… in %s" % re.escape(lib),
+                    r.stderr, re.M), "the layers traced: " + r.stderr)
+
+
+@test
+def programs_linked_with_other_allocators_like_valgrind():
+    for name, lib in ALLOCATORS.items():
+        check_allocator_like_valgrind(
+            [os.path.join(BUILD, "progs-alloc", "t_alloc-" + name)],
+            "t_alloc-" + name, lib)
+
+
+@test
+def preloaded_allocators_like_valgrind():
+    for name, lib in ALLOCATORS.items():
+        check_allocator_like_valgrind([prog("t_alloc")], "t_alloc-%s-preload" % name,
+                                      lib, preload=LIBS + lib)
+
+
+@test
+def static_binaries_have_the_dynamic_ones_numbers():
+    # valgrind cannot replace a static binary's malloc: the oracle is the
+    # same program linked dynamically, whose sites equal valgrind's.
+    dynamic = sites_by_line(trace([prog("t_alloc")], "t_alloc")[0], "t_alloc.c")
+    for libc, path in (("glibc", os.path.join(BUILD, "progs-static", "t_alloc")),
+                       ("musl", os.path.join(BUILD, "progs-musl", "t_alloc"))):
+        mine, r = trace([path], "t_alloc-static-" + libc)
+        want = dict(dynamic)
+        if libc == "musl":
+            want[REALLOC_ZERO_LINE] = REALLOC_ZERO_KEEPS
+        check_eq(sites_by_line(mine, "t_alloc.c"), want, "%s's call sites" % libc)
+        check(re.search(r"^dhtrace: allocator: malloc… in t_alloc$", r.stderr, re.M),
+              "the layer traced: " + r.stderr)
+
+
+@test
+def statically_linked_prefixed_allocator():
+    # An allocator of the program's own under the je_ prefix, that never
+    # calls malloc: each site's numbers as the source marks them.
+    want = marked_sites(os.path.join(ROOT, "tests", "progs", "t_prefixed.c"))
+    for cmd in ([prog("t_prefixed")], [nofp("t_prefixed")]):
+        mine, r = trace(cmd, "t_prefixed")
+        check_eq(sites_by_line(mine, "t_prefixed.c"), want, "sites of %s" % cmd[0])
+        check(re.search(r"^dhtrace: allocator: je_malloc… in t_prefixed, malloc… in libc",
+                        r.stderr, re.M), "the layers traced: " + r.stderr)
+    only, r = trace([prog("t_prefixed")], "t_prefixed-je", ["--allocator", "je_"])
+    check_eq(totals(only)["total"], (2381, 16), "je_ alone")
 
 
 def check_top_sites_like_valgrind(name, cmd, stdin=None):
