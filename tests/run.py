@@ -1250,6 +1250,31 @@ def fork_exec_children_like_valgrind():
                  "the exec'd image's totals")
 
 
+@test
+def fail_if_on_the_recording_gates_each_process():
+    # --fail-if on record: exit 1 once a process's numbers meet the
+    # condition, its profile written all the same; each process of a
+    # tree is checked on its own (t_fork: the parent and its forked child
+    # peak at 5,915 bytes, the exec'd and spawned images at 3,000).
+    own, others, r = trace_children([prog("t_fork")], "gate-fork",
+                                    ["--fail-if", "peak>4000"])
+    check_eq(r.returncode, 1, "exit status (%s)" % r.stderr.strip())
+    failed = sorted(int(m) for m in re.findall(
+        r"^dhtrace: gate failed: PID (\d+) \(.*\): peak>4000: 5,915$", r.stderr, re.M))
+    check_eq(failed, sorted([own["pid"]] + [p["pid"] for p in others.values()
+                                            if totals(p)["gmax"][0] == 5915]),
+             "the processes that failed: " + r.stderr)
+    check_eq(len(others), 3, "profiles of the children")
+    own, others, r = trace_children([prog("t_fork")], "gate-fork-pass",
+                                    ["--fail-if", "peak>1MiB", "--fail-if", "end_blocks>100"])
+    check_eq((r.returncode, "gate failed" in r.stderr), (0, False),
+             "a condition no process meets: " + r.stderr)
+    r = dhtrace(["--fail-if", "peak>+5%", "--", "true"])
+    check_eq((r.returncode, r.stderr.strip()),
+             (2, "dhtrace: --fail-if 'peak>+5%': a change (+ or -) needs a base: "
+                 "use it with diff"), "a relative condition")
+
+
 def check_solo_totals(p, exe, what):
     """A child's profile has the numbers of `exe` traced alone."""
     alone, _ = trace([exe], "alone-" + os.path.basename(exe))

@@ -55,6 +55,9 @@ static const char usage[] =
 "      --unwind MODE      how stacks are unwound: auto (the objects' CFI,\n"
 "                         frame pointers where there is none; the default),\n"
 "                         fp (frame pointers only), dwarf (CFI only)\n"
+"      --fail-if EXPR     exit 1 if EXPR holds for a process traced, after\n"
+"                         writing its profile: 'peak>50MiB', 'end>0'; the\n"
+"                         expressions of report --fail-if (repeatable)\n"
 "      --allocator NAME   probe one allocator only: rust (the Rust allocator\n"
 "                         shim), malloc (the C and C++ names as the dynamic\n"
 "                         linker binds them), jemalloc, tcmalloc, mimalloc, or\n"
@@ -244,6 +247,7 @@ int main(int argc, char **argv)
 		{ "cgroup", required_argument, NULL, 'G' },
 		{ "max-procs", required_argument, NULL, 'M' },
 		{ "allocator", required_argument, NULL, 'L' },
+		{ "fail-if", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -256,6 +260,7 @@ int main(int argc, char **argv)
 		.max_procs = DEFAULT_MAX_PROCS,
 		.uid = -1,
 	};
+	static struct record_gates gates;
 	pid_t pids[MAX_PIDS];
 	char *comms[MAX_PIDS];
 	const char *output = NULL;
@@ -308,6 +313,10 @@ int main(int argc, char **argv)
 			if (parse_int(optarg, 1, 0x7fffffff, &v))
 				return bad_arg("--max-procs", optarg);
 			o.max_procs = v;
+			break;
+		case 'X':
+			if (record_gates_add(&gates, optarg))
+				return 2;
 			break;
 		case 'L':
 			if (!alloc_choice_valid(optarg))
@@ -380,7 +389,13 @@ int main(int argc, char **argv)
 	}
 	if (o.npids || o.all)
 		raise_file_limit();
+	if (gates.n) {
+		o.on_done = record_gates_check;
+		o.done_ctx = &gates;
+	}
 	status = record(&o);
+	if (gates.failed)
+		status = 1;
 	free(o.dhat_output);
 	free(o.pprof_output);
 	return status;

@@ -22,6 +22,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct heap_totals;
+
+/* A traced process's profile is written: its final numbers. */
+typedef void (*record_done_fn)(void *ctx, pid_t pid, const char *cmd,
+			       const struct heap_totals *t);
+
 struct record_opts {
 	char *const *argv;	/* command mode: the command, NULL-ended */
 	const pid_t *pids;	/* attach mode: the processes */
@@ -44,6 +50,8 @@ struct record_opts {
 	unsigned int max_procs;	/* traced in all; later ones are counted */
 	bool follow;		/* trace children too */
 	const char *allocator;	/* alloc_sites_find()'s choice; NULL: all */
+	record_done_fn on_done;	/* NULL: not told */
+	void *done_ctx;
 	bool empty_probes;	/* benchmark floor: probes that do nothing */
 	bool unwind_cfi;	/* unwind with the objects' CFI */
 	bool unwind_fp;		/* follow frame pointers (where no CFI) */

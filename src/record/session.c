@@ -256,6 +256,8 @@ static int finish(struct session *s, struct proc *p)
 	err = outputs_name(s->o, p->pid, p->root, &d->out);
 	if (!err)
 		err = outputs_write(&s->sh, p, &d->out) ? -EIO : 0;
+	if (!err && s->o->on_done)
+		s->o->on_done(s->o->done_ctx, p->pid, p->cmd, &d->totals);
 	procs_remove(s, p);
 	return err;
 }
