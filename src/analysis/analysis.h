@@ -52,6 +52,56 @@ struct an_input {
 int an_input_load(const char *path, struct an_input *in, struct dhat_err *err);
 void an_input_free(struct an_input *in);
 
+/* ---- plumbing: the frames report, diff, folded stacks and pprof fold ---- */
+
+/*
+ * A call site is shown from its first frame of the program's own code
+ * (plumbing.c has the rule and its tables): the innermost frames that are
+ * allocators or the languages' libraries through which the program
+ * allocates (LIB), and the start-up that calls main (START) with all
+ * outside it, are folded away. A stack of plumbing only keeps its
+ * innermost frame. --all-frames turns this off.
+ */
+enum an_plumb_kind { AN_PLUMB_OWN, AN_PLUMB_LIB, AN_PLUMB_START };
+
+/* One frame as the rule sees it. */
+struct an_plumb {
+	uint64_t addr;		/* 0: unknown */
+	uint32_t root;		/* its file's first directory, hashed; 0: none */
+	uint8_t kind;		/* enum an_plumb_kind, by its own name, file
+				 * and object */
+	bool bare;		/* a name without a path: an inlined call */
+	bool call_once;		/* FnOnce::call_once, which main is called
+				 * through */
+};
+
+void an_plumb_of(const struct dhat_frame *fr, struct an_plumb *p);
+
+/* Each frame of a frame table, malloc'ed (NULL when out of memory). */
+struct an_plumb *an_plumb_table(const char *const *ftbl, size_t n);
+
+/*
+ * The rule walked from the outermost frame of a stack inward, as a trie
+ * of stacks (root first) is built: the state at frame @p, @outer being
+ * the state and @outer_p the frame outside it (both NULL at the outermost
+ * frame). @st->cut: the frame is start-up, and the stack shown begins
+ * inside it. @st->own: the frame is the program's; the deepest such frame
+ * is the innermost one shown (none: the stack's innermost frame alone).
+ */
+struct an_fold {
+	uint32_t top_root;	/* the function this frame's run of inlined */
+	uint8_t top_kind;	/* calls is in: its root and kind */
+	bool cut, own;
+};
+
+void an_fold_step(const struct an_fold *outer, const struct an_plumb *outer_p,
+		  const struct an_plumb *p, struct an_fold *st);
+
+/* The frames of stack @ids (@n frame ids, innermost first; @by_id their
+ * frames) that are shown: [*first, *end). */
+void an_plumb_shown(const struct an_plumb *by_id, const uint32_t *ids,
+		    size_t n, size_t *first, size_t *end);
+
 /* ---- report: sorting, filtering, grouping ---- */
 
 enum an_sort {
