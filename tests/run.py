@@ -2105,19 +2105,24 @@ def report_groups_valgrind_files_by_caller():
 
 @test
 def report_filters_and_groups():
-    check_output(["report", "base.json", "--by", "function", "-s", "short-lived",
-                  "--min-count", "1", "--min-bytes", "24", "-n", "2"],
-                 BASE_SUMMARY + """\
+    # The vector's push_back is the C++ library's: its site goes by its
+    # caller, unless all frames are shown.
+    args = ["report", "base.json", "--by", "function", "-s", "short-lived",
+            "--min-count", "1", "--min-bytes", "24", "-n", "2"]
+    groups = BASE_SUMMARY + """\
 Shown:      2 of 4 functions, by function, sorted by short-lived blocks
 
 #1 function parse_header: 4,096 B (4.0 KiB) in 512 blocks (0.1% of bytes), 1 program point
     at t-gmax 32 B in 4 blocks, at t-end 0 B in 0 blocks
     avg lifetime 4.0 µs, short-lived 512 blocks
 
-#2 function std::vector<int, std::allocator<int> >::push_back(int const&): 24 B in 1 block (0.0% of bytes), 1 program point
+#2 function GROUP: 24 B in 1 block (0.0% of bytes), 1 program point
     at t-gmax 0 B in 0 blocks, at t-end 0 B in 0 blocks
     avg lifetime 5.0 µs, short-lived 1 block
-""")
+"""
+    check_output(args, groups.replace("GROUP", "read_request"))
+    check_output(args + ["--all-frames"], groups.replace(
+        "GROUP", "std::vector<int, std::allocator<int> >::push_back(int const&)"))
     check_output(["report", "base.json", "--match", "^read_", "--min-bytes", "1k",
                   "-v"], BASE_SUMMARY + """\
 Shown:      1 of 1 program point, by site, sorted by total bytes
@@ -2207,10 +2212,16 @@ Sites:        4 changed, 3 shown, by the largest change of total_blocks
     main (server.c:120)
 
 #3 total -24 B (24 -> 0), total_blocks -1 (1 -> 0), peak +0 B (0 -> 0), end +0 B (0 -> 0)
-    std::vector<int, std::allocator<int> >::push_back(int const&) (stl_vector.h:1198)
     read_request (http.c:60)
     main (server.c:120)
 """)
+    r = analyze(["diff", "base.json", "new.json", "-s", "blocks", "-n", "3", "--all-frames"])
+    check("""
+#3 total -24 B (24 -> 0), total_blocks -1 (1 -> 0), peak +0 B (0 -> 0), end +0 B (0 -> 0)
+    std::vector<int, std::allocator<int> >::push_back(int const&) (stl_vector.h:1198)
+    read_request (http.c:60)
+    main (server.c:120)
+""" in r.stdout, "diff --all-frames: " + r.stdout)
     r = analyze(["diff", "base.json", "new.json", "--json", "-n", "1"])
     d = json.loads(r.stdout)
     check_eq(d["change"], {"total": 298428, "total_blocks": -256, "peak": 200000,
@@ -2482,6 +2493,170 @@ def bad_pprof_files_are_one_line_errors():
             if msg:
                 check_eq(r.stderr, "dhtrace: %s: %s\n" % (path, msg), " ".join(args))
     check(not os.path.exists(bl), "baseline written from a bad file")
+
+
+# --- the plumbing folded away ----------------------------------------------
+
+def source_line(src, text):
+    """The line of tests/progs/SRC that holds text (1 for the first)."""
+    with open(os.path.join(ROOT, "tests", "progs", src)) as f:
+        return 1 + [i for i, l in enumerate(f) if text in l][0]
+
+
+def shown_rows(path, *extra):
+    """report --json -n 0 (EXTRA options): the rows, each site's frames
+    without their addresses."""
+    r = analyze(["report", "--json", "-n", "0", path] + list(extra))
+    check_eq((r.returncode, r.stderr), (0, ""), "report --json %s %s" % (path, extra))
+    rows = json.loads(r.stdout)["rows"]
+    for row in rows:
+        row["frames"] = [frame_key(f) for f in row["frames"]]
+    return rows
+
+
+START_UP = re.compile(r"lang_start|__rust_begin_short_backtrace|^main \(in |"
+                      r"^\(below main\)|__libc_start")
+
+
+def check_sites_shown(path, src, first=None, outer=None):
+    """report of the profile at path shows each site from its first frame of
+    the program's own: the innermost frame in SRC of all its frames (when
+    it has one), those in the set FIRST; its outermost frame shown matches
+    OUTER, nothing below main is shown; --all-frames shows every frame of
+    the file, in the same rows: one per program point, also where sites
+    show the same frames. Returns the rows shown."""
+    with open(path) as f:
+        p = json.load(f)
+    shown, every = shown_rows(path), shown_rows(path, "--all-frames")
+    check_eq(sorted(tuple(r["frames"]) for r in every),
+             sorted(tuple(frame_key(p["ftbl"][i]) for i in pp["fs"]) for pp in p["pps"]),
+             "--all-frames: the file's frames")
+    check_eq(len(shown), len(p["pps"]), "rows: one per program point")
+    firsts = set()
+    for a, b in zip(shown, every):
+        fa, fb = a["frames"], b["frames"]
+        check_eq(a["total"], b["total"], "the same rows in both")
+        check(any(fb[i:i + len(fa)] == fa for i in range(len(fb))),
+              "%r is not a run of %r" % (fa, fb))
+        own = [f for f in fb if "(%s:" % src in f]
+        check(not [f for f in fa if START_UP.search(f)] or len(fa) == 1,
+              "start-up shown: %r" % fa)
+        if not own:
+            continue
+        check_eq(fa[0], own[0], "the first frame shown of %r" % fb)
+        check(re.match(outer, fa[-1]), "outermost frame shown %r, of %r" % (fa[-1], fb))
+        firsts.add(fa[0])
+    if first is not None:
+        check_eq(firsts, first, "first frames shown")
+    return shown
+
+
+def rust_firsts():
+    """The first frames of t_rust's call sites (rustc -O0)."""
+    src = "t_rust.rs"
+    line = lambda text: source_line(src, text)
+    return {
+        "t_rust::words (t_rust.rs:%d)" % line('format!("key-{}"'),
+        "t_rust::words (t_rust.rs:%d)" % line(".push(i as u32)"),
+        "t_rust::tree::{{closure}} (t_rust.rs:%d)" % line("into_boxed_slice()"),
+        "t_rust::tree (t_rust.rs:%d)" % line("into_boxed_slice()"),
+        "t_rust::shapes::{{closure}} (t_rust.rs:%d)" % line("Box::new(Square(i))"),
+        "t_rust::shapes (t_rust.rs:%d)" % line("Box::new(Square(i))"),
+        "t_rust::main (t_rust.rs:%d)" % line("Rc::new(vec![0u64; 1000])"),
+        "t_rust::main (t_rust.rs:%d)" % line("Rc::clone(&shared)"),
+        "t_rust::main (t_rust.rs:%d)" % line("std::mem::forget"),
+    }
+
+
+def valgrind_deep(cmd, name):
+    """valgrind's DHAT with 40 frames a stack: no stack cut before main."""
+    out = os.path.join(WORK, name + ".valgrind-deep.json")
+    r = subprocess.run(["valgrind", "--tool=dhat", "--num-callers=40",
+                        "--run-libc-freeres=no", "--run-cxx-freeres=no",
+                        "--dhat-out-file=" + out] + cmd, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=600)
+    check(os.path.exists(out), "valgrind failed: " + r.stderr[-500:])
+    return out
+
+
+def deep_trace(cmd, name):
+    """dhtrace with 40 frames a stack: the JSON's path."""
+    trace(cmd, name, ["--max-frames", "40"])
+    return os.path.join(WORK, name + ".dhtrace.json")
+
+
+@test
+def report_shows_rust_sites_from_the_programs_frames():
+    # The allocator, alloc's and std's internals and the start-up below
+    # t_rust::main are folded: in dhtrace's file, in valgrind's (which
+    # has its malloc wrapper too), and optimized (its inlined calls).
+    outer = r"t_rust::main \(t_rust\.rs:\d+\)$"
+    mine = deep_trace([prog("t_rust")], "shown-t_rust")
+    rows = check_sites_shown(mine, "t_rust.rs", rust_firsts(), outer)
+    words = [r for r in rows if r["frames"][0].startswith("t_rust::words (")]
+    check(len(words) > len({tuple(r["frames"]) for r in words}),
+          "no two sites of words() showing the same frames: %r" % words)
+    check_sites_shown(valgrind_deep([prog("t_rust")], "t_rust"), "t_rust.rs",
+                      rust_firsts(), outer)
+    check_sites_shown(deep_trace([nofp("t_rust")], "shown-t_rust-nofp"),
+                      "t_rust.rs", None, outer)
+    # the plumbing is back with --all-frames
+    text = analyze(["report", mine, "-n", "1", "--all-frames"]).stdout
+    check(re.search(r"^    (alloc|<alloc::raw_vec|__rust_alloc)", text, re.M),
+          "report --all-frames: " + text)
+
+
+def cxx_firsts():
+    stl = lambda text: source_line("t_stl.cc", text)
+    cxx = lambda text: source_line("t_cxx.cc", text)
+    return {
+        "t_stl.cc": {
+            "build() (t_stl.cc:%d)" % stl("m[key].push_back(j)"),
+            "main (t_stl.cc:%d)" % stl("std::make_shared"),
+            "main (t_stl.cc:%d)" % stl("new std::string(64"),
+        },
+        "t_cxx.cc": {"leak_ints() (t_cxx.cc:%d)" % cxx("return new int[3]")} | {
+            "main (t_cxx.cc:%d)" % cxx(text) for text in (
+                "new int(7)", "new char[100]", "new Wide", "::operator new(1000",
+                "new (std::nothrow)", "v.push_back(i)", "std::string s(200")},
+    }
+
+
+@test
+def report_shows_cxx_sites_from_the_programs_frames():
+    # std::allocator, std::__new_allocator, allocator_traits, _M_allocate,
+    # the containers and operator new are folded, with the headers'
+    # inlined calls of the optimized builds.
+    firsts = cxx_firsts()
+    for name in ("t_stl", "t_cxx"):
+        src = name + ".cc"
+        outer = r"main \(%s:\d+\)$" % re.escape(src)
+        mine = deep_trace([prog(name)], "shown-" + name)
+        check_sites_shown(mine, src, firsts[src], outer)
+        check_sites_shown(valgrind_deep([prog(name)], name), src, firsts[src], outer)
+        check_sites_shown(deep_trace([nofp(name)], "shown-%s-nofp" % name), src,
+                          None, outer)
+    text = analyze(["report", mine, "-n", "0", "--all-frames"]).stdout
+    check("    std::__new_allocator<long>::allocate(unsigned long, void const*) (new_allocator.h:"
+          in text, "report --all-frames: " + text)
+
+
+@test
+def report_groups_stripped_code_by_object():
+    # libsqlite3 is stripped: its functions group as "??? in libsqlite3.so.0"
+    script = os.path.join(WORK, "groups.sql")
+    with open(script, "w") as f:
+        f.write("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);\nBEGIN;\n")
+        for i in range(300):
+            f.write("INSERT INTO t(b) VALUES('row %d %s');\n" % (i, "y" * (i % 40)))
+        f.write("COMMIT;\n")
+    trace(["sqlite3", ":memory:"], "groups-sqlite3", stdin=script)
+    r = analyze(["report", os.path.join(WORK, "groups-sqlite3.dhtrace.json"),
+                 "--by", "function", "--json", "-n", "0"])
+    groups = [g["group"] for g in json.loads(r.stdout)["rows"]]
+    check([g for g in groups if re.match(r"^\?\?\? in libsqlite3\.so\.0[.\d]*$", g)],
+          "no ??? in libsqlite3.so.0 group: %r" % groups)
+    check("???" not in groups, "a group of all unknown code: %r" % groups)
 
 
 def main():

@@ -126,14 +126,15 @@ struct an_opts {
 	uint64_t min_blocks;	/* rows with fewer total blocks are left out */
 	uint64_t min_bytes;	/* rows with fewer total bytes are left out */
 	const regex_t *match;	/* NULL, or: program points with a frame
-				 * whose function name matches */
+				 * shown whose function name matches */
 	bool leaks;		/* only rows with bytes at t-end; sorts by end */
+	bool all_frames;	/* no plumbing folded away */
 	size_t limit;		/* rows kept after sorting; 0 = all */
 };
 
 /*
  * One row: a program point (by site), or the program points whose first
- * frame has the same function, file or object (the others).
+ * frame shown has the same function, file or object (the others).
  * short_blocks: the total blocks of the program points whose average
  * lifetime tl / tbk is at most the file's tuth, as DHAT's viewer's "short-
  * lived" sort (a program point counts wholly or not at all; 0 when the file
@@ -145,7 +146,10 @@ struct an_row {
 	uint64_t short_blocks;
 	size_t npps;		/* program points in the row */
 	const struct dhat_pp *pp;	/* by site: the program point */
-	char *key;		/* groups: function, file or object ("???"
+	const uint32_t *fs;	/* by site: its frames shown (in pp->fs) */
+	size_t nfs;
+	char *key;		/* groups: function ("??? in OBJECT" for code
+				 * without symbols), file or object ("???"
 				 * when not known) */
 };
 
@@ -165,8 +169,8 @@ void an_report_free(struct an_report *r);
 
 /*
  * A call site of a diff: program points matched on their frame strings
- * with the "0x...: " address dropped (addresses change between builds and
- * runs); points of one file that are then equal are summed.
+ * shown, with the "0x...: " address dropped (addresses change between
+ * builds and runs); points of one file that are then equal are summed.
  */
 struct an_diff_row {
 	char *key;		/* frames without addresses, '\n'-separated,
@@ -182,12 +186,14 @@ struct an_diff {
 	enum an_metric sort;	/* the change rows are sorted by first */
 };
 
-/* Sites of both inputs (none for a baseline), rows whose numbers all stay
- * the same are dropped, sorted by the absolute change of @sort's metric
- * (total, blocks, peak or end), then of the others, then by key; @limit
- * rows kept (0 = all). Returns 0 or -ENOMEM. */
+/* Sites of both inputs (none for a baseline; all their frames with
+ * @all_frames), rows whose numbers all stay the same are dropped, sorted
+ * by the absolute change of @sort's metric (total, blocks, peak or end),
+ * then of the others, then by key; @limit rows kept (0 = all). Returns 0
+ * or -ENOMEM. */
 int an_diff_compute(struct an_input *base, struct an_input *new,
-		    enum an_sort sort, size_t limit, struct an_diff *d);
+		    enum an_sort sort, size_t limit, bool all_frames,
+		    struct an_diff *d);
 void an_diff_free(struct an_diff *d);
 
 /* ---- gates ---- */

@@ -181,7 +181,7 @@ static void test_diff_matches_without_addresses(void)
 	load(profile2, &b.df);
 	an_summary_of(&a.df, &a.summary);
 	an_summary_of(&b.df, &b.summary);
-	CHECK(!an_diff_compute(&a, &b, AN_SORT_TOTAL, 0, &d));
+	CHECK(!an_diff_compute(&a, &b, AN_SORT_TOTAL, 0, false, &d));
 	/* alloc_b's site did not change: left out. */
 	CHECK_U64(d.nchanged, 4);
 	CHECK_U64(d.nrows, 4);
@@ -196,7 +196,7 @@ static void test_diff_matches_without_addresses(void)
 	CHECK_U64(d.rows[3].new[AN_END], 7);
 	an_diff_free(&d);
 
-	CHECK(!an_diff_compute(&a, &b, AN_SORT_END, 1, &d));
+	CHECK(!an_diff_compute(&a, &b, AN_SORT_END, 1, false, &d));
 	CHECK_U64(d.nchanged, 4);
 	CHECK_U64(d.nrows, 1);
 	CHECK_STR(d.rows[0].key, "f(int) (x.cc:2)\nwork (w.c:5)");
@@ -204,7 +204,7 @@ static void test_diff_matches_without_addresses(void)
 
 	/* Against a baseline: totals only. */
 	a.summary.is_baseline = true;
-	CHECK(!an_diff_compute(&a, &b, AN_SORT_TOTAL, 0, &d));
+	CHECK(!an_diff_compute(&a, &b, AN_SORT_TOTAL, 0, false, &d));
 	CHECK_U64(d.nchanged, 0);
 	a.summary.is_baseline = false;
 	an_diff_free(&d);
@@ -360,6 +360,39 @@ static void test_plumbing_folds(void)
 	CHECK_STR(shown(NULL, 0, buf), "0-0");
 }
 
+/* Code without symbols groups by its object. */
+static const char profile3[] =
+	"{\"dhatFileVersion\":2,\"mode\":\"heap\",\"verb\":\"Allocated\",\"bklt\":true,"
+	"\"bkacc\":false,\"tu\":\"us\",\"Mtu\":\"s\",\"tuth\":10,\"cmd\":\"p\",\"pid\":3,"
+	"\"te\":1000,\"tg\":500,\"pps\":["
+	"{\"tb\":10,\"tbk\":1,\"mb\":10,\"mbk\":1,\"gb\":0,\"gbk\":0,\"eb\":0,\"ebk\":0,\"fs\":[1,3]},"
+	"{\"tb\":20,\"tbk\":1,\"mb\":20,\"mbk\":1,\"gb\":0,\"gbk\":0,\"eb\":0,\"ebk\":0,\"fs\":[2,3]},"
+	"{\"tb\":40,\"tbk\":1,\"mb\":40,\"mbk\":1,\"gb\":0,\"gbk\":0,\"eb\":0,\"ebk\":0,\"fs\":[4,1,3]}],"
+	"\"ftbl\":[\"[root]\",\"0x10: ??? (in /usr/lib/libz.so.1)\",\"0x20: ???\","
+	"\"0x30: main (m.c:9)\",\"0x40: malloc (in /usr/libexec/valgrind/vgpreload_dhat-amd64-linux.so)\"]}";
+
+static void test_report_groups_stripped_code(void)
+{
+	struct dhat_file df;
+	struct an_report r;
+	struct an_opts o = { .by = AN_BY_FUNCTION };
+
+	load(profile3, &df);
+	CHECK(!an_report_compute(&df, &o, &r));
+	CHECK_U64(r.nrows, 2);
+	CHECK_STR(r.rows[0].key, "??? in libz.so.1");
+	CHECK_U64(r.rows[0].stat[DHAT_TB], 50);
+	CHECK_STR(r.rows[1].key, "???");
+	an_report_free(&r);
+	/* all frames: valgrind's wrapper is a group of its own */
+	o.all_frames = true;
+	CHECK(!an_report_compute(&df, &o, &r));
+	CHECK_U64(r.nrows, 3);
+	CHECK_STR(r.rows[0].key, "malloc");
+	an_report_free(&r);
+	dhat_file_free(&df);
+}
+
 static const char *gate_error(const char *text)
 {
 	static struct dhat_err err;
@@ -491,6 +524,7 @@ int main(void)
 	RUN(test_diff_matches_without_addresses);
 	RUN(test_plumbing_kinds);
 	RUN(test_plumbing_folds);
+	RUN(test_report_groups_stripped_code);
 	RUN(test_gate_parse);
 	RUN(test_gate_eval);
 	RUN(test_units);
