@@ -1731,10 +1731,11 @@ def sigkill_of_dhtrace_leaves_processes_running():
 
 # --- convert: DHAT files of every producer to folded stacks -----------------
 
-def folded(path, value=None):
+def folded(path, value=None, all_frames=False):
     """`dhtrace convert PATH - --format collapsed` as {stack: value}."""
     r = dhtrace(["convert", path, "-", "--format", "collapsed"]
-                + (["--value", value] if value else []))
+                + (["--value", value] if value else [])
+                + (["--all-frames"] if all_frames else []))
     check_eq((r.returncode, r.stderr), (0, ""), "convert exit status, stderr")
     stacks = {}
     for line in r.stdout.splitlines():
@@ -1745,11 +1746,11 @@ def folded(path, value=None):
     return stacks
 
 
-def check_folded_totals(path, p, stats=STATS):
+def check_folded_totals(path, p, stats=STATS, all_frames=False):
     """Every stat sums to the same in the folded stacks as in the file."""
     for s in stats:
-        check_eq(sum(folded(path, s).values()), sum(pp[s] for pp in p["pps"]),
-                 "sum of %s" % s)
+        check_eq(sum(folded(path, s, all_frames).values()),
+                 sum(pp[s] for pp in p["pps"]), "sum of %s" % s)
 
 
 def only_stack(stacks, pattern):
@@ -1764,17 +1765,27 @@ def convert_valgrind_files_to_folded_stacks():
     for name in ("t_alloc", "t_cxx"):
         p = valgrind([prog(name)], name)
         check_folded_totals(os.path.join(WORK, name + ".valgrind.json"), p)
+        check_folded_totals(os.path.join(WORK, name + ".valgrind.json"), p,
+                            all_frames=True)
     # Valgrind keeps its allocator frame when its preload object has no
-    # debug information (FORMATS.md 2.10): allow for it.
-    leaks = folded(os.path.join(WORK, "t_alloc.valgrind.json"), "eb")
-    check_eq(only_stack(leaks, r"main;leak_one(;malloc)?"), 200, "leak")
-    leaks = folded(os.path.join(WORK, "t_cxx.valgrind.json"), "eb")
-    check_eq(only_stack(leaks, r"main;leak_ints\(\)(;operator new\[\]\(unsigned long\))?"),
-             12, "C++ leak")
-    # C++ names keep their parameter lists; file:line is gone.
-    total = folded(os.path.join(WORK, "t_cxx.valgrind.json"))
+    # debug information (FORMATS.md 2.10): folded away with the plumbing,
+    # allowed for with all frames.
+    path = os.path.join(WORK, "t_alloc.valgrind.json")
+    check_eq(folded(path, "eb"), {"main;leak_one": 200}, "leak")
+    check_eq(only_stack(folded(path, "eb", True), r"main;leak_one(;malloc)?"), 200,
+             "leak, all frames")
+    path = os.path.join(WORK, "t_cxx.valgrind.json")
+    check_eq(only_stack(folded(path, "eb"), r"main;leak_ints\(\)"), 12, "C++ leak")
+    check_eq(only_stack(folded(path, "eb", True),
+                        r"main;leak_ints\(\)(;operator new\[\]\(unsigned long\))?"),
+             12, "C++ leak, all frames")
+    # C++ names keep their parameter lists; file:line is gone. The
+    # vector's growth is main's own, its std:: frames are the plumbing.
+    total = folded(path, all_frames=True)
     check_eq(only_stack(total, r"main;std::vector<long, std::allocator<long> >::push_back\(long&&\);.*"),
-             2040, "vector growth")
+             2040, "vector growth, all frames")
+    check(not any("std::" in k for k in folded(path)),
+          "std:: frames in %r" % folded(path))
 
 
 @test
@@ -1793,25 +1804,36 @@ RS_ALLOC = "<alloc::alloc::Global as core::alloc::Allocator>::allocate"
 
 @test
 def convert_dhat_rs_file_to_folded_stacks():
-    # Stacks that differ in lines (heap.rs:12 and :14) are one; ';' in a
-    # name ("[u8; 32]") is ':'; an unknown frame is its address.
+    # Stacks that differ in lines (heap.rs:12 and :14) are one, and so are
+    # those that differ only in the plumbing (Box::new, the slice's clone:
+    # alloc's and core's); a stack of plumbing keeps its innermost frame.
     with open(DHAT_RS) as f:
         p = json.load(f)
     check_folded_totals(DHAT_RS, p, STATS + ("tl", "mb", "mbk"))
+    check_folded_totals(DHAT_RS, p, STATS + ("tl", "mb", "mbk"), all_frames=True)
     r = dhtrace(["convert", DHAT_RS, "-", "--format", "collapsed"])
+    check_eq(r.stdout,
+             "0x7f3e2a0c4d8a 64\n"
+             "heap::main 344\n"
+             "heap::main;heap::fill 2240\n", "folded stacks, total bytes")
+    check_eq(folded(DHAT_RS, "eb"), {"heap::main": 344, "heap::main;heap::fill": 1024},
+             "folded stacks at t-end")
+    # All frames: ';' in a name ("[u8; 32]") is ':'; an unknown frame is
+    # its address.
+    r = dhtrace(["convert", DHAT_RS, "-", "--format", "collapsed", "--all-frames"])
     check_eq(r.stdout,
              "0x7f3e2a0c4d8a;%s 64\n"
              "heap::main;<[u8: 32] as core::clone::Clone>::clone;%s 320\n"
              "heap::main;alloc::boxed::Box<T>::new;%s 24\n"
              "heap::main;heap::fill;alloc::vec::Vec<T,A>::push;"
              "alloc::raw_vec::RawVec<T,A>::grow_one;%s 2240\n"
-             % ((RS_ALLOC,) * 4), "folded stacks, total bytes")
-    check_eq(folded(DHAT_RS, "eb"), {
+             % ((RS_ALLOC,) * 4), "folded stacks, total bytes, all frames")
+    check_eq(folded(DHAT_RS, "eb", True), {
         "heap::main;<[u8: 32] as core::clone::Clone>::clone;" + RS_ALLOC: 320,
         "heap::main;alloc::boxed::Box<T>::new;" + RS_ALLOC: 24,
         "heap::main;heap::fill;alloc::vec::Vec<T,A>::push;"
         "alloc::raw_vec::RawVec<T,A>::grow_one;" + RS_ALLOC: 1024,
-    }, "folded stacks at t-end")
+    }, "folded stacks at t-end, all frames")
 
 
 @test
@@ -2639,6 +2661,50 @@ def report_shows_cxx_sites_from_the_programs_frames():
     text = analyze(["report", mine, "-n", "0", "--all-frames"]).stdout
     check("    std::__new_allocator<long>::allocate(unsigned long, void const*) (new_allocator.h:"
           in text, "report --all-frames: " + text)
+
+
+def check_folded_shown(path, p, firsts, root):
+    """Folded stacks of the profile at path: the same totals as the file;
+    a stack with the program's functions ends in one of FIRSTS (first
+    frames shown, names only) and starts at ROOT. Returns them."""
+    check_folded_totals(path, p)
+    names = {f.rsplit(" (", 1)[0] for f in firsts}
+    stacks = folded(path)
+    for stack in stacks:
+        labels = stack.split(";")
+        if not any(l in names for l in labels):
+            continue
+        check(labels[-1] in names, "leaf of %r" % stack)
+        check_eq(labels[0], root, "root of %r" % stack)
+    return stacks
+
+
+@test
+def folded_stacks_lack_the_plumbing():
+    path = deep_trace([prog("t_rust")], "folded-t_rust")
+    with open(path) as f:
+        p = json.load(f)
+    stacks = check_folded_shown(path, p, rust_firsts(), "t_rust::main")
+    check(not [k for k in stacks if re.search(r"lang_start|^main;|__rust_alloc|"
+                                                r"(^|;)<?alloc::alloc::", k)],
+          "plumbing in %r" % stacks)
+    # sites showing the same frames are summed
+    rows = [r for r in shown_rows(path) if len(r["frames"]) == 2 and
+            r["frames"][0].startswith("t_rust::words (")]
+    check_eq(stacks["t_rust::main;t_rust::words"], sum(r["total"] for r in rows),
+             "words()'s bytes")
+    every = folded(path, all_frames=True)
+    check(any(k.startswith("main;std::rt::lang_start;") for k in every),
+          "no start-up with --all-frames: %r" % list(every)[:5])
+    for name in ("t_stl", "t_cxx"):
+        path = deep_trace([prog(name)], "folded-" + name)
+        with open(path) as f:
+            p = json.load(f)
+        stacks = check_folded_shown(path, p, cxx_firsts()[name + ".cc"], "main")
+        check(not [k for k in stacks if "std::" in k or "operator new" in k],
+              "plumbing in %r" % stacks)
+        check(any("std::" in k for k in folded(path, all_frames=True)),
+              "no std:: frames with --all-frames")
 
 
 @test

@@ -26,6 +26,8 @@ static const char usage[] =
 "                      the default), tbk (total blocks), gb, gbk (at t-gmax),\n"
 "                      eb, ebk (at t-end), mb, mbk, tl; files without block\n"
 "                      lifetimes (bklt false) have tb and tbk only\n"
+"      --all-frames    collapsed: keep the allocators, the libraries'\n"
+"                      allocation internals and the start-up below main\n"
 "  -h, --help          show this help\n";
 
 enum format { FMT_NONE, FMT_COLLAPSED, FMT_PPROF };
@@ -107,7 +109,7 @@ static int convert_pprof(const char *in, const char *out)
 }
 
 static int convert_collapsed(const char *in, const char *out,
-			     enum dhat_stat stat)
+			     enum dhat_stat stat, bool all_frames)
 {
 	const char *name;
 	FILE *f = open_input(in, &name);
@@ -124,7 +126,7 @@ static int convert_collapsed(const char *in, const char *out,
 			strerror(-ret));
 		goto out_close;
 	}
-	ret = out_collapsed_read(&cs, f, name, stat, &err);
+	ret = out_collapsed_read(&cs, f, name, stat, all_frames, &err);
 	if (ret) {
 		fprintf(stderr, "dhtrace: %s\n", err.msg);
 		out_file_abort(&of);
@@ -149,11 +151,13 @@ int cmd_convert(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "value", required_argument, NULL, 'V' },
+		{ "all-frames", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	enum format fmt = FMT_NONE;
 	const char *value = NULL;
+	bool all_frames = false;
 	int c, stat = DHAT_TB;
 
 	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
@@ -175,6 +179,9 @@ int cmd_convert(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'A':
+			all_frames = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -192,7 +199,8 @@ int cmd_convert(int argc, char **argv)
 
 	switch (fmt) {
 	case FMT_COLLAPSED:
-		return convert_collapsed(argv[optind], argv[optind + 1], stat);
+		return convert_collapsed(argv[optind], argv[optind + 1], stat,
+					 all_frames);
 	case FMT_PPROF:
 		if (value) {
 			fprintf(stderr, "dhtrace: --value goes with --format collapsed (pprof has every value)\n");
