@@ -775,11 +775,12 @@ def build_id(path):
     return m.group(1)
 
 
-def trace_both(cmd, name):
+def trace_both(cmd, name, extra=()):
     """dhtrace --format dhat,pprof: (JSON profile, pprof path, stderr)."""
     base = os.path.join(WORK, name)
     with open(os.devnull) as f:
-        r = dhtrace(["--format", "dhat,pprof", "-o", base, "--"] + cmd, stdin=f)
+        r = dhtrace(["--format", "dhat,pprof", "-o", base] + list(extra) + ["--"]
+                    + cmd, stdin=f)
     check_eq(r.returncode, 0, "exit status (%s)" % r.stderr.strip())
     check(re.search(r"^dhtrace: The data has been saved to %s\.json," % re.escape(base),
                     r.stderr, re.M), "no line naming the JSON: " + r.stderr)
@@ -825,8 +826,9 @@ Mappings
 
 @test
 def pprof_of_a_run_equals_its_json():
+    # --all-frames: every frame of the JSON, the plumbing too
     exe = os.path.realpath(prog("t_alloc"))
-    p, pb, _ = trace_both([exe], "both-t_alloc")
+    p, pb, _ = trace_both([exe], "both-t_alloc", ["--all-frames"])
     raw = check_pprof_like_json(pb, p)
     check_eq(raw["mappings"][1].split(" ")[1:],
              [exe, build_id(exe), "[FN][FL][LN][IN]"], "first mapping")
@@ -876,8 +878,9 @@ def pprof_top_traces_and_sample_index():
 
 @test
 def pprof_inlined_calls_are_one_location():
-    # -O2: push_back and vector's internals inlined into main.
-    p, pb, _ = trace_both([nofp("t_cxx")], "inline-t_cxx")
+    # -O2: push_back and vector's internals inlined into main; all frames,
+    # for the inlined calls of the standard library are plumbing.
+    p, pb, _ = trace_both([nofp("t_cxx")], "inline-t_cxx", ["--all-frames"])
     raw = check_pprof_like_json(pb, p)
     src = os.path.join(ROOT, "tests/progs/t_cxx.cc")
     with open(src) as f:
@@ -1858,14 +1861,14 @@ def convert_output_chosen_by_name_and_written_whole():
     check_eq(sorted(os.listdir(d)), ["x.collapsed", "x.folded"], "files left")
 
 
-def check_converted_pprof(src, name):
+def check_converted_pprof(src, name, extra=()):
     """`dhtrace convert SRC NAME.pb.gz`: go tool pprof reads it; one sample
     per program point with its numbers, so the totals per sample type are
     the file's; the command and pid as comments. Returns -raw, parsed."""
     with open(src) as f:
         p = json.load(f)
     out = os.path.join(WORK, name + ".pb.gz")
-    r = dhtrace(["convert", src, out])
+    r = dhtrace(["convert", src, out] + list(extra))
     check_eq((r.returncode, r.stderr), (0, ""), "convert exit status, stderr")
     raw = pprof_raw(out)
     check_eq(raw["types"], PPROF_TYPES, "sample types")
@@ -1880,15 +1883,20 @@ def check_converted_pprof(src, name):
 @test
 def convert_files_to_pprof():
     v = valgrind([prog("t_alloc")], "t_alloc")
-    _, pb = check_converted_pprof(os.path.join(WORK, "t_alloc.valgrind.json"),
-                                  "conv-valgrind")
-    # leaf first, as DHAT's fs: leak_one's 200 bytes live at exit
+    src = os.path.join(WORK, "t_alloc.valgrind.json")
+    _, pb = check_converted_pprof(src, "conv-valgrind")
+    # leaf first, as DHAT's fs: leak_one's 200 bytes live at exit, without
+    # valgrind's malloc wrapper but with --all-frames
+    traces = go_pprof(["-traces", "-sample_index=inuse_space", pb])
+    check(re.search(r"^\s+200B\s+leak_one\n\s+main\n", traces, re.M),
+          "leak_one's trace: " + traces)
+    _, pb = check_converted_pprof(src, "conv-valgrind-all", ["--all-frames"])
     traces = go_pprof(["-traces", "-sample_index=inuse_space", pb])
     check(re.search(r"^\s+200B\s+malloc\n\s+leak_one\n\s+main\n", traces, re.M),
-          "leak_one's trace: " + traces)
+          "leak_one's trace, all frames: " + traces)
     mine, _ = trace([nofp("t_cxx")], "conv-t_cxx")
     raw, _ = check_converted_pprof(os.path.join(WORK, "conv-t_cxx.dhtrace.json"),
-                                   "conv-dhtrace")
+                                   "conv-dhtrace", ["--all-frames"])
     # inlined calls (one address, several frames) are one location
     check(any(len(lines) > 1 for _, _, lines in raw["locations"].values()),
           "no location with inlined lines")
@@ -2705,6 +2713,76 @@ def folded_stacks_lack_the_plumbing():
               "plumbing in %r" % stacks)
         check(any("std::" in k for k in folded(path, all_frames=True)),
               "no std:: frames with --all-frames")
+
+
+def rows_stack(frames):
+    """Frame strings as pprof locations (json_stack()), files by base name."""
+    p = {"ftbl": frames}
+    stack = json_stack(p, {"fs": range(len(frames))})
+    return [(a, tuple((fn, os.path.basename(f), ln) for fn, f, ln in lines))
+            for a, lines in stack]
+
+
+def summed(pairs):
+    """(values, stack) pairs as {stack: values summed}: pprof merges the
+    samples of one stack (and label)."""
+    out = {}
+    for vals, stack in pairs:
+        key = repr(stack)
+        out[key] = tuple(a + b for a, b in zip(out.get(key, (0,) * len(vals)), vals))
+    return out
+
+
+def check_pprof_shows(pb, path):
+    """The pprof file at pb has the sites of the JSON at path as report
+    shows them: the frames shown, with the numbers of the sites that show
+    them. Returns -raw, parsed."""
+    raw = pprof_raw(pb)
+    r = analyze(["report", "--json", "-n", "0", path])
+    rows = json.loads(r.stdout)["rows"]
+    keys = ("total_blocks", "total", "end_blocks", "end", "peak_blocks", "peak")
+    mine = summed((vals, [(a, tuple((fn, os.path.basename(f), ln) for fn, f, ln in ls))
+                          for a, ls in pprof_stack(raw, ids)])
+                  for vals, ids, _ in raw["samples"])
+    theirs = summed((tuple(row[k] for k in keys), rows_stack(row["frames"]))
+                    for row in rows)
+    check_eq(mine, theirs, "stacks (locations shown) and their numbers")
+    return raw
+
+
+@test
+def pprof_shows_the_programs_functions_as_leaves():
+    # Written by the recording and converted from its JSON: the plumbing
+    # is folded in both, kept with --all-frames.
+    p, pb, _ = trace_both([prog("t_rust")], "leaves-t_rust", ["--max-frames", "40"])
+    path = pb[:-len(".pb.gz")] + ".json"
+    check_pprof_shows(pb, path)
+    converted = os.path.join(WORK, "leaves-t_rust-converted.pb.gz")
+    r = dhtrace(["convert", path, converted])
+    check_eq((r.returncode, r.stderr), (0, ""), "convert")
+    check_pprof_shows(converted, path)
+    rows, out = pprof_top(pb, "alloc_space")
+    leaves = {}
+    for row in shown_rows(path):
+        fn = row["frames"][0].rsplit(" (", 1)[0]
+        leaves[fn] = leaves.get(fn, 0) + row["total"]
+    for fn in ("t_rust::words", "t_rust::tree", "t_rust::tree::{{closure}}",
+               "t_rust::shapes", "t_rust::shapes::{{closure}}", "t_rust::main"):
+        check_eq(rows.get(fn, (0,))[0], leaves[fn], "-top flat of " + fn)
+    check(not [fn for fn, (flat, _) in rows.items()
+               if flat and re.match(r"<?(alloc|core|std)::|__rust", fn)],
+          "plumbing with bytes of its own in -top:\n" + out)
+    p, pb, _ = trace_both([prog("t_stl")], "leaves-t_stl", ["--max-frames", "40"])
+    raw = check_pprof_shows(pb, pb[:-len(".pb.gz")] + ".json")
+    names = {f.rsplit(" (", 1)[0] for f in cxx_firsts()["t_stl.cc"]}
+    check_eq({raw["locations"][ids[0]][2][0][0] for _, ids, _ in raw["samples"]
+              if any(fn in names for i in ids
+                     for fn, _, _ in raw["locations"][i][2])}, names,
+             "leaves of the samples in t_stl.cc")
+    # all frames: the JSON's stacks exactly
+    p, pb, _ = trace_both([prog("t_stl")], "leaves-t_stl-all",
+                          ["--max-frames", "40", "--all-frames"])
+    check_pprof_like_json(pb, p)
 
 
 @test

@@ -26,8 +26,8 @@ static const char usage[] =
 "                      the default), tbk (total blocks), gb, gbk (at t-gmax),\n"
 "                      eb, ebk (at t-end), mb, mbk, tl; files without block\n"
 "                      lifetimes (bklt false) have tb and tbk only\n"
-"      --all-frames    collapsed: keep the allocators, the libraries'\n"
-"                      allocation internals and the start-up below main\n"
+"      --all-frames    keep the allocators, the libraries' allocation\n"
+"                      internals and the start-up below main in the stacks\n"
 "  -h, --help          show this help\n";
 
 enum format { FMT_NONE, FMT_COLLAPSED, FMT_PPROF };
@@ -92,7 +92,7 @@ static void close_input(FILE *f)
 		fclose(f);
 }
 
-static int convert_pprof(const char *in, const char *out)
+static int convert_pprof(const char *in, const char *out, bool all_frames)
 {
 	const char *name;
 	FILE *f = open_input(in, &name);
@@ -101,7 +101,7 @@ static int convert_pprof(const char *in, const char *out)
 
 	if (!f)
 		return 1;
-	ret = pprof_dhat_convert(f, name, out, &err);
+	ret = pprof_dhat_convert(f, name, out, all_frames, &err);
 	if (ret)
 		fprintf(stderr, "dhtrace: %s\n", err.msg);
 	close_input(f);
@@ -206,7 +206,7 @@ int cmd_convert(int argc, char **argv)
 			fprintf(stderr, "dhtrace: --value goes with --format collapsed (pprof has every value)\n");
 			return 2;
 		}
-		return convert_pprof(argv[optind], argv[optind + 1]);
+		return convert_pprof(argv[optind], argv[optind + 1], all_frames);
 	case FMT_NONE:
 		break;
 	}
