@@ -168,7 +168,8 @@ bench: deps
 # address and undefined-behaviour checks): the readers' sources, built
 # with clang. New inputs go to build/fuzz/corpus, next to the seeds.
 FUZZ_SECONDS ?= 60
-FUZZ_SRCS := $(wildcard src/in/*.c src/util/*.c) src/out/collapsed.c src/out/intern.c
+FUZZ_SRCS := $(wildcard src/in/*.c src/util/*.c) src/out/collapsed.c src/out/intern.c \
+	     src/analysis/plumbing.c
 FUZZ_BIN  := $(BUILD)/fuzz/fuzz_dhat_read
 
 $(FUZZ_BIN): tests/fuzz/fuzz_dhat_read.c $(FUZZ_SRCS) $(HDRS)

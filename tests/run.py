@@ -903,11 +903,12 @@ def build_id(path):
     return m.group(1)
 
 
-def trace_both(cmd, name):
+def trace_both(cmd, name, extra=()):
     """dhtrace --format dhat,pprof: (JSON profile, pprof path, stderr)."""
     base = os.path.join(WORK, name)
     with open(os.devnull) as f:
-        r = dhtrace(["--format", "dhat,pprof", "-o", base, "--"] + cmd, stdin=f)
+        r = dhtrace(["--format", "dhat,pprof", "-o", base] + list(extra) + ["--"]
+                    + cmd, stdin=f)
     check_eq(r.returncode, 0, "exit status (%s)" % r.stderr.strip())
     check(re.search(r"^dhtrace: The data has been saved to %s\.json," % re.escape(base),
                     r.stderr, re.M), "no line naming the JSON: " + r.stderr)
@@ -953,8 +954,9 @@ Mappings
 
 @test
 def pprof_of_a_run_equals_its_json():
+    # --all-frames: every frame of the JSON, the plumbing too
     exe = os.path.realpath(prog("t_alloc"))
-    p, pb, _ = trace_both([exe], "both-t_alloc")
+    p, pb, _ = trace_both([exe], "both-t_alloc", ["--all-frames"])
     raw = check_pprof_like_json(pb, p)
     check_eq(raw["mappings"][1].split(" ")[1:],
              [exe, build_id(exe), "[FN][FL][LN][IN]"], "first mapping")
@@ -1004,8 +1006,9 @@ def pprof_top_traces_and_sample_index():
 
 @test
 def pprof_inlined_calls_are_one_location():
-    # -O2: push_back and vector's internals inlined into main.
-    p, pb, _ = trace_both([nofp("t_cxx")], "inline-t_cxx")
+    # -O2: push_back and vector's internals inlined into main; all frames,
+    # for the inlined calls of the standard library are plumbing.
+    p, pb, _ = trace_both([nofp("t_cxx")], "inline-t_cxx", ["--all-frames"])
     raw = check_pprof_like_json(pb, p)
     src = os.path.join(ROOT, "tests/progs/t_cxx.cc")
     with open(src) as f:
@@ -1884,10 +1887,11 @@ def sigkill_of_dhtrace_leaves_processes_running():
 
 # --- convert: DHAT files of every producer to folded stacks -----------------
 
-def folded(path, value=None):
+def folded(path, value=None, all_frames=False):
     """`dhtrace convert PATH - --format collapsed` as {stack: value}."""
     r = dhtrace(["convert", path, "-", "--format", "collapsed"]
-                + (["--value", value] if value else []))
+                + (["--value", value] if value else [])
+                + (["--all-frames"] if all_frames else []))
     check_eq((r.returncode, r.stderr), (0, ""), "convert exit status, stderr")
     stacks = {}
     for line in r.stdout.splitlines():
@@ -1898,11 +1902,11 @@ def folded(path, value=None):
     return stacks
 
 
-def check_folded_totals(path, p, stats=STATS):
+def check_folded_totals(path, p, stats=STATS, all_frames=False):
     """Every stat sums to the same in the folded stacks as in the file."""
     for s in stats:
-        check_eq(sum(folded(path, s).values()), sum(pp[s] for pp in p["pps"]),
-                 "sum of %s" % s)
+        check_eq(sum(folded(path, s, all_frames).values()),
+                 sum(pp[s] for pp in p["pps"]), "sum of %s" % s)
 
 
 def only_stack(stacks, pattern):
@@ -1917,17 +1921,27 @@ def convert_valgrind_files_to_folded_stacks():
     for name in ("t_alloc", "t_cxx"):
         p = valgrind([prog(name)], name)
         check_folded_totals(os.path.join(WORK, name + ".valgrind.json"), p)
+        check_folded_totals(os.path.join(WORK, name + ".valgrind.json"), p,
+                            all_frames=True)
     # Valgrind keeps its allocator frame when its preload object has no
-    # debug information (FORMATS.md 2.10): allow for it.
-    leaks = folded(os.path.join(WORK, "t_alloc.valgrind.json"), "eb")
-    check_eq(only_stack(leaks, r"main;leak_one(;malloc)?"), 200, "leak")
-    leaks = folded(os.path.join(WORK, "t_cxx.valgrind.json"), "eb")
-    check_eq(only_stack(leaks, r"main;leak_ints\(\)(;operator new\[\]\(unsigned long\))?"),
-             12, "C++ leak")
-    # C++ names keep their parameter lists; file:line is gone.
-    total = folded(os.path.join(WORK, "t_cxx.valgrind.json"))
+    # debug information (FORMATS.md 2.10): folded away with the plumbing,
+    # allowed for with all frames.
+    path = os.path.join(WORK, "t_alloc.valgrind.json")
+    check_eq(folded(path, "eb"), {"main;leak_one": 200}, "leak")
+    check_eq(only_stack(folded(path, "eb", True), r"main;leak_one(;malloc)?"), 200,
+             "leak, all frames")
+    path = os.path.join(WORK, "t_cxx.valgrind.json")
+    check_eq(only_stack(folded(path, "eb"), r"main;leak_ints\(\)"), 12, "C++ leak")
+    check_eq(only_stack(folded(path, "eb", True),
+                        r"main;leak_ints\(\)(;operator new\[\]\(unsigned long\))?"),
+             12, "C++ leak, all frames")
+    # C++ names keep their parameter lists; file:line is gone. The
+    # vector's growth is main's own, its std:: frames are the plumbing.
+    total = folded(path, all_frames=True)
     check_eq(only_stack(total, r"main;std::vector<long, std::allocator<long> >::push_back\(long&&\);.*"),
-             2040, "vector growth")
+             2040, "vector growth, all frames")
+    check(not any("std::" in k for k in folded(path)),
+          "std:: frames in %r" % folded(path))
 
 
 @test
@@ -1946,25 +1960,36 @@ RS_ALLOC = "<alloc::alloc::Global as core::alloc::Allocator>::allocate"
 
 @test
 def convert_dhat_rs_file_to_folded_stacks():
-    # Stacks that differ in lines (heap.rs:12 and :14) are one; ';' in a
-    # name ("[u8; 32]") is ':'; an unknown frame is its address.
+    # Stacks that differ in lines (heap.rs:12 and :14) are one, and so are
+    # those that differ only in the plumbing (Box::new, the slice's clone:
+    # alloc's and core's); a stack of plumbing keeps its innermost frame.
     with open(DHAT_RS) as f:
         p = json.load(f)
     check_folded_totals(DHAT_RS, p, STATS + ("tl", "mb", "mbk"))
+    check_folded_totals(DHAT_RS, p, STATS + ("tl", "mb", "mbk"), all_frames=True)
     r = dhtrace(["convert", DHAT_RS, "-", "--format", "collapsed"])
+    check_eq(r.stdout,
+             "0x7f3e2a0c4d8a 64\n"
+             "heap::main 344\n"
+             "heap::main;heap::fill 2240\n", "folded stacks, total bytes")
+    check_eq(folded(DHAT_RS, "eb"), {"heap::main": 344, "heap::main;heap::fill": 1024},
+             "folded stacks at t-end")
+    # All frames: ';' in a name ("[u8; 32]") is ':'; an unknown frame is
+    # its address.
+    r = dhtrace(["convert", DHAT_RS, "-", "--format", "collapsed", "--all-frames"])
     check_eq(r.stdout,
              "0x7f3e2a0c4d8a;%s 64\n"
              "heap::main;<[u8: 32] as core::clone::Clone>::clone;%s 320\n"
              "heap::main;alloc::boxed::Box<T>::new;%s 24\n"
              "heap::main;heap::fill;alloc::vec::Vec<T,A>::push;"
              "alloc::raw_vec::RawVec<T,A>::grow_one;%s 2240\n"
-             % ((RS_ALLOC,) * 4), "folded stacks, total bytes")
-    check_eq(folded(DHAT_RS, "eb"), {
+             % ((RS_ALLOC,) * 4), "folded stacks, total bytes, all frames")
+    check_eq(folded(DHAT_RS, "eb", True), {
         "heap::main;<[u8: 32] as core::clone::Clone>::clone;" + RS_ALLOC: 320,
         "heap::main;alloc::boxed::Box<T>::new;" + RS_ALLOC: 24,
         "heap::main;heap::fill;alloc::vec::Vec<T,A>::push;"
         "alloc::raw_vec::RawVec<T,A>::grow_one;" + RS_ALLOC: 1024,
-    }, "folded stacks at t-end")
+    }, "folded stacks at t-end, all frames")
 
 
 @test
@@ -1989,14 +2014,14 @@ def convert_output_chosen_by_name_and_written_whole():
     check_eq(sorted(os.listdir(d)), ["x.collapsed", "x.folded"], "files left")
 
 
-def check_converted_pprof(src, name):
+def check_converted_pprof(src, name, extra=()):
     """`dhtrace convert SRC NAME.pb.gz`: go tool pprof reads it; one sample
     per program point with its numbers, so the totals per sample type are
     the file's; the command and pid as comments. Returns -raw, parsed."""
     with open(src) as f:
         p = json.load(f)
     out = os.path.join(WORK, name + ".pb.gz")
-    r = dhtrace(["convert", src, out])
+    r = dhtrace(["convert", src, out] + list(extra))
     check_eq((r.returncode, r.stderr), (0, ""), "convert exit status, stderr")
     raw = pprof_raw(out)
     check_eq(raw["types"], PPROF_TYPES, "sample types")
@@ -2011,15 +2036,20 @@ def check_converted_pprof(src, name):
 @test
 def convert_files_to_pprof():
     v = valgrind([prog("t_alloc")], "t_alloc")
-    _, pb = check_converted_pprof(os.path.join(WORK, "t_alloc.valgrind.json"),
-                                  "conv-valgrind")
-    # leaf first, as DHAT's fs: leak_one's 200 bytes live at exit
+    src = os.path.join(WORK, "t_alloc.valgrind.json")
+    _, pb = check_converted_pprof(src, "conv-valgrind")
+    # leaf first, as DHAT's fs: leak_one's 200 bytes live at exit, without
+    # valgrind's malloc wrapper but with --all-frames
+    traces = go_pprof(["-traces", "-sample_index=inuse_space", pb])
+    check(re.search(r"^\s+200B\s+leak_one\n\s+main\n", traces, re.M),
+          "leak_one's trace: " + traces)
+    _, pb = check_converted_pprof(src, "conv-valgrind-all", ["--all-frames"])
     traces = go_pprof(["-traces", "-sample_index=inuse_space", pb])
     check(re.search(r"^\s+200B\s+malloc\n\s+leak_one\n\s+main\n", traces, re.M),
-          "leak_one's trace: " + traces)
+          "leak_one's trace, all frames: " + traces)
     mine, _ = trace([nofp("t_cxx")], "conv-t_cxx")
     raw, _ = check_converted_pprof(os.path.join(WORK, "conv-t_cxx.dhtrace.json"),
-                                   "conv-dhtrace")
+                                   "conv-dhtrace", ["--all-frames"])
     # inlined calls (one address, several frames) are one location
     check(any(len(lines) > 1 for _, _, lines in raw["locations"].values()),
           "no location with inlined lines")
@@ -2258,19 +2288,24 @@ def report_groups_valgrind_files_by_caller():
 
 @test
 def report_filters_and_groups():
-    check_output(["report", "base.json", "--by", "function", "-s", "short-lived",
-                  "--min-count", "1", "--min-bytes", "24", "-n", "2"],
-                 BASE_SUMMARY + """\
+    # The vector's push_back is the C++ library's: its site goes by its
+    # caller, unless all frames are shown.
+    args = ["report", "base.json", "--by", "function", "-s", "short-lived",
+            "--min-count", "1", "--min-bytes", "24", "-n", "2"]
+    groups = BASE_SUMMARY + """\
 Shown:      2 of 4 functions, by function, sorted by short-lived blocks
 
 #1 function parse_header: 4,096 B (4.0 KiB) in 512 blocks (0.1% of bytes), 1 program point
     at t-gmax 32 B in 4 blocks, at t-end 0 B in 0 blocks
     avg lifetime 4.0 µs, short-lived 512 blocks
 
-#2 function std::vector<int, std::allocator<int> >::push_back(int const&): 24 B in 1 block (0.0% of bytes), 1 program point
+#2 function GROUP: 24 B in 1 block (0.0% of bytes), 1 program point
     at t-gmax 0 B in 0 blocks, at t-end 0 B in 0 blocks
     avg lifetime 5.0 µs, short-lived 1 block
-""")
+"""
+    check_output(args, groups.replace("GROUP", "read_request"))
+    check_output(args + ["--all-frames"], groups.replace(
+        "GROUP", "std::vector<int, std::allocator<int> >::push_back(int const&)"))
     check_output(["report", "base.json", "--match", "^read_", "--min-bytes", "1k",
                   "-v"], BASE_SUMMARY + """\
 Shown:      1 of 1 program point, by site, sorted by total bytes
@@ -2360,10 +2395,16 @@ Sites:        4 changed, 3 shown, by the largest change of total_blocks
     main (server.c:120)
 
 #3 total -24 B (24 -> 0), total_blocks -1 (1 -> 0), peak +0 B (0 -> 0), end +0 B (0 -> 0)
-    std::vector<int, std::allocator<int> >::push_back(int const&) (stl_vector.h:1198)
     read_request (http.c:60)
     main (server.c:120)
 """)
+    r = analyze(["diff", "base.json", "new.json", "-s", "blocks", "-n", "3", "--all-frames"])
+    check("""
+#3 total -24 B (24 -> 0), total_blocks -1 (1 -> 0), peak +0 B (0 -> 0), end +0 B (0 -> 0)
+    std::vector<int, std::allocator<int> >::push_back(int const&) (stl_vector.h:1198)
+    read_request (http.c:60)
+    main (server.c:120)
+""" in r.stdout, "diff --all-frames: " + r.stdout)
     r = analyze(["diff", "base.json", "new.json", "--json", "-n", "1"])
     d = json.loads(r.stdout)
     check_eq(d["change"], {"total": 298428, "total_blocks": -256, "peak": 200000,
@@ -2635,6 +2676,284 @@ def bad_pprof_files_are_one_line_errors():
             if msg:
                 check_eq(r.stderr, "dhtrace: %s: %s\n" % (path, msg), " ".join(args))
     check(not os.path.exists(bl), "baseline written from a bad file")
+
+
+# --- the plumbing folded away ----------------------------------------------
+
+def source_line(src, text):
+    """The line of tests/progs/SRC that holds text (1 for the first)."""
+    with open(os.path.join(ROOT, "tests", "progs", src)) as f:
+        return 1 + [i for i, l in enumerate(f) if text in l][0]
+
+
+def shown_rows(path, *extra):
+    """report --json -n 0 (EXTRA options): the rows, each site's frames
+    without their addresses."""
+    r = analyze(["report", "--json", "-n", "0", path] + list(extra))
+    check_eq((r.returncode, r.stderr), (0, ""), "report --json %s %s" % (path, extra))
+    rows = json.loads(r.stdout)["rows"]
+    for row in rows:
+        row["frames"] = [frame_key(f) for f in row["frames"]]
+    return rows
+
+
+START_UP = re.compile(r"lang_start|__rust_begin_short_backtrace|^main \(in |"
+                      r"^\(below main\)|__libc_start")
+
+
+def check_sites_shown(path, src, first=None, outer=None):
+    """report of the profile at path shows each site from its first frame of
+    the program's own: the innermost frame in SRC of all its frames (when
+    it has one), those in the set FIRST; its outermost frame shown matches
+    OUTER, nothing below main is shown; --all-frames shows every frame of
+    the file, in the same rows: one per program point, also where sites
+    show the same frames. Returns the rows shown."""
+    with open(path) as f:
+        p = json.load(f)
+    shown, every = shown_rows(path), shown_rows(path, "--all-frames")
+    check_eq(sorted(tuple(r["frames"]) for r in every),
+             sorted(tuple(frame_key(p["ftbl"][i]) for i in pp["fs"]) for pp in p["pps"]),
+             "--all-frames: the file's frames")
+    check_eq(len(shown), len(p["pps"]), "rows: one per program point")
+    firsts = set()
+    for a, b in zip(shown, every):
+        fa, fb = a["frames"], b["frames"]
+        check_eq(a["total"], b["total"], "the same rows in both")
+        check(any(fb[i:i + len(fa)] == fa for i in range(len(fb))),
+              "%r is not a run of %r" % (fa, fb))
+        own = [f for f in fb if "(%s:" % src in f]
+        check(not [f for f in fa if START_UP.search(f)] or len(fa) == 1,
+              "start-up shown: %r" % fa)
+        if not own:
+            continue
+        check_eq(fa[0], own[0], "the first frame shown of %r" % fb)
+        check(re.match(outer, fa[-1]), "outermost frame shown %r, of %r" % (fa[-1], fb))
+        firsts.add(fa[0])
+    if first is not None:
+        check_eq(firsts, first, "first frames shown")
+    return shown
+
+
+def rust_firsts():
+    """The first frames of t_rust's call sites (rustc -O0)."""
+    src = "t_rust.rs"
+    line = lambda text: source_line(src, text)
+    return {
+        "t_rust::words (t_rust.rs:%d)" % line('format!("key-{}"'),
+        "t_rust::words (t_rust.rs:%d)" % line(".push(i as u32)"),
+        "t_rust::tree::{{closure}} (t_rust.rs:%d)" % line("into_boxed_slice()"),
+        "t_rust::tree (t_rust.rs:%d)" % line("into_boxed_slice()"),
+        "t_rust::shapes::{{closure}} (t_rust.rs:%d)" % line("Box::new(Square(i))"),
+        "t_rust::shapes (t_rust.rs:%d)" % line("Box::new(Square(i))"),
+        "t_rust::main (t_rust.rs:%d)" % line("Rc::new(vec![0u64; 1000])"),
+        "t_rust::main (t_rust.rs:%d)" % line("Rc::clone(&shared)"),
+        "t_rust::main (t_rust.rs:%d)" % line("std::mem::forget"),
+    }
+
+
+def valgrind_deep(cmd, name):
+    """valgrind's DHAT with 40 frames a stack: no stack cut before main."""
+    out = os.path.join(WORK, name + ".valgrind-deep.json")
+    r = subprocess.run(["valgrind", "--tool=dhat", "--num-callers=40",
+                        "--run-libc-freeres=no", "--run-cxx-freeres=no",
+                        "--dhat-out-file=" + out] + cmd, stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=600)
+    check(os.path.exists(out), "valgrind failed: " + r.stderr[-500:])
+    return out
+
+
+def deep_trace(cmd, name):
+    """dhtrace with 40 frames a stack: the JSON's path."""
+    trace(cmd, name, ["--max-frames", "40"])
+    return os.path.join(WORK, name + ".dhtrace.json")
+
+
+@test
+def report_shows_rust_sites_from_the_programs_frames():
+    # The allocator, alloc's and std's internals and the start-up below
+    # t_rust::main are folded: in dhtrace's file, in valgrind's (which
+    # has its malloc wrapper too), and optimized (its inlined calls).
+    outer = r"t_rust::main \(t_rust\.rs:\d+\)$"
+    mine = deep_trace([prog("t_rust")], "shown-t_rust")
+    rows = check_sites_shown(mine, "t_rust.rs", rust_firsts(), outer)
+    words = [r for r in rows if r["frames"][0].startswith("t_rust::words (")]
+    check(len(words) > len({tuple(r["frames"]) for r in words}),
+          "no two sites of words() showing the same frames: %r" % words)
+    check_sites_shown(valgrind_deep([prog("t_rust")], "t_rust"), "t_rust.rs",
+                      rust_firsts(), outer)
+    check_sites_shown(deep_trace([nofp("t_rust")], "shown-t_rust-nofp"),
+                      "t_rust.rs", None, outer)
+    # the plumbing is back with --all-frames
+    text = analyze(["report", mine, "-n", "1", "--all-frames"]).stdout
+    check(re.search(r"^    (alloc|<alloc::raw_vec|__rust_alloc)", text, re.M),
+          "report --all-frames: " + text)
+
+
+def cxx_firsts():
+    stl = lambda text: source_line("t_stl.cc", text)
+    cxx = lambda text: source_line("t_cxx.cc", text)
+    return {
+        "t_stl.cc": {
+            "build() (t_stl.cc:%d)" % stl("m[key].push_back(j)"),
+            "main (t_stl.cc:%d)" % stl("std::make_shared"),
+            "main (t_stl.cc:%d)" % stl("new std::string(64"),
+        },
+        "t_cxx.cc": {"leak_ints() (t_cxx.cc:%d)" % cxx("return new int[3]")} | {
+            "main (t_cxx.cc:%d)" % cxx(text) for text in (
+                "new int(7)", "new char[100]", "new Wide", "::operator new(1000",
+                "new (std::nothrow)", "v.push_back(i)", "std::string s(200")},
+    }
+
+
+@test
+def report_shows_cxx_sites_from_the_programs_frames():
+    # std::allocator, std::__new_allocator, allocator_traits, _M_allocate,
+    # the containers and operator new are folded, with the headers'
+    # inlined calls of the optimized builds.
+    firsts = cxx_firsts()
+    for name in ("t_stl", "t_cxx"):
+        src = name + ".cc"
+        outer = r"main \(%s:\d+\)$" % re.escape(src)
+        mine = deep_trace([prog(name)], "shown-" + name)
+        check_sites_shown(mine, src, firsts[src], outer)
+        check_sites_shown(valgrind_deep([prog(name)], name), src, firsts[src], outer)
+        check_sites_shown(deep_trace([nofp(name)], "shown-%s-nofp" % name), src,
+                          None, outer)
+    text = analyze(["report", mine, "-n", "0", "--all-frames"]).stdout
+    check("    std::__new_allocator<long>::allocate(unsigned long, void const*) (new_allocator.h:"
+          in text, "report --all-frames: " + text)
+
+
+def check_folded_shown(path, p, firsts, root):
+    """Folded stacks of the profile at path: the same totals as the file;
+    a stack with the program's functions ends in one of FIRSTS (first
+    frames shown, names only) and starts at ROOT. Returns them."""
+    check_folded_totals(path, p)
+    names = {f.rsplit(" (", 1)[0] for f in firsts}
+    stacks = folded(path)
+    for stack in stacks:
+        labels = stack.split(";")
+        if not any(l in names for l in labels):
+            continue
+        check(labels[-1] in names, "leaf of %r" % stack)
+        check_eq(labels[0], root, "root of %r" % stack)
+    return stacks
+
+
+@test
+def folded_stacks_lack_the_plumbing():
+    path = deep_trace([prog("t_rust")], "folded-t_rust")
+    with open(path) as f:
+        p = json.load(f)
+    stacks = check_folded_shown(path, p, rust_firsts(), "t_rust::main")
+    check(not [k for k in stacks if re.search(r"lang_start|^main;|__rust_alloc|"
+                                                r"(^|;)<?alloc::alloc::", k)],
+          "plumbing in %r" % stacks)
+    # sites showing the same frames are summed
+    rows = [r for r in shown_rows(path) if len(r["frames"]) == 2 and
+            r["frames"][0].startswith("t_rust::words (")]
+    check_eq(stacks["t_rust::main;t_rust::words"], sum(r["total"] for r in rows),
+             "words()'s bytes")
+    every = folded(path, all_frames=True)
+    check(any(k.startswith("main;std::rt::lang_start;") for k in every),
+          "no start-up with --all-frames: %r" % list(every)[:5])
+    for name in ("t_stl", "t_cxx"):
+        path = deep_trace([prog(name)], "folded-" + name)
+        with open(path) as f:
+            p = json.load(f)
+        stacks = check_folded_shown(path, p, cxx_firsts()[name + ".cc"], "main")
+        check(not [k for k in stacks if "std::" in k or "operator new" in k],
+              "plumbing in %r" % stacks)
+        check(any("std::" in k for k in folded(path, all_frames=True)),
+              "no std:: frames with --all-frames")
+
+
+def rows_stack(frames):
+    """Frame strings as pprof locations (json_stack()), files by base name."""
+    p = {"ftbl": frames}
+    stack = json_stack(p, {"fs": range(len(frames))})
+    return [(a, tuple((fn, os.path.basename(f), ln) for fn, f, ln in lines))
+            for a, lines in stack]
+
+
+def summed(pairs):
+    """(values, stack) pairs as {stack: values summed}: pprof merges the
+    samples of one stack (and label)."""
+    out = {}
+    for vals, stack in pairs:
+        key = repr(stack)
+        out[key] = tuple(a + b for a, b in zip(out.get(key, (0,) * len(vals)), vals))
+    return out
+
+
+def check_pprof_shows(pb, path):
+    """The pprof file at pb has the sites of the JSON at path as report
+    shows them: the frames shown, with the numbers of the sites that show
+    them. Returns -raw, parsed."""
+    raw = pprof_raw(pb)
+    r = analyze(["report", "--json", "-n", "0", path])
+    rows = json.loads(r.stdout)["rows"]
+    keys = ("total_blocks", "total", "end_blocks", "end", "peak_blocks", "peak")
+    mine = summed((vals, [(a, tuple((fn, os.path.basename(f), ln) for fn, f, ln in ls))
+                          for a, ls in pprof_stack(raw, ids)])
+                  for vals, ids, _ in raw["samples"])
+    theirs = summed((tuple(row[k] for k in keys), rows_stack(row["frames"]))
+                    for row in rows)
+    check_eq(mine, theirs, "stacks (locations shown) and their numbers")
+    return raw
+
+
+@test
+def pprof_shows_the_programs_functions_as_leaves():
+    # Written by the recording and converted from its JSON: the plumbing
+    # is folded in both, kept with --all-frames.
+    p, pb, _ = trace_both([prog("t_rust")], "leaves-t_rust", ["--max-frames", "40"])
+    path = pb[:-len(".pb.gz")] + ".json"
+    check_pprof_shows(pb, path)
+    converted = os.path.join(WORK, "leaves-t_rust-converted.pb.gz")
+    r = dhtrace(["convert", path, converted])
+    check_eq((r.returncode, r.stderr), (0, ""), "convert")
+    check_pprof_shows(converted, path)
+    rows, out = pprof_top(pb, "alloc_space")
+    leaves = {}
+    for row in shown_rows(path):
+        fn = row["frames"][0].rsplit(" (", 1)[0]
+        leaves[fn] = leaves.get(fn, 0) + row["total"]
+    for fn in ("t_rust::words", "t_rust::tree", "t_rust::tree::{{closure}}",
+               "t_rust::shapes", "t_rust::shapes::{{closure}}", "t_rust::main"):
+        check_eq(rows.get(fn, (0,))[0], leaves[fn], "-top flat of " + fn)
+    check(not [fn for fn, (flat, _) in rows.items()
+               if flat and re.match(r"<?(alloc|core|std)::|__rust", fn)],
+          "plumbing with bytes of its own in -top:\n" + out)
+    p, pb, _ = trace_both([prog("t_stl")], "leaves-t_stl", ["--max-frames", "40"])
+    raw = check_pprof_shows(pb, pb[:-len(".pb.gz")] + ".json")
+    names = {f.rsplit(" (", 1)[0] for f in cxx_firsts()["t_stl.cc"]}
+    check_eq({raw["locations"][ids[0]][2][0][0] for _, ids, _ in raw["samples"]
+              if any(fn in names for i in ids
+                     for fn, _, _ in raw["locations"][i][2])}, names,
+             "leaves of the samples in t_stl.cc")
+    # all frames: the JSON's stacks exactly
+    p, pb, _ = trace_both([prog("t_stl")], "leaves-t_stl-all",
+                          ["--max-frames", "40", "--all-frames"])
+    check_pprof_like_json(pb, p)
+
+
+@test
+def report_groups_stripped_code_by_object():
+    # libsqlite3 is stripped: its functions group as "??? in libsqlite3.so.0"
+    script = os.path.join(WORK, "groups.sql")
+    with open(script, "w") as f:
+        f.write("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);\nBEGIN;\n")
+        for i in range(300):
+            f.write("INSERT INTO t(b) VALUES('row %d %s');\n" % (i, "y" * (i % 40)))
+        f.write("COMMIT;\n")
+    trace(["sqlite3", ":memory:"], "groups-sqlite3", stdin=script)
+    r = analyze(["report", os.path.join(WORK, "groups-sqlite3.dhtrace.json"),
+                 "--by", "function", "--json", "-n", "0"])
+    groups = [g["group"] for g in json.loads(r.stdout)["rows"]]
+    check([g for g in groups if re.match(r"^\?\?\? in libsqlite3\.so\.0[.\d]*$", g)],
+          "no ??? in libsqlite3.so.0 group: %r" % groups)
+    check("???" not in groups, "a group of all unknown code: %r" % groups)
 
 
 def main():

@@ -52,6 +52,56 @@ struct an_input {
 int an_input_load(const char *path, struct an_input *in, struct dhat_err *err);
 void an_input_free(struct an_input *in);
 
+/* ---- plumbing: the frames report, diff, folded stacks and pprof fold ---- */
+
+/*
+ * A call site is shown from its first frame of the program's own code
+ * (plumbing.c has the rule and its tables): the innermost frames that are
+ * allocators or the languages' libraries through which the program
+ * allocates (LIB), and the start-up that calls main (START) with all
+ * outside it, are folded away. A stack of plumbing only keeps its
+ * innermost frame. --all-frames turns this off.
+ */
+enum an_plumb_kind { AN_PLUMB_OWN, AN_PLUMB_LIB, AN_PLUMB_START };
+
+/* One frame as the rule sees it. */
+struct an_plumb {
+	uint64_t addr;		/* 0: unknown */
+	uint32_t root;		/* its file's first directory, hashed; 0: none */
+	uint8_t kind;		/* enum an_plumb_kind, by its own name, file
+				 * and object */
+	bool bare;		/* a name without a path: an inlined call */
+	bool call_once;		/* FnOnce::call_once, which main is called
+				 * through */
+};
+
+void an_plumb_of(const struct dhat_frame *fr, struct an_plumb *p);
+
+/* Each frame of a frame table, malloc'ed (NULL when out of memory). */
+struct an_plumb *an_plumb_table(const char *const *ftbl, size_t n);
+
+/*
+ * The rule walked from the outermost frame of a stack inward, as a trie
+ * of stacks (root first) is built: the state at frame @p, @outer being
+ * the state and @outer_p the frame outside it (both NULL at the outermost
+ * frame). @st->cut: the frame is start-up, and the stack shown begins
+ * inside it. @st->own: the frame is the program's; the deepest such frame
+ * is the innermost one shown (none: the stack's innermost frame alone).
+ */
+struct an_fold {
+	uint32_t top_root;	/* the function this frame's run of inlined */
+	uint8_t top_kind;	/* calls is in: its root and kind */
+	bool cut, own;
+};
+
+void an_fold_step(const struct an_fold *outer, const struct an_plumb *outer_p,
+		  const struct an_plumb *p, struct an_fold *st);
+
+/* The frames of stack @ids (@n frame ids, innermost first; @by_id their
+ * frames) that are shown: [*first, *end). */
+void an_plumb_shown(const struct an_plumb *by_id, const uint32_t *ids,
+		    size_t n, size_t *first, size_t *end);
+
 /* ---- report: sorting, filtering, grouping ---- */
 
 enum an_sort {
@@ -76,14 +126,15 @@ struct an_opts {
 	uint64_t min_blocks;	/* rows with fewer total blocks are left out */
 	uint64_t min_bytes;	/* rows with fewer total bytes are left out */
 	const regex_t *match;	/* NULL, or: program points with a frame
-				 * whose function name matches */
+				 * shown whose function name matches */
 	bool leaks;		/* only rows with bytes at t-end; sorts by end */
+	bool all_frames;	/* no plumbing folded away */
 	size_t limit;		/* rows kept after sorting; 0 = all */
 };
 
 /*
  * One row: a program point (by site), or the program points whose first
- * frame has the same function, file or object (the others).
+ * frame shown has the same function, file or object (the others).
  * short_blocks: the total blocks of the program points whose average
  * lifetime tl / tbk is at most the file's tuth, as DHAT's viewer's "short-
  * lived" sort (a program point counts wholly or not at all; 0 when the file
@@ -95,7 +146,10 @@ struct an_row {
 	uint64_t short_blocks;
 	size_t npps;		/* program points in the row */
 	const struct dhat_pp *pp;	/* by site: the program point */
-	char *key;		/* groups: function, file or object ("???"
+	const uint32_t *fs;	/* by site: its frames shown (in pp->fs) */
+	size_t nfs;
+	char *key;		/* groups: function ("??? in OBJECT" for code
+				 * without symbols), file or object ("???"
 				 * when not known) */
 };
 
@@ -115,8 +169,8 @@ void an_report_free(struct an_report *r);
 
 /*
  * A call site of a diff: program points matched on their frame strings
- * with the "0x...: " address dropped (addresses change between builds and
- * runs); points of one file that are then equal are summed.
+ * shown, with the "0x...: " address dropped (addresses change between
+ * builds and runs); points of one file that are then equal are summed.
  */
 struct an_diff_row {
 	char *key;		/* frames without addresses, '\n'-separated,
@@ -132,12 +186,14 @@ struct an_diff {
 	enum an_metric sort;	/* the change rows are sorted by first */
 };
 
-/* Sites of both inputs (none for a baseline), rows whose numbers all stay
- * the same are dropped, sorted by the absolute change of @sort's metric
- * (total, blocks, peak or end), then of the others, then by key; @limit
- * rows kept (0 = all). Returns 0 or -ENOMEM. */
+/* Sites of both inputs (none for a baseline; all their frames with
+ * @all_frames), rows whose numbers all stay the same are dropped, sorted
+ * by the absolute change of @sort's metric (total, blocks, peak or end),
+ * then of the others, then by key; @limit rows kept (0 = all). Returns 0
+ * or -ENOMEM. */
 int an_diff_compute(struct an_input *base, struct an_input *new,
-		    enum an_sort sort, size_t limit, struct an_diff *d);
+		    enum an_sort sort, size_t limit, bool all_frames,
+		    struct an_diff *d);
 void an_diff_free(struct an_diff *d);
 
 /* ---- gates ---- */

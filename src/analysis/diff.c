@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * `dhtrace diff`: call sites of two profiles matched on their frames
- * without addresses, and the change of each.
+ * shown (without the plumbing, unless all are asked for) without
+ * addresses, and the change of each.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,22 +30,26 @@ static const char *drop_addr(const char *s)
 	return fr.has_addr ? fr.func : s;
 }
 
-static char *site_key(const struct dhat_file *df, const struct dhat_pp *pp)
+/* The frames shown of @pp (all when @plumb is NULL), '\n'-separated. */
+static char *site_key(const struct dhat_file *df, const struct dhat_pp *pp,
+		      const struct an_plumb *plumb)
 {
-	size_t len = 1;
+	size_t len = 1, first = 0, end = pp->nfs;
 	char *key, *p;
 
-	for (size_t i = 0; i < pp->nfs; i++)
+	if (plumb)
+		an_plumb_shown(plumb, pp->fs, pp->nfs, &first, &end);
+	for (size_t i = first; i < end; i++)
 		len += strlen(drop_addr(df->ftbl[pp->fs[i]])) + 1;
 	key = p = malloc(len);
 	if (!key)
 		return NULL;
 	*p = '\0';
-	for (size_t i = 0; i < pp->nfs; i++) {
+	for (size_t i = first; i < end; i++) {
 		const char *f = drop_addr(df->ftbl[pp->fs[i]]);
 		size_t n = strlen(f);
 
-		if (i)
+		if (i > first)
 			*p++ = '\n';
 		memcpy(p, f, n + 1);
 		p += n;
@@ -67,23 +72,28 @@ static void free_sites(struct site *s, size_t n)
 
 /* The sites of @in (none unless @want) sorted by key, equal keys summed.
  * Returns the count, or -1 when out of memory. */
-static ssize_t sites_of(const struct an_input *in, bool want,
+static ssize_t sites_of(const struct an_input *in, bool want, bool all_frames,
 			struct site **out)
 {
 	const struct dhat_file *df = &in->df;
 	size_t n = want ? df->npps : 0, m = 0;
 	struct site *s = calloc(n ? n : 1, sizeof(*s));
+	struct an_plumb *plumb = NULL;
 
-	if (!s)
+	if (!s || (!all_frames && !(plumb = an_plumb_table(df->ftbl, df->nftbl)))) {
+		free(s);
 		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
-		if (!(s[i].key = site_key(df, &df->pps[i]))) {
+		if (!(s[i].key = site_key(df, &df->pps[i], plumb))) {
 			free_sites(s, i);
+			free(plumb);
 			return -1;
 		}
 		for (int k = 0; k < AN_NMETRICS; k++)
 			s[i].m[k] = df->pps[i].stat[metric_stat[k]];
 	}
+	free(plumb);
 	qsort(s, n, sizeof(*s), cmp_site);
 	for (size_t i = 0; i < n; i++) {
 		if (m && !strcmp(s[m - 1].key, s[i].key)) {
@@ -142,13 +152,14 @@ static bool changed(const struct an_diff_row *r)
 }
 
 int an_diff_compute(struct an_input *base, struct an_input *new,
-		    enum an_sort sort, size_t limit, struct an_diff *d)
+		    enum an_sort sort, size_t limit, bool all_frames,
+		    struct an_diff *d)
 {
 	/* A baseline has no sites: comparing with one lists none. */
 	bool sites = !base->summary.is_baseline && !new->summary.is_baseline;
 	struct site *bs = NULL, *ns = NULL;
-	ssize_t nb = sites_of(base, sites, &bs);
-	ssize_t nn = nb < 0 ? -1 : sites_of(new, sites, &ns);
+	ssize_t nb = sites_of(base, sites, all_frames, &bs);
+	ssize_t nn = nb < 0 ? -1 : sites_of(new, sites, all_frames, &ns);
 	enum an_metric order[AN_NMETRICS];
 	size_t i = 0, j = 0, n = 0;
 	struct an_diff_row *rows;

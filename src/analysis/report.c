@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * `dhtrace report`'s selection: program points filtered, grouped by site,
- * function, file or object, sorted and cut to a limit.
+ * function, file or object, sorted and cut to a limit; each shown without
+ * its plumbing (plumbing.c) unless all frames are asked for.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,36 +93,47 @@ static bool *match_frames(const struct dhat_file *df, const regex_t *re)
 	return hit;
 }
 
-static bool pp_matches(const struct dhat_pp *pp, const bool *hit)
+static bool row_matches(const struct an_row *row, const bool *hit)
 {
-	for (size_t i = 0; i < pp->nfs; i++)
-		if (hit[pp->fs[i]])
+	for (size_t i = 0; i < row->nfs; i++)
+		if (hit[row->fs[i]])
 			return true;
 	return false;
 }
 
-/* valgrind's own allocator wrapper, first in its stacks when its preload
- * object has no debug information (FORMATS.md 2.10): not a call site. */
-static bool is_valgrind_wrapper(const char *frame)
+/* Code without symbols: "??? in libsqlite3.so.0", by its object's name,
+ * so that each library's stripped code is a group of its own. */
+static char *unknown_function(const struct dhat_frame *fr)
 {
-	return strstr(frame, "/vgpreload_") || strstr(frame, "(vg_replace_malloc.c:");
+	const char *base;
+	char *key;
+
+	if (!fr->obj)
+		return strdup("???");
+	base = memrchr(fr->obj, '/', fr->obj_len);
+	base = base ? base + 1 : fr->obj;
+	if (asprintf(&key, "??? in %.*s",
+		     (int)(fr->obj_len - (size_t)(base - fr->obj)), base) < 0)
+		return NULL;
+	return key;
 }
 
-/* The group key of a program point: its first frame's function, file or
- * object (valgrind's wrapper skipped), "???" when not known. */
-static char *group_key(const struct dhat_file *df, const struct dhat_pp *pp,
+/* The group key of a row: its first frame's function, file or object,
+ * "???" when not known. */
+static char *group_key(const struct dhat_file *df, const struct an_row *row,
 		       enum an_group by)
 {
 	struct dhat_frame fr;
 	const char *s = NULL;
-	size_t len = 0, i = 0;
+	size_t len = 0;
 
-	while (i + 1 < pp->nfs && is_valgrind_wrapper(df->ftbl[pp->fs[i]]))
-		i++;
-	if (pp->nfs) {
-		const char *f = df->ftbl[pp->fs[i]];
+	if (row->nfs) {
+		const char *f = df->ftbl[row->fs[0]];
 
 		dhat_frame_parse(f, strlen(f), &fr);
+		if (by == AN_BY_FUNCTION && (!fr.func_len ||
+		    (fr.func_len == 3 && !memcmp(fr.func, "???", 3))))
+			return unknown_function(&fr);
 		if (by == AN_BY_FUNCTION)
 			s = fr.func, len = fr.func_len;
 		else if (by == AN_BY_FILE)
@@ -131,6 +144,18 @@ static char *group_key(const struct dhat_file *df, const struct dhat_pp *pp,
 	if (!s)
 		s = "???", len = 3;
 	return strndup(s, len);
+}
+
+/* The frames of @pp that @row shows: all, or without the plumbing. */
+static void shown_frames(const struct dhat_pp *pp, const struct an_plumb *plumb,
+			 struct an_row *row)
+{
+	size_t first = 0, end = pp->nfs;
+
+	if (plumb)
+		an_plumb_shown(plumb, pp->fs, pp->nfs, &first, &end);
+	row->fs = pp->fs + first;
+	row->nfs = end - first;
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -231,6 +256,7 @@ int an_report_compute(const struct dhat_file *df, const struct an_opts *o,
 		      struct an_report *r)
 {
 	struct an_row *rows = calloc(df->npps ? df->npps : 1, sizeof(*rows));
+	struct an_plumb *plumb = NULL;
 	bool *hit = NULL;
 	size_t n = 0, kept = 0;
 	enum an_sort sort;
@@ -240,11 +266,14 @@ int an_report_compute(const struct dhat_file *df, const struct an_opts *o,
 		return -ENOMEM;
 	if (o->match && !(hit = match_frames(df, o->match)))
 		goto nomem;
+	if (!o->all_frames && !(plumb = an_plumb_table(df->ftbl, df->nftbl)))
+		goto nomem;
 	for (size_t i = 0; i < df->npps; i++) {
 		const struct dhat_pp *pp = &df->pps[i];
 		struct an_row *row = &rows[n];
 
-		if (hit && !pp_matches(pp, hit))
+		shown_frames(pp, plumb, row);
+		if (hit && !row_matches(row, hit))
 			continue;
 		memcpy(row->stat, pp->stat, sizeof(row->stat));
 		row->short_blocks = short_lived(&df->meta, pp) ?
@@ -252,7 +281,7 @@ int an_report_compute(const struct dhat_file *df, const struct an_opts *o,
 		row->npps = 1;
 		if (o->by == AN_BY_SITE) {
 			row->pp = pp;
-		} else if (!(row->key = group_key(df, pp, o->by))) {
+		} else if (!(row->key = group_key(df, row, o->by))) {
 			goto nomem;
 		}
 		n++;
@@ -272,11 +301,13 @@ int an_report_compute(const struct dhat_file *df, const struct an_opts *o,
 	for (size_t i = r->nrows; i < kept; i++)
 		free(rows[i].key);
 	free(hit);
+	free(plumb);
 	r->rows = rows;
 	an_summary_of(df, &r->summary);
 	return 0;
 nomem:
 	free(hit);
+	free(plumb);
 	free_rows(rows, n);
 	return -ENOMEM;
 }

@@ -29,7 +29,8 @@ static const char report_usage[] =
 "Usage: dhtrace report [OPTIONS] FILE\n"
 "\n"
 "Summary and top call sites of a DHAT JSON file (dhtrace's, valgrind's,\n"
-"dhat-rs's) or of a pprof profile (dhtrace's --format pprof).\n"
+"dhat-rs's) or of a pprof profile (dhtrace's --format pprof), each shown\n"
+"from its first frame of the program's own code.\n"
 "\n"
 "Options:\n"
 "  -n, --limit N        call sites shown (default 10, 0 = all); --top N too\n"
@@ -38,13 +39,15 @@ static const char report_usage[] =
 "                       of sites whose average lifetime is at most tuth),\n"
 "                       lifetime (average lifetime, longest first)\n"
 "      --by WHAT        site (default), function, file or object: sum the\n"
-"                       sites by their first frame\n"
+"                       sites by their first frame shown\n"
 "      --min-count N    only rows with at least N blocks\n"
 "      --min-bytes N    only rows with at least N bytes (units as --fail-if)\n"
-"      --match REGEX    only sites with a frame whose function matches\n"
+"      --match REGEX    only sites with a frame shown whose function matches\n"
 "                       (POSIX extended regular expression)\n"
 "      --leaks          only sites live at t-end, by bytes, whole stacks\n"
 "  -v                   more frames per site; -vv all of them\n"
+"      --all-frames     keep the allocators, the libraries' allocation\n"
+"                       internals and the start-up below main\n"
 "      --json           machine-readable output (see README.md)\n"
 "      --fail-if EXPR   exit 1 if EXPR holds, e.g. 'peak>50MiB' (repeatable)\n"
 "  -h, --help           show this help\n";
@@ -53,7 +56,8 @@ static const char diff_usage[] =
 "Usage: dhtrace diff [OPTIONS] BASE NEW\n"
 "\n"
 "Change in total, peak (t-gmax) and end (t-end) bytes and blocks, in all\n"
-"and per call site (matched on frames without addresses). BASE and NEW are\n"
+"and per call site (matched on the frames shown, without addresses, as\n"
+"dhtrace report shows them). BASE and NEW are\n"
 "DHAT JSON files, pprof profiles or baselines written by `dhtrace baseline`.\n"
 "\n"
 "Options:\n"
@@ -61,6 +65,7 @@ static const char diff_usage[] =
 "  -s, --sort KEY       by the largest change of total (default), blocks,\n"
 "                       peak or end\n"
 "  -v                   more frames per site; -vv all of them\n"
+"      --all-frames     match and show sites on all their frames\n"
 "      --json           machine-readable output (see README.md)\n"
 "      --fail-if EXPR   exit 1 if EXPR holds, e.g. 'peak>+5%%',\n"
 "                       'total_blocks>+1000', 'end>0' (repeatable)\n"
@@ -77,7 +82,7 @@ static const char baseline_usage[] =
 "  -h, --help           show this help\n";
 
 enum { OPT_BY = 256, OPT_MIN_COUNT, OPT_MIN_BYTES, OPT_MATCH, OPT_LEAKS,
-       OPT_JSON, OPT_FAIL_IF };
+       OPT_JSON, OPT_FAIL_IF, OPT_ALL_FRAMES };
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -135,6 +140,7 @@ struct common {
 	size_t ngates;
 	int verbose;
 	bool json;
+	bool all_frames;
 };
 
 /* Evaluates the gates; prints one line per failed one. Returns 1 if any
@@ -170,7 +176,8 @@ static int add_gate(struct common *c, const char *text)
 }
 
 /*
- * The options report and diff share (--json, --fail-if, -v). Returns -1
+ * The options report and diff share (--json, --fail-if, -v, --all-frames).
+ * Returns -1
  * when @ch is not one of them, 0 to go on, or the exit status to stop
  * with.
  */
@@ -184,6 +191,9 @@ static int common_option(struct common *c, int ch, const char *arg)
 		return add_gate(c, arg);
 	case 'v':
 		c->verbose++;
+		return 0;
+	case OPT_ALL_FRAMES:
+		c->all_frames = true;
 		return 0;
 	default:
 		return -1;
@@ -247,6 +257,7 @@ int cmd_report(int argc, char **argv)
 		{ "leaks", no_argument, NULL, OPT_LEAKS },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "fail-if", required_argument, NULL, OPT_FAIL_IF },
+		{ "all-frames", no_argument, NULL, OPT_ALL_FRAMES },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -321,6 +332,7 @@ int cmd_report(int argc, char **argv)
 		}
 		o.match = &re;
 	}
+	o.all_frames = c.all_frames;
 	ret = report_file(argv[optind], &o, &c);
 	if (match)
 		regfree(&re);
@@ -340,6 +352,7 @@ int cmd_diff(int argc, char **argv)
 		{ "sort", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "fail-if", required_argument, NULL, OPT_FAIL_IF },
+		{ "all-frames", no_argument, NULL, OPT_ALL_FRAMES },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -396,7 +409,7 @@ int cmd_diff(int argc, char **argv)
 		goto out;
 	}
 	st = style(&c);
-	ret = an_diff_compute(&base, &new, sort, limit, &d);
+	ret = an_diff_compute(&base, &new, sort, limit, c.all_frames, &d);
 	if (!ret) {
 		ret = c.json ? out_diff_json_fprint(&d, argv[optind],
 						    argv[optind + 1], stdout) :

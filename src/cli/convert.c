@@ -26,6 +26,8 @@ static const char usage[] =
 "                      the default), tbk (total blocks), gb, gbk (at t-gmax),\n"
 "                      eb, ebk (at t-end), mb, mbk, tl; files without block\n"
 "                      lifetimes (bklt false) have tb and tbk only\n"
+"      --all-frames    keep the allocators, the libraries' allocation\n"
+"                      internals and the start-up below main in the stacks\n"
 "  -h, --help          show this help\n";
 
 enum format { FMT_NONE, FMT_COLLAPSED, FMT_PPROF };
@@ -90,7 +92,7 @@ static void close_input(FILE *f)
 		fclose(f);
 }
 
-static int convert_pprof(const char *in, const char *out)
+static int convert_pprof(const char *in, const char *out, bool all_frames)
 {
 	const char *name;
 	FILE *f = open_input(in, &name);
@@ -99,7 +101,7 @@ static int convert_pprof(const char *in, const char *out)
 
 	if (!f)
 		return 1;
-	ret = pprof_dhat_convert(f, name, out, &err);
+	ret = pprof_dhat_convert(f, name, out, all_frames, &err);
 	if (ret)
 		fprintf(stderr, "dhtrace: %s\n", err.msg);
 	close_input(f);
@@ -107,7 +109,7 @@ static int convert_pprof(const char *in, const char *out)
 }
 
 static int convert_collapsed(const char *in, const char *out,
-			     enum dhat_stat stat)
+			     enum dhat_stat stat, bool all_frames)
 {
 	const char *name;
 	FILE *f = open_input(in, &name);
@@ -124,7 +126,7 @@ static int convert_collapsed(const char *in, const char *out,
 			strerror(-ret));
 		goto out_close;
 	}
-	ret = out_collapsed_read(&cs, f, name, stat, &err);
+	ret = out_collapsed_read(&cs, f, name, stat, all_frames, &err);
 	if (ret) {
 		fprintf(stderr, "dhtrace: %s\n", err.msg);
 		out_file_abort(&of);
@@ -149,11 +151,13 @@ int cmd_convert(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "value", required_argument, NULL, 'V' },
+		{ "all-frames", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	enum format fmt = FMT_NONE;
 	const char *value = NULL;
+	bool all_frames = false;
 	int c, stat = DHAT_TB;
 
 	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
@@ -175,6 +179,9 @@ int cmd_convert(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'A':
+			all_frames = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -192,13 +199,14 @@ int cmd_convert(int argc, char **argv)
 
 	switch (fmt) {
 	case FMT_COLLAPSED:
-		return convert_collapsed(argv[optind], argv[optind + 1], stat);
+		return convert_collapsed(argv[optind], argv[optind + 1], stat,
+					 all_frames);
 	case FMT_PPROF:
 		if (value) {
 			fprintf(stderr, "dhtrace: --value goes with --format collapsed (pprof has every value)\n");
 			return 2;
 		}
-		return convert_pprof(argv[optind], argv[optind + 1]);
+		return convert_pprof(argv[optind], argv[optind + 1], all_frames);
 	case FMT_NONE:
 		break;
 	}

@@ -48,6 +48,8 @@ static const char usage[] =
 "  -f, --format FMT       dhat (DHAT JSON), pprof (gzipped profile.proto), or\n"
 "                         dhat,pprof (both, FILE.json and FILE.pb.gz); by\n"
 "                         default pprof when FILE ends in .pb.gz, else dhat\n"
+"      --all-frames       pprof: keep the allocators and the start-up below\n"
+"                         main in the stacks (the JSON has every frame)\n"
 "      --max-frames N     frames per call stack, allocator included, as\n"
 "                         valgrind's --num-callers (default 12, max %d)\n"
 "      --ringbuf-size N   kernel-to-user event buffer, bytes, K/M/G suffixes\n"
@@ -248,6 +250,7 @@ int main(int argc, char **argv)
 		{ "max-procs", required_argument, NULL, 'M' },
 		{ "allocator", required_argument, NULL, 'L' },
 		{ "fail-if", required_argument, NULL, 'X' },
+		{ "all-frames", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -354,6 +357,9 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			o.empty_probes = true;
+			break;
+		case 'A':
+			o.all_frames = true;
 			break;
 		case 'U':
 			if (!strcmp(optarg, "auto"))

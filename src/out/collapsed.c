@@ -9,9 +9,10 @@
  * a trie keyed by frame-table index (callers share their prefixes), and
  * each frame string is reduced to a label (its function name) as it comes.
  * At the end the index trie is folded into a trie keyed by label, which
- * sums the stacks that differ only in line numbers, and written out depth
- * first with children in label order. Memory grows with distinct frames
- * and stack prefixes, not with the size of the file.
+ * sums the stacks that differ only in line numbers (and, the plumbing
+ * folded away, those that differ only in it), and written out depth first
+ * with children in label order. Memory grows with distinct frames and
+ * stack prefixes, not with the size of the file.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -217,22 +218,22 @@ static const char *label(const struct intern *l, uint32_t id, size_t *len)
 }
 
 /*
- * A frame's label: its function name; for an unknown function "??? (obj)"
- * or its address. ';' would split the frame and a line break the line:
- * ';' becomes ':' and control characters a space.
+ * The label of frame @s (@fr taken apart): its function name; for an
+ * unknown function "??? (obj)" or its address. ';' would split the frame
+ * and a line break the line: ';' becomes ':' and control characters a
+ * space.
  */
-static void frame_label(const char *s, size_t len, char *out, size_t size)
+static void frame_label(const char *s, size_t len, const struct dhat_frame *fr,
+			char *out, size_t size)
 {
-	struct dhat_frame fr;
 	char *p;
 
-	dhat_frame_parse(s, len, &fr);
-	if (fr.func_len && !(fr.func_len == 3 && !memcmp(fr.func, "???", 3)))
-		snprintf(out, size, "%.*s", (int)fr.func_len, fr.func);
-	else if (fr.obj)
-		snprintf(out, size, "??? (%.*s)", (int)fr.obj_len, fr.obj);
-	else if (fr.has_addr)	/* "0x...", without ": " */
-		snprintf(out, size, "%.*s", (int)(fr.func - s - 2), s);
+	if (fr->func_len && !(fr->func_len == 3 && !memcmp(fr->func, "???", 3)))
+		snprintf(out, size, "%.*s", (int)fr->func_len, fr->func);
+	else if (fr->obj)
+		snprintf(out, size, "??? (%.*s)", (int)fr->obj_len, fr->obj);
+	else if (fr->has_addr)	/* "0x...", without ": " */
+		snprintf(out, size, "%.*s", (int)(fr->func - s - 2), s);
 	else
 		snprintf(out, size, "%.*s", (int)len, s);
 	for (p = out; *p; p++) {
@@ -427,8 +428,10 @@ static int builder_add_batch(struct builder *bd, const struct batch *b)
  * owns while it runs; they share only queue, under its lock. */
 struct collapse {
 	enum dhat_stat stat;
+	bool all_frames;	/* no plumbing folded away */
 	struct intern labels;
 	uint32_t *label_of;	/* ftbl index -> label id */
+	struct an_plumb *plumb;	/* ftbl index -> its frame, for the rule */
 	size_t label_of_cap;
 	char *buf;		/* for one label */
 	size_t buf_size;
@@ -484,6 +487,7 @@ static int add_pp(void *ctx, size_t index, const struct dhat_pp *pp)
 static int add_frame(void *ctx, uint32_t index, const char *s, size_t len)
 {
 	struct collapse *c = ctx;
+	struct dhat_frame fr;
 	void *p;
 
 	if (index == c->label_of_cap) {
@@ -493,6 +497,12 @@ static int add_frame(void *ctx, uint32_t index, const char *s, size_t len)
 		if (!p)
 			return -ENOMEM;
 		c->label_of = p;
+		if (!c->all_frames) {
+			p = realloc(c->plumb, cap * sizeof(*c->plumb));
+			if (!p)
+				return -ENOMEM;
+			c->plumb = p;
+		}
 		c->label_of_cap = cap;
 	}
 	/* "??? (" + obj + ")" is the longest label. */
@@ -505,8 +515,63 @@ static int add_frame(void *ctx, uint32_t index, const char *s, size_t len)
 		c->buf = p;
 		c->buf_size = size;
 	}
-	frame_label(s, len, c->buf, c->buf_size);
+	dhat_frame_parse(s, len, &fr);
+	if (!c->all_frames)
+		an_plumb_of(&fr, &c->plumb[index]);
+	frame_label(s, len, &fr, c->buf, c->buf_size);
 	return intern_add(&c->labels, c->buf, strlen(c->buf), &c->label_of[index]);
+}
+
+/*
+ * @c's by_index folded without the plumbing, in @t, each node's state of
+ * the rule (plumbing.c) from its parent's. A node's stack shown starts
+ * inside its innermost start-up frame (map: the label node of the frames
+ * from there to it) and ends at its deepest own frame (own); a stack of
+ * plumbing is its innermost frame alone.
+ */
+static int fold_shown(struct collapse *c, struct trie *t)
+{
+	const struct trie *s = &c->builder.by_index;
+	uint32_t *map = malloc(s->n * sizeof(*map));
+	uint32_t *own = malloc(s->n * sizeof(*own));
+	struct an_fold *st = malloc(s->n * sizeof(*st));
+	size_t i;
+	int err = map && own && st ? 0 : -ENOMEM;
+
+	trie_drop_index(&c->builder.by_index);
+	if (!err)
+		err = trie_init(t, s->n);
+	if (!err) {
+		t->node[0].value = s->node[0].value;
+		map[0] = 0;
+		own[0] = NONE;
+	}
+	for (i = 1; !err && i < s->n; i++) {
+		const struct node *nd = &s->node[i];
+		uint32_t up = nd->parent, at;
+
+		an_fold_step(up ? &st[up] : NULL,
+			     up ? &c->plumb[s->node[up].key] : NULL,
+			     &c->plumb[nd->key], &st[i]);
+		map[i] = 0;
+		own[i] = NONE;
+		if (!st[i].cut) {
+			err = trie_child(t, map[up], c->label_of[nd->key], &map[i]);
+			own[i] = st[i].own ? map[i] : own[up];
+		}
+		if (err || !nd->value)
+			continue;
+		at = own[i];
+		if (at == NONE)
+			err = trie_child(t, 0, c->label_of[nd->key], &at);
+		if (!err)
+			t->node[at].value += nd->value;
+	}
+	free(map);
+	free(own);
+	free(st);
+	trie_drop_index(t);
+	return err;
 }
 
 /* The stacks keyed by label: @c's by_index folded, in @t. */
@@ -609,10 +674,10 @@ static int read_stacks(struct collapse *c, FILE *in, const char *name,
 }
 
 int out_collapsed_read(struct collapsed **out, FILE *in, const char *name,
-		       enum dhat_stat stat, struct dhat_err *err)
+		       enum dhat_stat stat, bool all_frames, struct dhat_err *err)
 {
 	struct collapse c = {
-		.stat = stat, .missing_pp = SIZE_MAX,
+		.stat = stat, .all_frames = all_frames, .missing_pp = SIZE_MAX,
 		.queue = {
 			.lock = PTHREAD_MUTEX_INITIALIZER,
 			.cond = PTHREAD_COND_INITIALIZER,
@@ -639,7 +704,7 @@ int out_collapsed_read(struct collapsed **out, FILE *in, const char *name,
 	}
 	cs->labels = c.labels;
 	memset(&c.labels, 0, sizeof(c.labels));
-	ret = fold(&c, &cs->stacks);
+	ret = all_frames ? fold(&c, &cs->stacks) : fold_shown(&c, &cs->stacks);
 	if (!ret)
 		ret = sort_children(cs);
 	if (ret)
@@ -650,6 +715,7 @@ out:
 	queue_free(&c.queue);
 	intern_free(&c.labels);
 	free(c.label_of);
+	free(c.plumb);
 	free(c.buf);
 	if (ret)
 		out_collapsed_free(cs);

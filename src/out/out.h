@@ -171,8 +171,10 @@ int out_write_atomic(const char *path, out_writer write, const void *ctx);
  * Folded stacks from a DHAT file (any producer's), for flamegraph.pl,
  * speedscope and inferno: "main;f;malloc 1234", one line per distinct
  * stack, frames root first named by function only, so that stacks that
- * differ only in line numbers are summed; the value is the stat @stat of
- * the program points, lines with 0 left out. A function-less frame is
+ * differ only in line numbers are summed; without the plumbing (the
+ * allocators, the start-up below main: analysis.h) unless @all_frames,
+ * stacks that differ only in it summed too. The value is the stat @stat
+ * of the program points, lines with 0 left out. A function-less frame is
  * "??? (object)", or its address. ';' in a name becomes ':', control
  * characters a space. An empty stack is "[root]". Lines come depth first,
  * each node's children in byte order of their names.
@@ -187,7 +189,8 @@ int out_write_atomic(const char *path, out_writer write, const void *ctx);
 struct collapsed;
 
 int out_collapsed_read(struct collapsed **cs, FILE *in, const char *name,
-		       enum dhat_stat stat, struct dhat_err *err);
+		       enum dhat_stat stat, bool all_frames,
+		       struct dhat_err *err);
 int out_collapsed_write(const struct collapsed *cs, FILE *f);
 void out_collapsed_free(struct collapsed *cs);
 

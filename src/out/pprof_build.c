@@ -7,10 +7,10 @@
  * starts the next one (a function calling itself from the same place).
  * Locations are shared by their first frame id.
  *
- * Sites go to the writer one at a time, as it asks for them; a location
- * is made when a site first needs it, and the writer reads the locations
- * after the last sample. Only the locations and the current sample are
- * held.
+ * Sites go to the writer one at a time, as it asks for them, without
+ * their plumbing unless all frames are asked for; a location is made when
+ * a site first needs it, and the writer reads the locations after the
+ * last sample. Only the locations and the current sample are held.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +24,8 @@ struct build {
 	struct pprof_profile *p;
 	uint32_t *loc_of_frame;	/* frame id -> 1 + location */
 	uint64_t *addr;		/* frame id -> its address */
+	struct an_plumb *plumb;	/* frame id -> its frame for the rule; NULL:
+				 * all frames */
 	struct pprof_location *locations;
 	size_t nlocations, caplocations;
 	struct pprof_line *lines;	/* of all locations, in order */
@@ -117,6 +119,13 @@ static int sample(void *ctx, size_t i, struct pprof_sample *s)
 
 	if (i < src->nsites) {
 		err = src->site(src->ctx, i, &ids, &n, &s->stats);
+		if (!err && b->plumb) {
+			size_t first, end;
+
+			an_plumb_shown(b->plumb, ids, n, &first, &end);
+			ids += first;
+			n = end - first;
+		}
 		if (!err)
 			err = locate(b, ids, n, &s->nlocations);
 		s->locations = b->stack;
@@ -131,6 +140,23 @@ static int sample(void *ctx, size_t i, struct pprof_sample *s)
 	return 0;
 }
 
+/* @f as the folding rule sees it: the object is its mapping's file. */
+static void plumb_of(const struct pprof_profile *p, const struct sym_frame *f,
+		     struct an_plumb *out)
+{
+	const char *obj = f->mapping && f->mapping <= p->nmappings ?
+			  p->mappings[f->mapping - 1].path : NULL;
+	const char *func = f->function ? f->function : "???";
+	struct dhat_frame fr = {
+		.addr = f->addr, .has_addr = true,
+		.func = func, .func_len = strlen(func),
+		.file = f->file, .file_len = f->file ? strlen(f->file) : 0,
+		.obj = obj, .obj_len = obj ? strlen(obj) : 0,
+	};
+
+	an_plumb_of(&fr, out);
+}
+
 int pprof_build_write(struct pprof_profile *p, const struct pprof_source *src,
 		      const char *path)
 {
@@ -139,7 +165,9 @@ int pprof_build_write(struct pprof_profile *p, const struct pprof_source *src,
 
 	b.loc_of_frame = calloc(src->nframes + 1, sizeof(*b.loc_of_frame));
 	b.addr = malloc((src->nframes + 1) * sizeof(*b.addr));
-	if (!b.loc_of_frame || !b.addr)
+	if (!src->all_frames)
+		b.plumb = malloc((src->nframes + 1) * sizeof(*b.plumb));
+	if (!b.loc_of_frame || !b.addr || (!src->all_frames && !b.plumb))
 		err = -ENOMEM;
 	/* run_length() compares them for every frame of every site */
 	for (uint32_t id = 0; !err && id < src->nframes; id++) {
@@ -147,6 +175,8 @@ int pprof_build_write(struct pprof_profile *p, const struct pprof_source *src,
 
 		src->frame(src->ctx, id, &f);
 		b.addr[id] = f.addr;
+		if (b.plumb)
+			plumb_of(p, &f, &b.plumb[id]);
 	}
 	p->sample = sample;
 	p->sample_ctx = &b;
@@ -160,6 +190,7 @@ int pprof_build_write(struct pprof_profile *p, const struct pprof_source *src,
 	p->nlocations = 0;
 	free(b.loc_of_frame);
 	free(b.addr);
+	free(b.plumb);
 	free(b.locations);
 	free(b.lines);
 	free(b.stack);

@@ -19,10 +19,13 @@
  *  site:  call site @i (< nsites; asked for in order, once each): its
  *         frame ids, innermost first (*@n of them, valid until the next
  *         call), and its numbers in *@stats. Returns 0 or a negative errno.
+ * Each sample has its site's frames without the plumbing (analysis.h),
+ * or all of them with @all_frames.
  */
 struct pprof_source {
 	void *ctx;
 	size_t nframes, nsites;
+	bool all_frames;
 	void (*frame)(void *ctx, uint32_t id, struct sym_frame *out);
 	int (*site)(void *ctx, size_t i, const uint32_t **ids, size_t *n,
 		    struct heap_pp_stats *stats);
@@ -49,6 +52,6 @@ int pprof_build_write(struct pprof_profile *p, const struct pprof_source *src,
  * write <path>: ..." otherwise) and nothing written.
  */
 int pprof_dhat_convert(FILE *in, const char *name, const char *path,
-		       struct dhat_err *err);
+		       bool all_frames, struct dhat_err *err);
 
 #endif /* DHTRACE_PPROF_BUILD_H */

@@ -165,7 +165,7 @@ static char *program_of(const char *cmd)
 
 /* The profile of the file read, its program points in the spool. */
 static int write_profile(struct converter *c, const struct dhat_meta *m,
-			 const char *path)
+			 const char *path, bool all_frames)
 {
 	const struct pprof_value_type totals[2] = {
 		{ m->bksu ? m->bksu : "blocks", "count" },
@@ -174,7 +174,7 @@ static int write_profile(struct converter *c, const struct dhat_meta *m,
 	};
 	struct pprof_source src = {
 		.ctx = c, .nframes = c->nframes, .nsites = c->npps,
-		.frame = frame, .site = site,
+		.all_frames = all_frames, .frame = frame, .site = site,
 	};
 	struct pprof_mapping placeholder = { .symbolized = true };
 	struct pprof_profile p = {
@@ -201,7 +201,7 @@ static int write_profile(struct converter *c, const struct dhat_meta *m,
 }
 
 int pprof_dhat_convert(FILE *in, const char *name, const char *path,
-		       struct dhat_err *err)
+		       bool all_frames, struct dhat_err *err)
 {
 	static const struct dhat_read_ops ops = {
 		.pp = spool_pp, .frame = keep_frame,
@@ -221,7 +221,7 @@ int pprof_dhat_convert(FILE *in, const char *name, const char *path,
 	ret = dhat_read(in, name, &ops, &c, &meta, err);
 	if (!ret) {
 		rewind(c.spool);
-		ret = write_profile(&c, &meta, path);
+		ret = write_profile(&c, &meta, path, all_frames);
 		if (ret)
 			snprintf(err->msg, sizeof(err->msg),
 				 "cannot write %s: %s", path, strerror(-ret));

@@ -69,15 +69,15 @@ static const char *frame_text(const char *s)
 }
 
 static void frames(FILE *f, const struct dhat_file *df,
-		   const struct dhat_pp *pp, size_t max)
+		   const struct an_row *w, size_t max)
 {
-	size_t n = max && max < pp->nfs ? max : pp->nfs;
+	size_t n = max && max < w->nfs ? max : w->nfs;
 
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "    %s\n", frame_text(df->ftbl[pp->fs[i]]));
-	if (n < pp->nfs)
-		fprintf(f, "    ... %zu more frame%s (-v, -vv)\n", pp->nfs - n,
-			pp->nfs - n == 1 ? "" : "s");
+		fprintf(f, "    %s\n", frame_text(df->ftbl[w->fs[i]]));
+	if (n < w->nfs)
+		fprintf(f, "    ... %zu more frame%s (-v, -vv)\n", w->nfs - n,
+			w->nfs - n == 1 ? "" : "s");
 }
 
 static void row(FILE *f, size_t i, const struct an_row *w,
@@ -119,7 +119,7 @@ static void row(FILE *f, size_t i, const struct an_row *w,
 	}
 	fputc('\n', f);
 	if (w->pp)
-		frames(f, df, w->pp, o->leaks ? 0 : st->frames);
+		frames(f, df, w, o->leaks ? 0 : st->frames);
 }
 
 int out_report_fprint(const struct an_report *r, const struct dhat_file *df,
@@ -166,8 +166,8 @@ static void json_row(struct json_out *j, const struct an_row *w,
 	if (w->pp) {
 		json_key(j, "frames");
 		json_open(j, '[');
-		for (size_t i = 0; i < w->pp->nfs; i++)
-			json_str(j, df->ftbl[w->pp->fs[i]]);
+		for (size_t i = 0; i < w->nfs; i++)
+			json_str(j, df->ftbl[w->fs[i]]);
 		json_close(j, ']');
 	}
 	json_close(j, '}');

@@ -69,6 +69,7 @@ int outputs_name(const struct record_opts *o, pid_t pid, bool root,
 	const char *tmpl[2] = { o->dhat_output, o->pprof_output };
 
 	outputs_free(out);
+	out->all_frames = o->all_frames;
 	for (int i = 0; i < 2; i++) {
 		if (!tmpl[i])
 			continue;
@@ -130,7 +131,7 @@ out:
 }
 
 static int write_pprof(const struct shared *sh, const struct proc *r,
-		       const char *path)
+		       bool all_frames, const char *path)
 {
 	struct heap_totals t;
 	struct pprof_profile p = {
@@ -139,7 +140,8 @@ static int write_pprof(const struct shared *sh, const struct proc *r,
 
 	heap_totals(r->heap, &t);
 	p.duration_nanos = (int64_t)t.tend_ns;
-	return pprof_record_write(&p, r->sites, r->sym, r->heap, r->exe, path);
+	return pprof_record_write(&p, r->sites, r->sym, r->heap, r->exe,
+				  all_frames, path);
 }
 
 int outputs_write(const struct shared *sh, const struct proc *p,
@@ -153,7 +155,8 @@ int outputs_write(const struct shared *sh, const struct proc *p,
 
 		if (!path)
 			continue;
-		err = i ? write_pprof(sh, p, path) : write_dhat(p, path);
+		err = i ? write_pprof(sh, p, out->all_frames, path) :
+			  write_dhat(p, path);
 		if (err) {
 			fprintf(stderr, "dhtrace: cannot write %s: %s\n", path,
 				strerror(-err));

@@ -67,13 +67,14 @@ static int site(void *ctx, size_t i, const uint32_t **ids, size_t *n,
 
 int pprof_record_write(struct pprof_profile *p, const struct sites *sites,
 		       const struct sym *sym, const struct heap *heap,
-		       const char *exe, const char *path)
+		       const char *exe, bool all_frames, const char *path)
 {
 	struct recording r = { .sites = sites, .sym = sym, .heap = heap };
 	struct pprof_source src = {
 		.ctx = &r,
 		.nframes = sym_frame_count(sym),
 		.nsites = sites_count(sites),
+		.all_frames = all_frames,
 		.frame = frame,
 		.site = site,
 	};

@@ -45,6 +45,8 @@ struct record_opts {
 	 * to the pid. */
 	char *dhat_output;
 	char *pprof_output;
+	bool all_frames;	/* pprof: keep the plumbing (the JSON always
+				 * has every frame) */
 	unsigned int max_frames;	/* printed frames, allocator included */
 	size_t ringbuf_bytes;
 	unsigned int max_procs;	/* traced in all; later ones are counted */

@@ -75,12 +75,13 @@ struct pprof_profile;
 /*
  * The recording as a pprof profile at @path: @sites and @sym after the
  * run, @heap after heap_finish(); the mappings told, with their build
- * ids, @exe's first (pprof's main binary). @p's names and times are the
- * caller's. Returns 0 or a negative errno.
+ * ids, @exe's first (pprof's main binary); the sites without their
+ * plumbing unless @all_frames. @p's names and times are the caller's.
+ * Returns 0 or a negative errno.
  */
 int pprof_record_write(struct pprof_profile *p, const struct sites *sites,
 		       const struct sym *sym, const struct heap *heap,
-		       const char *exe, const char *path);
+		       const char *exe, bool all_frames, const char *path);
 
 /* Which processes -a traces (filter.c). */
 struct proc_filter {
@@ -97,6 +98,7 @@ bool filter_match(const struct proc_filter *f, pid_t pid, const char *comm);
 /* Output files (outputs.c). */
 struct outputs {
 	char *path[2];			/* [0] DHAT JSON, [1] pprof */
+	bool all_frames;		/* pprof: the plumbing kept */
 };
 
 /* The files of process @pid: the names given (@root), else each with

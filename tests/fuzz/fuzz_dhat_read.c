@@ -73,7 +73,7 @@ static void collapse(const uint8_t *data, size_t size)
 	struct dhat_err err;
 
 	if (f && null) {
-		if (out_collapsed_read(&cs, f, "fuzz", DHAT_TB, &err)) {
+		if (out_collapsed_read(&cs, f, "fuzz", DHAT_TB, false, &err)) {
 			check_error(&err);
 		} else {
 			out_collapsed_write(cs, null);

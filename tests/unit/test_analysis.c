@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of src/analysis (report selection: sorting, grouping,
- * filters; diff matching; gate parsing and evaluation) and of the number
+ * filters; diff matching; the plumbing folded away; gate parsing and
+ * evaluation) and of the number
  * formatting in src/out, with exact expected values.
  */
 #include <errno.h>
@@ -180,7 +181,7 @@ static void test_diff_matches_without_addresses(void)
 	load(profile2, &b.df);
 	an_summary_of(&a.df, &a.summary);
 	an_summary_of(&b.df, &b.summary);
-	CHECK(!an_diff_compute(&a, &b, AN_SORT_TOTAL, 0, &d));
+	CHECK(!an_diff_compute(&a, &b, AN_SORT_TOTAL, 0, false, &d));
 	/* alloc_b's site did not change: left out. */
 	CHECK_U64(d.nchanged, 4);
 	CHECK_U64(d.nrows, 4);
@@ -195,7 +196,7 @@ static void test_diff_matches_without_addresses(void)
 	CHECK_U64(d.rows[3].new[AN_END], 7);
 	an_diff_free(&d);
 
-	CHECK(!an_diff_compute(&a, &b, AN_SORT_END, 1, &d));
+	CHECK(!an_diff_compute(&a, &b, AN_SORT_END, 1, false, &d));
 	CHECK_U64(d.nchanged, 4);
 	CHECK_U64(d.nrows, 1);
 	CHECK_STR(d.rows[0].key, "f(int) (x.cc:2)\nwork (w.c:5)");
@@ -203,12 +204,193 @@ static void test_diff_matches_without_addresses(void)
 
 	/* Against a baseline: totals only. */
 	a.summary.is_baseline = true;
-	CHECK(!an_diff_compute(&a, &b, AN_SORT_TOTAL, 0, &d));
+	CHECK(!an_diff_compute(&a, &b, AN_SORT_TOTAL, 0, false, &d));
 	CHECK_U64(d.nchanged, 0);
 	a.summary.is_baseline = false;
 	an_diff_free(&d);
 	an_input_free(&a);
 	an_input_free(&b);
+}
+
+#define OWN AN_PLUMB_OWN
+#define LIB AN_PLUMB_LIB
+#define START AN_PLUMB_START
+
+/* Frames the folding rule tells apart, as dhtrace, valgrind and dhat-rs
+ * print them. */
+static const struct {
+	const char *frame;
+	enum an_plumb_kind kind;
+	bool bare, call_once;
+} plumb_kinds[] = {
+	{ "0x1: malloc (in /usr/libexec/valgrind/vgpreload_dhat-amd64-linux.so)", LIB, true, false },
+	{ "0x1: free@@GLIBC_2.2.5 (malloc.c:3352)", LIB, true, false },
+	{ "0x1: _int_free (vg_replace_malloc.c:872)", LIB, true, false },
+	{ "0x1: operator new(unsigned long) (in /usr/lib/libstdc++.so.6)", LIB, true, false },
+	{ "0x1: operator new[](unsigned long, std::nothrow_t const&) (new_opv.cc:32)", LIB, true, false },
+	{ "0x1: je_malloc_default (jemalloc.c:2000)", LIB, true, false },
+	{ "0x1: __rust_alloc (in /x/t)", LIB, true, false },
+	{ "0x1: __rustc::__rust_alloc (in /x/t)", LIB, false, false },
+	{ "0x1: __rdl_alloc (alloc.rs:10)", LIB, true, false },
+	{ "0x1: <alloc::alloc::Global as core::alloc::Allocator>::allocate (alloc/src/alloc.rs:241:9)", LIB, false, false },
+	{ "0x1: <alloc::raw_vec::RawVecInner>::finish_grow (in /x/t)", LIB, false, false },
+	{ "0x1: alloc::raw_vec::RawVecInner<A>::finish_grow (/rustc/59807616/library/alloc/src/raw_vec/mod.rs:123:9)", LIB, false, false },
+	{ "0x1: hashbrown::raw::RawTableInner::new_uninitialized (src/raw/mod.rs:1613)", LIB, false, false },
+	{ "0x1: alloc (library/alloc/src/alloc.rs:95)", LIB, true, false },
+	/* nothing of its own: an inlined call takes its function's kind */
+	{ "0x1: alloc (alloc.rs:95)", OWN, true, false },
+	{ "0x1: do_alloc<alloc::alloc::Global> (/rust/deps/hashbrown-0.16.1/src/raw/alloc.rs:19)", LIB, true, false },
+	{ "0x1: <[u8; 32] as core::clone::Clone>::clone (core/src/array/mod.rs:377:18)", LIB, false, false },
+	{ "0x1: call_once<fn(&str) -> alloc::boxed::Box<str, alloc::alloc::Global>, (&str)> (function.rs:250)", OWN, true, true },
+	{ "0x1: core::ops::function::FnOnce::call_once (library/core/src/ops/function.rs:250)", LIB, false, true },
+	{ "0x1: std::__new_allocator<int>::allocate(unsigned long, void const*) (new_allocator.h:137)", LIB, false, false },
+	{ "0x1: void std::vector<long, std::allocator<long> >::_M_realloc_insert<long>(__gnu_cxx::__normal_iterator<long*, std::vector<long, std::allocator<long> > >, long&&) (vector.tcc:453)", LIB, false, false },
+	{ "0x1: std::_Rb_tree_node<int>* std::_Rb_tree<int, int>::_M_create_node<int const&>(int const&) (stl_tree.h:633)", LIB, false, false },
+	{ "0x1: __gnu_cxx::new_allocator<int>::allocate(unsigned long, void const*) (new_allocator.h:114)", LIB, false, false },
+	{ "0x1: push_back (stl_vector.h:1294)", LIB, true, false },
+	{ "0x1: push_back (/usr/include/c++/12/bits/stl_vector.h:1294)", LIB, true, false },
+	{ "0x1: _M_allocate (stl_vector.h:378)", LIB, true, false },
+	/* a header's name only says so for an inlined call */
+	{ "0x1: Pool::push_back(int) (stl_vector.h:10)", OWN, false, false },
+	{ "0x1: std::rt::lang_start_internal (rt.rs:171)", START, false, false },
+	{ "0x1: std::rt::lang_start::{{closure}} (library/std/src/rt.rs:206)", START, false, false },
+	{ "0x1: std::sys::backtrace::__rust_begin_short_backtrace (library/std/src/sys/backtrace.rs:166)", START, false, false },
+	{ "0x1: __libc_start_call_main (libc_start_call_main.h:58)", START, true, false },
+	{ "0x1: (below main) (libc-start.c:392)", START, true, false },
+	{ "0x1: main (t.c:5)", OWN, true, false },
+	{ "0x1: freeze (cold.c:2)", OWN, true, false },
+	/* C++ namespaces named as Rust's crates */
+	{ "0x1: core::Widget::resize(int) (widget.cc:7)", OWN, false, false },
+	{ "0x1: alloc::Pool::get() (pool.cc:3)", OWN, false, false },
+	{ "0x1: t_rust::words (t_rust.rs:22)", OWN, false, false },
+	{ "0x1: <t_rust::Square as t_rust::Shape>::area (t_rust.rs:13)", OWN, false, false },
+	{ "0x1: (anonymous namespace)::grow(std::vector<int, std::allocator<int> >&) (x.cc:3)", OWN, false, false },
+	{ "0x1: Cache::operator()(int) const (cache.cc:9)", OWN, false, false },
+	{ "0x1: ??? (in /usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6)", OWN, true, false },
+};
+
+static void test_plumbing_kinds(void)
+{
+	for (size_t i = 0; i < sizeof(plumb_kinds) / sizeof(plumb_kinds[0]); i++) {
+		const char *s = plumb_kinds[i].frame;
+		struct dhat_frame fr;
+		struct an_plumb p;
+
+		dhat_frame_parse(s, strlen(s), &fr);
+		an_plumb_of(&fr, &p);
+		if (p.kind != plumb_kinds[i].kind || p.bare != plumb_kinds[i].bare ||
+		    p.call_once != plumb_kinds[i].call_once) {
+			printf("#   %s: kind %d bare %d call_once %d\n", s, p.kind,
+			       p.bare, p.call_once);
+			unit_failed++;
+		}
+	}
+}
+
+/* Stacks, innermost first, as ftbl ids of the frames below. */
+static const char *const fold_ftbl[] = {
+	"[root]",
+	/* 1-12: Rust, optimized: format!() in words(), called from main */
+	"0xA: alloc (alloc.rs:95)",
+	"0xA: with_capacity (string.rs:485)",
+	"0xA: alloc::fmt::format::format_inner (fmt.rs:652)",
+	"0xB: {closure#0} (library/alloc/src/fmt.rs:659)",
+	"0xB: t_rust::words (t_rust.rs:22)",
+	"0xC: t_rust::main (t_rust.rs:40)",
+	"0xD: call_once<fn(), ()> (library/core/src/ops/function.rs:250)",
+	"0xD: std::sys::backtrace::__rust_begin_short_backtrace (library/std/src/sys/backtrace.rs:166)",
+	"0xE: std::rt::lang_start::{{closure}} (library/std/src/rt.rs:206)",
+	"0xF: {closure#0} (rt.rs:175)",
+	"0xF: std::rt::lang_start_internal (rt.rs:171)",
+	"0x10: main (in /x/t)",
+	/* 13-16: the program's closure inlined into a generic of alloc */
+	"0x20: alloc (library/alloc/src/alloc.rs:95)",
+	"0x20: {closure#0} (t_rust.rs:36)",
+	"0x20: <alloc::vec::Vec<T> as alloc::vec::spec_from_iter_nested::SpecFromIterNested<T,I>>::from_iter (library/alloc/src/vec/spec_from_iter_nested.rs:60)",
+	"0x21: t_rust::shapes (t_rust.rs:36)",
+	/* 17-20: the start-up's own allocation */
+	"0x30: alloc (alloc.rs:95)",
+	"0x30: std::sys::pal::unix::stack_overflow::thread_info::set_current_info (thread_info.rs:114)",
+	"0x31: init (stack_overflow.rs:179)",
+	"0x31: std::rt::lang_start_internal (rt.rs:171)",
+	/* 21-24: C++, optimized: push_back() inlined into main */
+	"0x40: allocate (new_allocator.h:137)",
+	"0x40: void std::vector<long, std::allocator<long> >::_M_realloc_insert<long>(long&&) (vector.tcc:453)",
+	"0x41: push_back (stl_vector.h:1294)",
+	"0x41: main (t_cxx.cc:27)",
+	/* 25-27: valgrind's wrapper */
+	"0x50: malloc (in /usr/libexec/valgrind/vgpreload_dhat-amd64-linux.so)",
+	"0x51: leak_one (t.c:10)",
+	"0x52: main (t.c:20)",
+};
+
+static const char *shown(const uint32_t *ids, size_t n, char *buf)
+{
+	size_t nftbl = sizeof(fold_ftbl) / sizeof(fold_ftbl[0]), first, end;
+	struct an_plumb *t = an_plumb_table(fold_ftbl, nftbl);
+
+	if (!t)
+		return "ENOMEM";
+	an_plumb_shown(t, ids, n, &first, &end);
+	free(t);
+	snprintf(buf, 32, "%zu-%zu", first, end);
+	return buf;
+}
+
+static void test_plumbing_folds(void)
+{
+	static const uint32_t format[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	static const uint32_t cut_short[] = { 1, 2, 3, 4, 5, 6, 7 };
+	static const uint32_t closure[] = { 13, 14, 15, 16, 6, 7, 8 };
+	static const uint32_t startup[] = { 17, 18, 19, 20, 12 };
+	static const uint32_t cxx[] = { 21, 22, 23, 24 };
+	static const uint32_t valgrind[] = { 25, 26, 27 };
+	char buf[32];
+
+	/* words() and main(): the allocation and the start-up folded */
+	CHECK_STR(shown(format, 12, buf), "4-6");
+	/* a stack cut short in the wrapper main is called through */
+	CHECK_STR(shown(cut_short, 7, buf), "4-6");
+	/* the closure's file is the program's, not alloc's */
+	CHECK_STR(shown(closure, 7, buf), "1-5");
+	/* all plumbing: the innermost frame alone */
+	CHECK_STR(shown(startup, 5, buf), "0-1");
+	CHECK_STR(shown(cxx, 4, buf), "3-4");
+	CHECK_STR(shown(valgrind, 3, buf), "1-3");
+	CHECK_STR(shown(NULL, 0, buf), "0-0");
+}
+
+/* Code without symbols groups by its object. */
+static const char profile3[] =
+	"{\"dhatFileVersion\":2,\"mode\":\"heap\",\"verb\":\"Allocated\",\"bklt\":true,"
+	"\"bkacc\":false,\"tu\":\"us\",\"Mtu\":\"s\",\"tuth\":10,\"cmd\":\"p\",\"pid\":3,"
+	"\"te\":1000,\"tg\":500,\"pps\":["
+	"{\"tb\":10,\"tbk\":1,\"mb\":10,\"mbk\":1,\"gb\":0,\"gbk\":0,\"eb\":0,\"ebk\":0,\"fs\":[1,3]},"
+	"{\"tb\":20,\"tbk\":1,\"mb\":20,\"mbk\":1,\"gb\":0,\"gbk\":0,\"eb\":0,\"ebk\":0,\"fs\":[2,3]},"
+	"{\"tb\":40,\"tbk\":1,\"mb\":40,\"mbk\":1,\"gb\":0,\"gbk\":0,\"eb\":0,\"ebk\":0,\"fs\":[4,1,3]}],"
+	"\"ftbl\":[\"[root]\",\"0x10: ??? (in /usr/lib/libz.so.1)\",\"0x20: ???\","
+	"\"0x30: main (m.c:9)\",\"0x40: malloc (in /usr/libexec/valgrind/vgpreload_dhat-amd64-linux.so)\"]}";
+
+static void test_report_groups_stripped_code(void)
+{
+	struct dhat_file df;
+	struct an_report r;
+	struct an_opts o = { .by = AN_BY_FUNCTION };
+
+	load(profile3, &df);
+	CHECK(!an_report_compute(&df, &o, &r));
+	CHECK_U64(r.nrows, 2);
+	CHECK_STR(r.rows[0].key, "??? in libz.so.1");
+	CHECK_U64(r.rows[0].stat[DHAT_TB], 50);
+	CHECK_STR(r.rows[1].key, "???");
+	an_report_free(&r);
+	/* all frames: valgrind's wrapper is a group of its own */
+	o.all_frames = true;
+	CHECK(!an_report_compute(&df, &o, &r));
+	CHECK_U64(r.nrows, 3);
+	CHECK_STR(r.rows[0].key, "malloc");
+	an_report_free(&r);
+	dhat_file_free(&df);
 }
 
 static const char *gate_error(const char *text)
@@ -340,6 +522,9 @@ int main(void)
 	RUN(test_report_filters);
 	RUN(test_report_groups);
 	RUN(test_diff_matches_without_addresses);
+	RUN(test_plumbing_kinds);
+	RUN(test_plumbing_folds);
+	RUN(test_report_groups_stripped_code);
 	RUN(test_gate_parse);
 	RUN(test_gate_eval);
 	RUN(test_units);
