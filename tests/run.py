@@ -540,6 +540,39 @@ def generated_code_prints_like_valgrind():
     check_frames_like_valgrind("t_jit-nofp", [nofp("t_jit")])
 
 
+def printed_sites(p):
+    """Numbers per call site, a site being every frame as printed, without
+    its address (valgrind's allocator frames left out)."""
+    sites = {}
+    for pp in p["pps"]:
+        key = tuple(FRAME.match(t).group(1) for t in
+                    (p["ftbl"][i] for i in pp["fs"])
+                    if not ALLOCATOR_FRAME.search(t))
+        acc = sites.setdefault(key, dict.fromkeys(STATS, 0))
+        for s in STATS:
+            acc[s] += pp[s]
+    return sites
+
+
+@test
+def frames_below_main_like_valgrind():
+    # A constructor's stack goes through __libc_start_main (printed as
+    # linked, versioned) down to _start, "(below main)"; an atexit
+    # handler's and a destructor's end at __libc_start_call_main.
+    for cmd in ([prog("t_ctor")], [nofp("t_ctor")]):
+        mine, _ = trace(cmd, "t_ctor")
+        theirs = valgrind(cmd, "t_ctor")
+        compare_sites(printed_sites(mine), printed_sites(theirs),
+                      "%s: call sites, every frame" % cmd[0])
+        ctor = [k for k in printed_sites(mine)
+                if any(f.startswith("init (t_ctor.c:") for f in k)]
+        check(ctor, "no constructor site: %s" % list(printed_sites(mine)))
+        for k in ctor:
+            check(k[-2].startswith("__libc_start_main@@GLIBC_") and
+                  k[-1] == "(below main) (in %s)" % cmd[0],
+                  "constructor's stack ends %s" % (k[-2:],))
+
+
 @test
 def rust_program_like_valgrind():
     # Frames of Rust's standard library: inlined generics named as DWARF

@@ -14,30 +14,27 @@ size_t unversioned_len(const char *name)
 	return at ? (size_t)(at - name) : strlen(name);
 }
 
-static bool is(const char *name, size_t len, const char *what)
+static bool starts(const char *name, const char *prefix)
 {
-	return len == strlen(what) && !strncmp(name, what, len);
+	return !strncmp(name, prefix, strlen(prefix));
 }
 
-static bool starts(const char *name, size_t len, const char *prefix)
-{
-	return len > strlen(prefix) && !strncmp(name, prefix, strlen(prefix));
-}
-
-/* VG_(get_fnname_kind), plus glibc 2.34's __libc_start_call_main. */
+/*
+ * VG_(get_fnname_kind), on the symbol as it is linked: a versioned name is
+ * another name ("__libc_start_main@@GLIBC_2.34" is not below main, and
+ * valgrind prints it; glibc 2.34's __libc_start_call_main is).
+ */
 enum fn_kind fn_kind(const char *name)
 {
-	size_t len = unversioned_len(name);
-
-	if (is(name, len, "main"))
+	if (!strcmp(name, "main"))
 		return FN_MAIN;
-	if (is(name, len, "__libc_start_main") ||
-	    is(name, len, "__libc_start_call_main") ||
-	    is(name, len, "generic_start_main") ||
-	    is(name, len, "_start") ||
+	if (!strcmp(name, "__libc_start_main") ||
+	    !strcmp(name, "__libc_start_call_main") ||
+	    !strcmp(name, "generic_start_main") ||
+	    !strcmp(name, "_start") ||
 	    /* gcc clones: __libc_start_main.constprop.0 and the like */
-	    starts(name, len, "__libc_start_main.") ||
-	    starts(name, len, "generic_start_main."))
+	    starts(name, "__libc_start_main.") ||
+	    starts(name, "generic_start_main."))
 		return FN_BELOW_MAIN;
 	return FN_NORMAL;
 }
