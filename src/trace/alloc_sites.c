@@ -284,11 +284,16 @@ static bool shadowed(size_t i, const uint64_t *offsets)
 	return false;
 }
 
-static bool in_file(const char *path, const char *file)
+static const char *basename_of(const char *path)
 {
 	const char *base = strrchr(path, '/');
 
-	return !file || strstr(base ? base + 1 : path, file);
+	return base ? base + 1 : path;
+}
+
+static bool in_file(const char *path, const char *file)
+{
+	return !file || strstr(basename_of(path), file);
 }
 
 /* The sites of the names found in object @path. */
@@ -403,13 +408,6 @@ bool alloc_fn_named(const char *linked)
 		       in_api(prefixed_api, N(prefixed_api), name, len);
 	return in_api(c_api, N(c_api), name, len) ||
 	       in_api(cxx_api, N(cxx_api), name, len);
-}
-
-static const char *basename_of(const char *path)
-{
-	const char *base = strrchr(path, '/');
-
-	return base ? base + 1 : path;
 }
 
 /* The layers in the order a call goes through them. */
