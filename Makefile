@@ -11,7 +11,7 @@ BUILD     := build
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -I$(BUILD) -Ibpf
-LDLIBS    := -lbpf -lelf -ldw -lz -l:libiberty.a -lyajl -lpthread
+LDLIBS    := -lbpf -lelf -ldw -lz -l:libiberty.a -lyajl -lcapstone -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
 	      -Wall -Werror
 
@@ -42,7 +42,7 @@ PROG_BINS   := $(PROG_C:tests/progs/%.c=$(BUILD)/progs/%) \
 NOFP_CFLAGS := -g -O2 -fomit-frame-pointer -Wall -Werror
 NOFP_BINS   := $(PROG_BINS:$(BUILD)/progs/%=$(BUILD)/progs-nofp/%)
 
-.PHONY: all deps test demo bench fuzz clean vmlinux
+.PHONY: all deps test test-bins demo bench fuzz clean vmlinux
 all: $(BUILD)/dhtrace
 
 $(BUILD)/dhtrace.bpf.o: bpf/dhtrace.bpf.c bpf/dhtrace.h vmlinux/$(ARCH)/vmlinux.h
@@ -65,6 +65,12 @@ $(BUILD)/dhtrace: $(CLI_OBJS) $(LIB_OBJS)
 $(BUILD)/tests/%: tests/unit/%.c $(PURE_OBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit $< $(PURE_OBJS) $(LDLIBS) -o $@
+
+# Probe placement is pure logic over an object's code, in the trace stage.
+PLACE_OBJS := $(patsubst %,$(BUILD)/src/trace/%.o,insn placement wrappers)
+$(BUILD)/tests/test_place: tests/unit/test_place.c $(PURE_OBJS) $(PLACE_OBJS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit $< $(PURE_OBJS) $(PLACE_OBJS) $(LDLIBS) -o $@
 
 $(BUILD)/progs/%: tests/progs/%.c
 	@mkdir -p $(@D)
@@ -126,8 +132,11 @@ $(BUILD)/progs-static/%: tests/progs/%.c
 deps:
 	@tools/install-deps.sh --if-missing
 
+# Everything the suite runs; `make test-bins` before running single tests.
+test-bins: all $(UNIT_BINS) $(PROG_BINS) $(NOFP_BINS) $(STATIC_BINS) $(ALLOC_BINS)
+
 test: deps
-	$(MAKE) all $(UNIT_BINS) $(PROG_BINS) $(NOFP_BINS) $(STATIC_BINS) $(ALLOC_BINS)
+	$(MAKE) test-bins
 	python3 tests/run.py
 
 demo: deps
@@ -136,7 +145,20 @@ demo: deps
 
 BENCH_BINS := $(BUILD)/bench/mallocfree $(BUILD)/bench/heap_replay \
 	      $(BUILD)/bench/parse_yajl $(BUILD)/bench/parse_jansson \
-	      $(BUILD)/bench/parse_json_c
+	      $(BUILD)/bench/parse_json_c $(BUILD)/bench/newdelete \
+	      $(BUILD)/bench/rustpairs $(BUILD)/bench/rustpairs-arena
+
+$(BUILD)/bench/newdelete: tests/bench/newdelete.cc
+	@mkdir -p $(@D)
+	$(CXX) -O2 -g -fno-omit-frame-pointer $< -o $@
+
+$(BUILD)/bench/rustpairs: tests/bench/rustpairs.rs
+	@mkdir -p $(@D)
+	$(RUSTC) -O -g $< -o $@
+
+$(BUILD)/bench/rustpairs-arena: tests/bench/rustpairs.rs
+	@mkdir -p $(@D)
+	$(RUSTC) -O -g --cfg arena $< -o $@
 
 $(BUILD)/bench/mallocfree: tests/bench/mallocfree.c
 	@mkdir -p $(@D)

@@ -455,22 +455,47 @@ static __always_inline __u64 mul_or_max(__u64 a, __u64 b)
 	return a * b;
 }
 
-static __always_inline int release(struct pt_regs *ctx, bool outer);
+/* The probed function's first DH_ARGS arguments, each from the register
+ * the cookie says holds it where the probe is (x86 numbering; never the
+ * stack or frame pointer). Loaded into an array first: a switch on the
+ * register would compile to a ctx access at a variable offset, which the
+ * verifier refuses. */
+struct args {
+	__u64 v[DH_ARGS];
+};
+
+static __always_inline void load_args(struct pt_regs *ctx, __u64 cookie,
+				      struct args *a)
+{
+	__u64 regs[16] = {
+		ctx->ax, ctx->cx, ctx->dx, ctx->bx, 0, 0, ctx->si, ctx->di,
+		ctx->r8, ctx->r9, ctx->r10, ctx->r11,
+		ctx->r12, ctx->r13, ctx->r14, ctx->r15,
+	};
+
+	for (int i = 0; i < DH_ARGS; i++)
+		a->v[i] = regs[DH_COOKIE_REG(cookie, i)];
+}
+
+static __always_inline int release(struct pt_regs *ctx, __u64 ptr,
+				   bool outer);
 
 /* Every entry probe: an allocation function's, or a release's. */
 SEC("uprobe")
 int BPF_KPROBE(dh_entry)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u32 fn = (__u32)cookie;
+	__u32 fn = DH_COOKIE_FN(cookie);
 	__u64 sp = PT_REGS_SP(ctx);
 	struct thread_state *st;
+	struct args a;
 	__u64 old = 0;
 
 	if (!is_target(cookie))
 		return 0;
+	load_args(ctx, cookie, &a);
 	if (fn == DH_FN_FREE || fn == DH_FN_DELETE)
-		return release(ctx, fn == DH_FN_DELETE);
+		return release(ctx, a.v[0], fn == DH_FN_DELETE);
 	st = thread_state(true);
 	if (!st)
 		return 0;
@@ -487,29 +512,29 @@ int BPF_KPROBE(dh_entry)
 
 	switch (fn) {
 	case DH_FN_CALLOC:
-		st->size = mul_or_max(PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx));
+		st->size = mul_or_max(a.v[0], a.v[1]);
 		break;
 	case DH_FN_REALLOC:
-		old = PT_REGS_PARM1(ctx);
-		st->size = PT_REGS_PARM2(ctx);
+		old = a.v[0];
+		st->size = a.v[1];
 		break;
 	case DH_FN_REALLOCARRAY:
-		old = PT_REGS_PARM1(ctx);
-		st->size = mul_or_max(PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx));
+		old = a.v[0];
+		st->size = mul_or_max(a.v[1], a.v[2]);
 		break;
 	case DH_FN_RUST_REALLOC:
-		old = PT_REGS_PARM1(ctx);
-		st->size = PT_REGS_PARM4(ctx);
+		old = a.v[0];
+		st->size = a.v[3];
 		break;
 	case DH_FN_MEMALIGN:
-		st->size = PT_REGS_PARM2(ctx);
+		st->size = a.v[1];
 		break;
 	case DH_FN_POSIX_MEMALIGN:
-		st->arg_ptr = PT_REGS_PARM1(ctx);
-		st->size = PT_REGS_PARM3(ctx);
+		st->arg_ptr = a.v[0];
+		st->size = a.v[2];
 		break;
 	default:	/* malloc, valloc, operator new */
-		st->size = PT_REGS_PARM1(ctx);
+		st->size = a.v[0];
 		break;
 	}
 
@@ -568,9 +593,9 @@ int BPF_KRETPROBE(dh_alloc_return)
  * an outer layer that ends in no probed release (jemalloc's own operator
  * delete) cannot hide the release of an address handed out again.
  */
-static __always_inline int release(struct pt_regs *ctx, bool outer)
+static __always_inline int release(struct pt_regs *ctx, __u64 ptr,
+				   bool outer)
 {
-	void *ptr = (void *)PT_REGS_PARM1(ctx);
 	__u64 sp = PT_REGS_SP(ctx);
 	struct thread_state *st;
 	bool inner;
@@ -581,23 +606,23 @@ static __always_inline int release(struct pt_regs *ctx, bool outer)
 	if (!st) {
 		/* unmarked, an outer layer's free() would count again */
 		if (!outer)
-			emit(DH_EV_FREE, (__u64)ptr, 0, 0, 0);
+			emit(DH_EV_FREE, ptr, 0, 0, 0);
 		return 0;
 	}
 	if (nested(st, sp))
 		return 0;
-	inner = st->delete_ptr == (__u64)ptr && sp <= st->delete_sp;
+	inner = st->delete_ptr == ptr && sp <= st->delete_sp;
 	st->delete_ptr = 0;
 	if (inner) {
 		if (outer)	/* delete -> delete -> free */
-			st->delete_ptr = (__u64)ptr;
+			st->delete_ptr = ptr;
 		return 0;
 	}
 	if (outer) {
-		st->delete_ptr = (__u64)ptr;
+		st->delete_ptr = ptr;
 		st->delete_sp = sp;
 	}
-	emit(DH_EV_FREE, (__u64)ptr, 0, 0, 0);
+	emit(DH_EV_FREE, ptr, 0, 0, 0);
 	return 0;
 }
 

@@ -15,6 +15,19 @@
 #define DH_MAX_FRAMES 128
 
 /*
+ * A probe's attach cookie: the process it is bound to (bits 32-63), the
+ * register that holds each of the function's first DH_ARGS arguments
+ * where the probe is (4 bits each from bit 8, x86 numbering: a probe past
+ * a function's first instructions may find one moved), and enum dh_fn
+ * (bits 0-7).
+ */
+#define DH_ARGS 4
+#define DH_COOKIE(pid, fn, regs) \
+	((__u64)(pid) << 32 | (__u64)(regs) << 8 | (fn))
+#define DH_COOKIE_FN(c) ((__u32)(c) & 0xff)
+#define DH_COOKIE_REG(c, i) ((__u32)((c) >> (8 + 4 * (i))) & 0xf)
+
+/*
  * What an attached probe stands for, passed as the uprobe's attach cookie.
  * The entry program reads its arguments by this kind; the return program
  * reads the result.

@@ -111,22 +111,6 @@ struct proc *proc_new(const struct shared *sh, pid_t pid, bool running)
 	return p;
 }
 
-static int copy_sites(struct alloc_sites *dst, const struct alloc_sites *src)
-{
-	dst->v = calloc(src->n ? src->n : 1, sizeof(*dst->v));
-	dst->n = 0;
-	if (!dst->v)
-		return -ENOMEM;
-	for (size_t i = 0; i < src->n; i++) {
-		dst->v[i] = src->v[i];
-		dst->v[i].path = strdup(src->v[i].path);
-		if (!dst->v[i].path)
-			return -ENOMEM;
-		dst->n++;
-	}
-	return 0;
-}
-
 struct proc *proc_fork(const struct proc *parent, pid_t pid)
 {
 	struct proc *p = calloc(1, sizeof(*p));
@@ -146,7 +130,7 @@ struct proc *proc_fork(const struct proc *parent, pid_t pid)
 	if (!err && parent->space)
 		err = unwind_space_clone(&p->space, parent->space, pid);
 	if (!err)
-		err = copy_sites(&p->alloc, &parent->alloc);
+		err = alloc_sites_copy(&p->alloc, &parent->alloc);
 	p->alloc_seen = parent->alloc_seen;
 	p->malloc_file = parent->malloc_file;
 	if (!err && parent->npredicted) {
@@ -170,8 +154,8 @@ static bool same_sites(const struct alloc_sites *a, const struct alloc_sites *b)
 	if (a->n != b->n)
 		return false;
 	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].offset != b->v[i].offset || a->v[i].fn != b->v[i].fn ||
-		    strcmp(a->v[i].path, b->v[i].path))
+		if (a->v[i].place.offset != b->v[i].place.offset ||
+		    a->v[i].fn != b->v[i].fn || strcmp(a->v[i].path, b->v[i].path))
 			return false;
 	return true;
 }

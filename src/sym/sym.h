@@ -34,6 +34,27 @@ int elf_find_functions(const char *path, const char *const *names, size_t n,
 const char *sym_linked_name(const char *sym, size_t *len);
 
 /*
+ * An object's code, for an instruction decoder (elf_code.c). Addresses
+ * are the object's own, as its symbols give them.
+ */
+struct elf_code;
+int elf_code_open(const char *path, struct elf_code **out);
+void elf_code_close(struct elf_code *c);
+/* The address of file offset @offset; 0 outside the loaded segments. */
+uint64_t elf_code_addr(const struct elf_code *c, uint64_t offset);
+/* The bytes at @addr, *@avail of them to the end of its segment; NULL
+ * outside every segment. */
+const uint8_t *elf_code_bytes(const struct elf_code *c, uint64_t addr,
+			      size_t *avail);
+/* The @nth name of the functions starting at @addr (aliases share one),
+ * and its size; NULL past the last. Names are as linked (versioned). */
+const char *elf_code_function(const struct elf_code *c, uint64_t addr,
+			      size_t nth, uint64_t *size);
+/* The symbol GOT slot @addr is bound to (a PLT stub's, or a -fno-plt
+ * call's), NULL if none. */
+const char *elf_code_slot(const struct elf_code *c, uint64_t addr);
+
+/*
  * The program interpreter (PT_INTERP, the dynamic linker) that executable
  * @path asks for: a malloc'ed string in *@interp, or NULL for a static
  * executable. Returns 0, or a negative errno when @path is not ELF.

@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sym/sym.h"
-#include "trace/trace.h"
+#include "trace/insn.h"
 
 struct alloc_fn {
 	const char *name;
@@ -240,34 +239,43 @@ static bool site_known(const struct alloc_sites *s, const char *path,
 		       uint64_t offset)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].offset == offset && !strcmp(s->v[i].path, path))
+		if (s->v[i].place.offset == offset &&
+		    !strcmp(s->v[i].path, path))
 			return true;
 	return false;
 }
 
-static int site_add(struct alloc_sites *s, const char *path,
+static int site_add(struct alloc_sites *s, struct decoder *d,
+		    const struct elf_code *code, const char *path,
 		    uint64_t func_offset, const struct want *w)
 {
 	struct alloc_site *v;
+	struct probe_place place;
 
+	probe_place(d, code, func_offset, w->fn->nargs, &place);
+	/* Aliases (memalign = aligned_alloc, cfree = free, mi_malloc =
+	 * malloc) share one address: one probe, or a call counts twice. */
+	if (site_known(s, path, place.offset))
+		return 0;
 	v = realloc(s->v, (s->n + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	s->v = v;
 	v += s->n;
 	*v = (struct alloc_site){
-		.offset = probe_offset(path, func_offset),
+		.place = place,
+		.func_offset = func_offset,
 		.fn = w->fn->fn,
 		.layer = w->layer,
 		.prefix = w->prefix,
+		.path = strdup(path),
+		.name = strdup(w->name),
 	};
-	/* Aliases (memalign = aligned_alloc, cfree = free, mi_malloc =
-	 * malloc) share one address: one probe, or a call counts twice. */
-	if (site_known(s, path, v->offset))
-		return 0;
-	v->path = strdup(path);
-	if (!v->path)
+	if (!v->path || !v->name) {
+		free(v->path);
+		free(v->name);
 		return -ENOMEM;
+	}
 	s->n++;
 	return 0;
 }
@@ -298,15 +306,17 @@ static bool in_file(const char *path, const char *file)
 
 /* The sites of the names found in object @path. */
 static int sites_of_object(struct alloc_sites *out, struct wants *w,
-			   const char *path,
+			   struct decoder *d, const char *path,
 			   const char *file, const char **names,
 			   uint64_t *offsets)
 {
 	bool plain_here = in_file(path, file);
-	int err = 0;
+	struct elf_code *code;
+	int err;
 
 	if (elf_find_functions(path, names, w->n, offsets) <= 0)
 		return 0;
+	err = elf_code_open(path, &code);
 	for (size_t i = 0; i < w->n && !err; i++) {
 		struct want *x = &w->v[i];
 		bool plain = x->layer == ALLOC_LAYER_C ||
@@ -318,8 +328,63 @@ static int sites_of_object(struct alloc_sites *out, struct wants *w,
 			continue;
 		/* Each object has its own shim; the others bind once. */
 		x->bound = x->layer != ALLOC_LAYER_RUST;
-		err = site_add(out, path, offsets[i], x);
+		err = site_add(out, d, code, path, offsets[i], x);
 	}
+	elf_code_close(code);
+	return err;
+}
+
+static bool releases(enum dh_fn fn)
+{
+	return fn == DH_FN_FREE || fn == DH_FN_DELETE;
+}
+
+/* Whether wrapper @i always calls another site of its kind: then that
+ * site's probes see its calls, and its own would only double the traps. */
+static bool seen_inside(const struct alloc_sites *s, size_t i,
+			struct decoder *d, const struct elf_code *code,
+			const char **names)
+{
+	size_t n = 0;
+
+	for (size_t j = 0; j < s->n; j++)
+		if (j != i && releases(s->v[j].fn) == releases(s->v[i].fn))
+			names[n++] = s->v[j].name;
+	return fn_always_calls(d, code,
+			       elf_code_addr(code, s->v[i].func_offset),
+			       names, n);
+}
+
+/* Rust's shim, and operator new and delete, may be mere wrappers. An
+ * aligned new rounds its size up before it calls the C API: not one. */
+static bool may_wrap(const struct alloc_site *v)
+{
+	return v->layer == ALLOC_LAYER_RUST ||
+	       (v->layer == ALLOC_LAYER_CXX &&
+		(v->fn == DH_FN_DELETE || !strstr(v->name, "align_val_t")));
+}
+
+static int mark_wrappers(struct alloc_sites *s, struct decoder *d)
+{
+	const char **names = calloc(s->n, sizeof(*names));
+	struct elf_code *code = NULL;
+	const char *open_path = NULL;
+	int err = names ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < s->n && !err; i++) {
+		const struct alloc_site *v = &s->v[i];
+		if (!may_wrap(v))
+			continue;
+		if (!open_path || strcmp(open_path, v->path)) {
+			elf_code_close(code);
+			err = elf_code_open(v->path, &code);
+			open_path = v->path;
+		}
+		if (!err)
+			s->v[i].unprobed = seen_inside(s, i, d, code, names);
+	}
+	elf_code_close(code);
+	free(names);
 	return err;
 }
 
@@ -329,10 +394,14 @@ int alloc_sites_find(struct alloc_sites *out, char *const *objects, size_t n,
 	struct wants w = { 0 };
 	const char **names = NULL;
 	uint64_t *offsets = NULL;
+	struct decoder d;
 	const char *file;
 	int err;
 
 	memset(out, 0, sizeof(*out));
+	err = decoder_open(&d);
+	if (err)
+		return err;
 	err = wants_of(&w, choice, &file);
 	if (!err && w.n) {
 		names = calloc(w.n, sizeof(*names));
@@ -343,10 +412,14 @@ int alloc_sites_find(struct alloc_sites *out, char *const *objects, size_t n,
 	for (size_t i = 0; !err && i < w.n; i++)
 		names[i] = w.v[i].name;
 	for (size_t o = 0; !err && o < n; o++)
-		err = sites_of_object(out, &w, objects[o], file, names, offsets);
+		err = sites_of_object(out, &w, &d, objects[o], file, names,
+				      offsets);
+	if (!err)
+		err = mark_wrappers(out, &d);
 	free(names);
 	free(offsets);
 	wants_free(&w);
+	decoder_close(&d);
 	if (!err && !alloc_sites_allocate(out))
 		err = -ENOENT;
 	if (err)
@@ -357,15 +430,39 @@ int alloc_sites_find(struct alloc_sites *out, char *const *objects, size_t n,
 bool alloc_sites_allocate(const struct alloc_sites *s)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].fn != DH_FN_FREE && s->v[i].fn != DH_FN_DELETE)
+		if (!releases(s->v[i].fn))
 			return true;
 	return false;
 }
 
+int alloc_sites_copy(struct alloc_sites *dst, const struct alloc_sites *src)
+{
+	dst->v = calloc(src->n ? src->n : 1, sizeof(*dst->v));
+	dst->n = 0;
+	if (!dst->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < src->n; i++) {
+		struct alloc_site *v = &dst->v[i];
+
+		*v = src->v[i];
+		v->path = strdup(src->v[i].path);
+		v->name = strdup(src->v[i].name);
+		if (!v->path || !v->name) {
+			free(v->path);
+			free(v->name);
+			return -ENOMEM;
+		}
+		dst->n++;
+	}
+	return 0;
+}
+
 void alloc_sites_free(struct alloc_sites *s)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		free(s->v[i].path);
+		free(s->v[i].name);
+	}
 	free(s->v);
 	memset(s, 0, sizeof(*s));
 }
@@ -442,30 +539,89 @@ static void describe_group(FILE *f, const struct alloc_site *s, bool first)
 	fprintf(f, " in %s", basename_of(s->path));
 }
 
-char *alloc_sites_describe(const struct alloc_sites *s)
+/* The groups of layers with a probed site, outermost first. */
+static void describe_layers(FILE *f, const struct alloc_sites *s)
 {
-	char *text = NULL;
-	size_t size = 0;
 	bool first = true;
-	FILE *f = open_memstream(&text, &size);
 
-	if (!f)
-		return NULL;
 	for (size_t l = 0; l < N(layer_order); l++)
 		for (size_t i = 0; i < s->n; i++) {
 			bool seen = false;
 
-			if (s->v[i].layer != layer_order[l])
+			if (s->v[i].layer != layer_order[l] || s->v[i].unprobed)
 				continue;
 			for (size_t j = 0; j < i && !seen; j++)
-				seen = same_group(&s->v[j], &s->v[i]);
+				seen = !s->v[j].unprobed &&
+				       same_group(&s->v[j], &s->v[i]);
 			if (!seen)
 				describe_group(f, &s->v[i], first);
 			first &= seen;
 		}
+}
+
+/* The wrappers left to the layer below them, counted by object. */
+static void describe_wrappers(FILE *f, const struct alloc_sites *s)
+{
+	const char *sep = "; wrappers left to the layer below: ";
+
+	for (size_t i = 0; i < s->n; i++) {
+		size_t n = 0;
+		bool seen = false;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = s->v[j].unprobed && !strcmp(s->v[j].path, s->v[i].path);
+		if (seen || !s->v[i].unprobed)
+			continue;
+		for (size_t j = i; j < s->n; j++)
+			n += s->v[j].unprobed && !strcmp(s->v[j].path, s->v[i].path);
+		fprintf(f, "%s%zu in %s", sep, n, basename_of(s->v[i].path));
+		sep = ", ";
+	}
+}
+
+/* The functions whose probes the kernel single-steps. */
+static void describe_stepped(FILE *f, const struct alloc_sites *s)
+{
+	const char *sep = "";
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->v[i].unprobed || !s->v[i].place.stepped)
+			continue;
+		fprintf(f, "%s%s in %s", sep, s->v[i].name,
+			basename_of(s->v[i].path));
+		sep = ", ";
+	}
+}
+
+static char *describe(const struct alloc_sites *s,
+		      void (*fn)(FILE *, const struct alloc_sites *))
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	if (!f)
+		return NULL;
+	fn(f, s);
 	if (fclose(f)) {
 		free(text);
 		return NULL;
 	}
 	return text;
+}
+
+static void describe_all(FILE *f, const struct alloc_sites *s)
+{
+	describe_layers(f, s);
+	describe_wrappers(f, s);
+}
+
+char *alloc_sites_describe(const struct alloc_sites *s)
+{
+	return describe(s, describe_all);
+}
+
+char *alloc_sites_stepped(const struct alloc_sites *s)
+{
+	return describe(s, describe_stepped);
 }

@@ -184,9 +184,13 @@ static struct bpf_program *program_for(struct probes *p, bool ret)
 	return ret ? p->skel->progs.dh_alloc_return : p->skel->progs.dh_entry;
 }
 
-static uint64_t cookie_of(pid_t pid, enum dh_fn fn)
+static uint64_t cookie_of(pid_t pid, const struct alloc_site *s)
 {
-	return (uint64_t)pid << 32 | fn;
+	uint32_t regs = 0;
+
+	for (unsigned int a = 0; a < DH_ARGS; a++)
+		regs |= (uint32_t)s->place.arg_reg[a] << (4 * a);
+	return DH_COOKIE(pid, s->fn, regs);
 }
 
 /* The kernel refuses a uprobe at an address another tracer is busy
@@ -236,12 +240,12 @@ static int link_perf(struct probes *p, struct probe_links *l, pid_t pid,
 		     const struct alloc_site *s, bool ret)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret,
-		    .bpf_cookie = cookie_of(pid, s->fn));
+		    .bpf_cookie = cookie_of(pid, s));
 	struct bpf_link *link = NULL;
 
 	for (int try = 0; try < ATTACH_TRIES && !link; try++) {
 		link = bpf_program__attach_uprobe_opts(program_for(p, ret), pid,
-						       s->path, s->offset, &opts);
+						       s->path, s->place.offset, &opts);
 		if (link || !transient(-errno))
 			break;
 		p->retries++;
@@ -251,6 +255,12 @@ static int link_perf(struct probes *p, struct probe_links *l, pid_t pid,
 		return -errno;
 	l->perf[l->n++] = link;
 	return 0;
+}
+
+/* Whether site @s gets an entry (or a return, @ret) probe. */
+static bool probed(const struct alloc_site *s, bool ret)
+{
+	return !s->unprobed && !(ret && is_release(s->fn));
 }
 
 /* The sites of one object (those from @first on with its path), entries
@@ -269,10 +279,10 @@ static int attach_object(struct probes *p, struct probe_links *l, pid_t pid,
 	for (size_t i = first; i < sites->n; i++) {
 		const struct alloc_site *s = &sites->v[i];
 
-		if (strcmp(s->path, path) || (ret && is_release(s->fn)))
+		if (strcmp(s->path, path) || !probed(s, ret))
 			continue;
-		offsets[cnt] = s->offset;
-		cookies[cnt++] = cookie_of(pid, s->fn);
+		offsets[cnt] = s->place.offset;
+		cookies[cnt++] = cookie_of(pid, s);
 	}
 	err = cnt ? link_multi(p, l, pid, path, offsets, cookies, cnt, ret) : 0;
 out:
@@ -320,7 +330,7 @@ int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
 
 			if (p->multi && first_of_object(sites, i))
 				err = attach_object(p, l, pid, sites, i, ret);
-			else if (!p->multi && (!ret || !is_release(s->fn)))
+			else if (!p->multi && probed(s, ret))
 				err = link_perf(p, l, pid, s, ret);
 		}
 	}

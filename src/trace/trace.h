@@ -24,10 +24,23 @@ enum alloc_layer {
 	ALLOC_LAYER_C,		/* malloc …, as the dynamic linker binds it */
 };
 
-/* One probe site: object, file offset, what it is. */
+/* Where a function's probes go (insn.h): a file offset, whether the
+ * kernel single-steps the instruction there, and the register holding
+ * each of the function's @nargs arguments there (x86 numbering). */
+struct probe_place {
+	uint64_t offset;
+	bool stepped;
+	unsigned int nargs;
+	uint8_t arg_reg[DH_ARGS];
+};
+
+/* One probe site: object, where in it, what it is. */
 struct alloc_site {
 	char *path;
-	uint64_t offset;
+	struct probe_place place;
+	uint64_t func_offset;	/* where the function starts */
+	char *name;		/* the function, as looked for */
+	bool unprobed;		/* a wrapper that always calls another site */
 	enum dh_fn fn;
 	enum alloc_layer layer;
 	const char *prefix;	/* ALLOC_LAYER_PREFIXED: "je_" … */
@@ -53,21 +66,20 @@ int alloc_sites_find(struct alloc_sites *out, char *const *objects, size_t n,
 		     const char *choice);
 /* Whether any site allocates (some only release). */
 bool alloc_sites_allocate(const struct alloc_sites *s);
+/* A deep copy (a forked child's); 0 or -ENOMEM, *@dst to be freed. */
+int alloc_sites_copy(struct alloc_sites *dst, const struct alloc_sites *src);
 void alloc_sites_free(struct alloc_sites *s);
-/* The layers probed, outermost first: "Rust allocator shim in prog,
- * malloc… in libc.so.6". malloc'ed; NULL when out of memory. */
+/* The layers probed, outermost first, and the wrappers left to the layer
+ * below them: "Rust allocator shim in prog, malloc… in libc.so.6;
+ * wrappers left to the layer below: 16 in libstdc++.so.6". malloc'ed;
+ * NULL when out of memory. */
 char *alloc_sites_describe(const struct alloc_sites *s);
+/* The functions whose probes the kernel single-steps ("" for none). */
+char *alloc_sites_stepped(const struct alloc_sites *s);
 /* Whether @choice can name an allocator (not empty, no blanks). */
 bool alloc_choice_valid(const char *choice);
 /* Whether linked symbol @linked is an allocator function of any layer. */
 bool alloc_fn_named(const char *linked);
-
-/*
- * Where in a function starting at @func_offset of object @path to put its
- * probe: past leading instructions the kernel would single-step and that
- * change nothing the probe reads (placement.c).
- */
-uint64_t probe_offset(const char *path, uint64_t func_offset);
 
 /* The objects a command will load, in search order: the executable (for a
  * "#!" script, its interpreter), then what the dynamic linker lists, run
