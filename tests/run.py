@@ -707,6 +707,109 @@ def statically_linked_prefixed_allocator():
     check_eq(totals(only)["total"], (2381, 16), "je_ alone")
 
 
+def probe_sites(cmd):
+    """`dhtrace probes` of a program: (object, function) -> (start,
+    bytes in, how, argument registers)."""
+    r = subprocess.run([DHTRACE, "probes"] + cmd, capture_output=True,
+                       text=True)
+    check(r.returncode == 0, "dhtrace probes failed: " + r.stderr)
+    sites = {}
+    for line in r.stdout.splitlines():
+        f = line.split("\t")
+        regs = f[5][len("args "):].split(",") if len(f) > 5 else None
+        sites[(os.path.basename(f[0]), f[1])] = (
+            f[0], int(f[2], 16), int(f[3][1:]), f[4], regs)
+    return sites
+
+
+def vaddr_of(path, offset):
+    """The address of file offset @offset, by readelf's PT_LOAD list."""
+    out = subprocess.run(["readelf", "-lW", path], capture_output=True,
+                         text=True, check=True).stdout
+    for m in re.finditer(r"^\s*LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+\S+\s+"
+                         r"(0x[0-9a-f]+)", out, re.M):
+        off, vaddr, size = (int(g, 16) for g in m.groups())
+        if off <= offset < off + size:
+            return offset - off + vaddr
+    raise Fail("%s: offset %#x not loaded" % (path, offset))
+
+
+def objdump_insns(path, start, length):
+    """(file offset, mnemonic, operands) of the instructions objdump
+    decodes in [start, start + length) of the file."""
+    delta = vaddr_of(path, start) - start
+    start += delta
+    out = subprocess.run(
+        ["objdump", "-d", "--no-show-raw-insn", "--start-address=%#x" % start,
+         "--stop-address=%#x" % (start + length), path],
+        capture_output=True, text=True, check=True).stdout
+    insns = []
+    for m in re.finditer(r"^ +([0-9a-f]+):\t(\S+)[ \t]*(.*)$", out, re.M):
+        insns.append((int(m.group(1), 16) - delta, m.group(2),
+                      m.group(3).split("#")[0].strip()))
+    return insns
+
+
+EMULATED = re.compile(r"^(push|jmp|j[a-z]+|call|nop[wl]?)$")
+READS_ONLY = ("cmp", "test", "lea", "prefetch")
+
+
+def check_placement(path, name, start, into, how):
+    """objdump's view of a placement: at an instruction, one the kernel
+    emulates unless single-stepped, past instructions that branch
+    nowhere and write neither memory nor the stack or frame pointer."""
+    insns = objdump_insns(path, start, into + 16)
+    offsets = [o for o, _, _ in insns]
+    check(start + into in offsets, "%s+%d is inside an instruction" % (name, into))
+    for off, mnem, ops in insns:
+        if off == start + into:
+            if how == "emulated":
+                check(EMULATED.match(mnem) or (mnem, ops) == ("xchg", "%ax,%ax"),
+                      "%s+%d: %s is not emulated" % (name, into, mnem))
+            break
+        dest = ops.split(",")[-1] if ops else ""
+        check(not EMULATED.match(mnem) and mnem not in ("ret", "syscall"),
+              "%s: skipped a branch %s" % (name, mnem))
+        check(not re.search(r"%[re]?(sp|bp)\b", dest) or mnem.startswith(READS_ONLY),
+              "%s: skipped a write of %s" % (name, dest))
+        check("(" not in dest or mnem.startswith(READS_ONLY) or "," not in ops,
+              "%s: skipped a store %s %s" % (name, mnem, ops))
+
+
+@test
+def probes_go_where_the_kernel_emulates():
+    # Every allocator function of glibc, jemalloc, tcmalloc, mimalloc,
+    # libstdc++ and a Rust shim, checked against objdump; the hot ones
+    # are emulated, not single-stepped, and the cases that show why the
+    # rules are what they are come out as expected.
+    progs = [[prog("t_alloc")], [prog("t_cxx")], [prog("t_rust_bump")]] + \
+        [[os.path.join(BUILD, "progs-alloc", "t_alloc-" + a)] for a in ALLOCATORS]
+    seen = {}
+    for cmd in progs:
+        for key, (path, start, into, how, regs) in probe_sites(cmd).items():
+            if key not in seen and how != "wrapper":
+                check_placement(path, key[1], start, into, how)
+            seen[key] = (into, how, regs)
+    for lib in list(ALLOCATORS.values()) + ["libc.so.6"]:
+        for fn in ("malloc", "free", "calloc", "realloc"):
+            got = [v for (o, f), v in seen.items() if o == lib and
+                   f.endswith(fn) and f[:len(f) - len(fn)] in ("", "tc_", "mi_")]
+            check(got and all(v[1] == "emulated" for v in got),
+                  "%s %s: %s" % (lib, fn, got))
+    # jemalloc's malloc: past `cmp $0x1000,%rdi` to the `ja`; mimalloc's
+    # reads its size from %rsi, where it is moved before %rdi is reused.
+    check_eq(seen[("libjemalloc.so.2", "malloc")][:2], (7, "emulated"), "je malloc")
+    check_eq(seen[("libmimalloc.so.2", "mi_malloc")], (21, "emulated", ["rsi"]),
+             "mi_malloc")
+    # libstdc++'s new and delete only wrap malloc and free; jemalloc's
+    # own operator new does not.
+    for fn in ("_Znwm", "_ZdlPv", "_ZdlPvm", "_Znam"):
+        check_eq(seen[("libstdc++.so.6", fn)][1], "wrapper", fn)
+    check_eq(seen[("libjemalloc.so.2", "_Znwm")][1], "emulated", "je _Znwm")
+    check_eq(seen[("t_rust_bump", "__rust_alloc")][1] != "wrapper", True,
+             "a bump arena's shim is probed")
+
+
 def check_top_sites_like_valgrind(name, cmd, stdin=None):
     """Valgrind's ten call sites with the most bytes, with their first five
     frames, have dhtrace's numbers. Returns both profiles."""

@@ -18,6 +18,8 @@ int cmd_convert(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
+/* dhtrace probes [--allocator NAME] PROGRAM (probes.c) */
+int cmd_probes(int argc, char **argv);
 
 /* --fail-if on a recording (record_gates.c). */
 #define RECORD_GATES_MAX 32

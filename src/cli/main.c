@@ -25,6 +25,7 @@ static const char usage[] =
 "       dhtrace [OPTIONS] -a [FILTERS]           trace every process\n"
 "       dhtrace convert|report|diff|baseline ... read saved profiles (no root;\n"
 "                                                see dhtrace COMMAND --help)\n"
+"       dhtrace probes PROGRAM                   where its probes would go\n"
 "\n"
 "Records every heap allocation of the process with its call stack and writes\n"
 "the numbers valgrind's DHAT computes to a dhat-heap.json that DHAT's viewer\n"
@@ -79,6 +80,7 @@ static const struct {
 	{ "report", cmd_report },
 	{ "diff", cmd_diff },
 	{ "baseline", cmd_baseline },
+	{ "probes", cmd_probes },
 };
 
 /* "30s", "500ms", "2m", "1h", or plain seconds. Returns 0 on error. */
