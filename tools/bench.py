@@ -114,6 +114,72 @@ def untraced_beside_traced(pairs):
           "x%.2f its time alone" % (beside / alone))
 
 
+LIBS = "/usr/lib/x86_64-linux-gnu/"
+
+
+def pair_costs(pairs):
+    """The traps alone (--empty-probes) per allocation + release pair,
+    under each allocator: the probes' placement decides whether the
+    kernel emulates them or single-steps them."""
+    bench = os.path.join(BUILD, "bench")
+    loop = [os.path.join(bench, "mallocfree"), str(pairs)]
+    cases = [("glibc malloc/free", loop, None)]
+    for name, lib in (("jemalloc", "libjemalloc.so.2"),
+                      ("tcmalloc", "libtcmalloc_minimal.so.4"),
+                      ("mimalloc", "libmimalloc.so.2")):
+        if os.path.exists(LIBS + lib):
+            cases.append(("%s malloc/free (LD_PRELOAD)" % name, loop,
+                          {"LD_PRELOAD": LIBS + lib}))
+    cases.append(("C++ new[]/delete[] (libstdc++ over glibc)",
+                  [os.path.join(bench, "newdelete"), str(pairs)], None))
+    cases.append(("Rust Vec on the System allocator",
+                  [os.path.join(bench, "rustpairs"), str(pairs)], None))
+    cases.append(("Rust Vec on a #[global_allocator] (the shim probed)",
+                  [os.path.join(bench, "rustpairs-arena"), str(pairs)], None))
+    print("the traps alone per allocation+release pair (--empty-probes; "
+          "x glibc's):")
+    base = None
+    for what, cmd, env in cases:
+        native, _ = timed(cmd, env=env)
+        floor, _ = timed(dhtrace(["--empty-probes"], cmd), env=env)
+        us = (floor - native) / pairs * 1e6
+        base = base or us
+        print("  %-52s %6.2f us  x%.2f" % (what, us, us / base))
+
+
+def redis_set_rate():
+    """redis-server (Debian links it with jemalloc): SET requests per
+    second untraced and with dhtrace attached."""
+    server = shutil.which("redis-server")
+    client = shutil.which("redis-benchmark")
+    if not server or not client:
+        return
+    port = "6399"
+    srv = subprocess.Popen([server, "--port", port, "--save", "",
+                            "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    run = [client, "-p", port, "-t", "set", "-r", "10000", "-n", "50000",
+           "-q", "--csv"]
+
+    def rate():
+        out = subprocess.run(run, capture_output=True, text=True).stdout
+        return float(out.strip().splitlines()[-1].split(",")[1].strip('"'))
+
+    untraced = rate()
+    t = subprocess.Popen([DHTRACE, "-p", str(srv.pid), "-o",
+                          os.path.join(WORK, "redis.json")],
+                         stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    attached = rate()
+    t.send_signal(2)
+    t.wait()
+    srv.terminate()
+    srv.wait()
+    print("redis-server, redis-benchmark -t set -r 10000: %.0f requests/s "
+          "untraced, %.0f attached (x%.2f)" % (untraced, attached,
+                                               attached / untraced))
+
+
 def sqlite_script():
     path = os.path.join(WORK, "bench.sql")
     with open(path, "w") as f:
@@ -181,6 +247,8 @@ def main():
     if shutil.which("sqlite3"):
         workload("sqlite3 running a 20,000-row script",
                  ["sqlite3", ":memory:"], 0, stdin=sqlite_script())
+    pair_costs(pairs)
+    redis_set_rate()
     fixed_cost()
     untraced_beside_traced(pairs)
     r = subprocess.run([os.path.join(BUILD, "bench", "heap_replay")],
