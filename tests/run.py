@@ -1410,8 +1410,8 @@ def fail_if_on_the_recording_gates_each_process():
              "a condition no process meets: " + r.stderr)
     r = dhtrace(["--fail-if", "peak>+5%", "--", "true"])
     check_eq((r.returncode, r.stderr.strip()),
-             (2, "dhtrace: --fail-if 'peak>+5%': a change (+ or -) needs a base: "
-                 "use it with diff"), "a relative condition")
+             (2, "dhtrace: --fail-if 'peak>+5%': a change (+ or -) needs "
+                 "dhtrace diff BASE NEW"), "a relative condition")
 
 
 def check_solo_totals(p, exe, what):

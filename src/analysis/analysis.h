@@ -207,6 +207,9 @@ enum an_op { AN_GT, AN_GE, AN_LT, AN_LE };
  * profile. A value with a sign (+5%, +1000, -10k) is a change from BASE
  * (diff only); with % it is relative to BASE.
  */
+/* What a relative gate is told where there is no BASE. */
+#define AN_GATE_NEEDS_BASE "a change (+ or -) needs dhtrace diff BASE NEW"
+
 struct an_gate {
 	const char *text;	/* the expression, for messages */
 	enum an_metric metric;

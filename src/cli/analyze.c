@@ -316,8 +316,7 @@ int cmd_report(int argc, char **argv)
 	ret = 2;
 	for (size_t i = 0; i < c.ngates; i++)
 		if (c.gates[i].relative) {
-			ret = usage_error("--fail-if '%s': a change (+ or -) "
-					  "needs dhtrace diff BASE NEW",
+			ret = usage_error("--fail-if '%s': " AN_GATE_NEEDS_BASE,
 					  c.gates[i].text);
 			goto out;
 		}

@@ -25,7 +25,7 @@ int record_gates_add(struct record_gates *rg, const char *text)
 		return -1;
 	}
 	if (rg->v[rg->n].relative) {
-		fprintf(stderr, "dhtrace: --fail-if '%s': a change (+ or -) needs a base: use it with diff\n",
+		fprintf(stderr, "dhtrace: --fail-if '%s': " AN_GATE_NEEDS_BASE "\n",
 			text);
 		return -1;
 	}
