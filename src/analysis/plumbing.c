@@ -44,6 +44,7 @@ enum where {
 
 enum how {
 	EXACT,
+	RUST_FN,	/* exact, or with a v0 name's "::<generic arguments>" */
 	PREFIX,
 	SUFFIX,
 	NAMESPACE,	/* a prefix, also after the '<' of "<T as Trait>" */
@@ -72,8 +73,8 @@ static const struct rule rules[] = {
 	{ NAME, EXACT, "clone", START },
 	{ NAME, EXACT, "clone3", START },
 	{ NAME, PREFIX, "std::rt::lang_start", START },	/* _internal, {{closure}} */
-	{ NAME, EXACT, "std::sys::backtrace::__rust_begin_short_backtrace", START },
-	{ NAME, EXACT, "std::sys_common::backtrace::__rust_begin_short_backtrace", START },
+	{ NAME, RUST_FN, "std::sys::backtrace::__rust_begin_short_backtrace", START },
+	{ NAME, RUST_FN, "std::sys_common::backtrace::__rust_begin_short_backtrace", START },
 
 	/* The allocators. */
 	{ NAME, EXACT, "malloc", LIB },
@@ -166,6 +167,9 @@ static bool text_matches(enum how how, const char *s, size_t n,
 	switch (how) {
 	case EXACT:
 		return n == tn && !memcmp(s, text, tn);
+	case RUST_FN:
+		return n >= tn && !memcmp(s, text, tn) &&
+		       (n == tn || (n - tn >= 3 && !memcmp(s + tn, "::<", 3)));
 	case PREFIX:
 	case NAMESPACE:
 	case RUST_PATH:

@@ -255,6 +255,9 @@ static const struct {
 	{ "0x1: std::rt::lang_start_internal (rt.rs:171)", START, false, false },
 	{ "0x1: std::rt::lang_start::{{closure}} (library/std/src/rt.rs:206)", START, false, false },
 	{ "0x1: std::sys::backtrace::__rust_begin_short_backtrace (library/std/src/sys/backtrace.rs:166)", START, false, false },
+	/* v0 names: generic arguments after the path */
+	{ "0x1: std::sys::backtrace::__rust_begin_short_backtrace::<fn(), ()> (/rustc/5980/library/std/src/sys/backtrace.rs:166:18)", START, false, false },
+	{ "0x1: std::rt::lang_start::<()>::{closure#0} (/rustc/5980/library/std/src/rt.rs:206:18)", START, false, false },
 	{ "0x1: __libc_start_call_main (libc_start_call_main.h:58)", START, true, false },
 	{ "0x1: (below main) (libc-start.c:392)", START, true, false },
 	{ "0x1: main (t.c:5)", OWN, true, false },
