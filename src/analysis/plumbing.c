@@ -25,7 +25,9 @@
  * directory, or neither has one): Rust's and libstdc++'s internals
  * inlined into their own functions fold, whether their files come with
  * directories or not; the program's closure inlined into a library's
- * generic function, whose file is the program's, does not.
+ * generic function, whose file is the program's, does not. Rust frames
+ * are named by their paths ("std::rt::init"), so that a library's frame
+ * inlined into the start-up says less than the start-up: it is start-up.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -361,7 +363,8 @@ void an_fold_step(const struct an_fold *outer, const struct an_plumb *outer_p,
 
 	st->top_kind = same_run ? outer->top_kind : p->kind;
 	st->top_root = same_run ? outer->top_root : p->root;
-	if (same_run && p->bare && p->root == st->top_root && st->top_kind > kind)
+	if (same_run && (p->bare || kind == AN_PLUMB_LIB) &&
+	    p->root == st->top_root && st->top_kind > kind)
 		kind = st->top_kind;
 	st->cut = kind == AN_PLUMB_START ||
 		  (p->call_once && kind != AN_PLUMB_OWN && (!outer || outer->cut));
