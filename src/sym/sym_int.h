@@ -110,6 +110,11 @@ struct srcnames {
 /* The name of file @idx of @cu's line table, without its directory
  * entry; NULL when the table cannot be read (then take libdw's). */
 const char *srcnames_find(struct srcnames *s, Dwarf_Die *cu, size_t idx);
+/* The same, after its directory entry, as rustc's file!() gives it
+ * ("tests/progs/t_rust.rs", "/rustc/HASH/library/alloc/src/alloc.rs"):
+ * relative when the compilation was given a relative path. NULL as
+ * above, or when out of memory. */
+const char *srcnames_path(struct srcnames *s, Dwarf_Die *cu, size_t idx);
 void srcnames_free(struct srcnames *s);
 
 /* One ELF object, opened when its first mapping is told. */
