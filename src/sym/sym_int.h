@@ -49,6 +49,13 @@ size_t unversioned_len(const char *name);
  */
 char *sym_demangle(const char *name);
 
+/*
+ * The full path of the function of @die (a subprogram or an inlined call)
+ * in a Rust CU, as dhat-rs prints it: malloc'ed in *@name, NULL when DWARF
+ * names none. Returns 0 or -ENOMEM.
+ */
+int rust_fn_name(Dwarf_Die *die, char **name);
+
 #include "sym/sym.h"
 
 /* The frame table: strings interned to dense ids, 0 is "[root]". */
