@@ -480,56 +480,106 @@ def optimized_programs_without_frame_pointers_like_valgrind():
                         valgrind_unknown=("dl_make (lib_dlalloc.c:8)",))
 
 
-LOCATION = re.compile(r"^(.*) (\([^()]*:\d+\))$")
+RUST_LOCATION = re.compile(r"^(.*) \((.*?):(\d+)(?::\d+)?\)$")
+IN_OBJECT = re.compile(r"^(.*) \((in .*)\)$")
 
 
-def location(frame):
-    """A frame's (file:line), or the whole frame when it has none."""
-    m = LOCATION.match(frame)
-    return m.group(2) if m else frame
+def rust_frame(frame):
+    """A frame as (function, file, line), its :col left out; (function,
+    None, "in OBJECT") without a line, (frame, None, None) with neither."""
+    m = RUST_LOCATION.match(frame)
+    if m:
+        return m.group(1), m.group(2), int(m.group(3))
+    m = IN_OBJECT.match(frame)
+    if m:
+        return m.group(1), None, m.group(2)
+    return frame, None, None
 
 
-def dwarf_version(path):
-    out = subprocess.run(["readelf", "--debug-dump=info", path],
+def rust_place(frame):
+    """What a frame of dhtrace's and valgrind's have alike: the file's
+    last component and the line, or the object."""
+    _, path, line = rust_frame(frame)
+    return (os.path.basename(path) if path else None), line
+
+
+def bare_path(name):
+    """A Rust function name without its generic arguments (valgrind's
+    DW_AT_name has them on the function, a demangled path on the type or
+    after "::"), and closures as legacy mangling names them."""
+    out, depth = [], 0
+    for i, c in enumerate(name):
+        if c == "<":
+            depth += 1
+        elif c == ">" and depth and name[i - 1] != "-":
+            depth -= 1
+        elif not depth:
+            out.append(c)
+    bare = "".join(out).rstrip(":")
+    return re.sub(r"\{closure#\d+\}", "{{closure}}", bare)
+
+
+def rust_frames_alike(mine, theirs):
+    """dhtrace's frame prints valgrind's the Rust way: the function's full
+    path ending with valgrind's name (or valgrind cannot name it), the
+    file's full path ending with valgrind's file, the same line."""
+    fa, pa, la = rust_frame(mine)
+    fb, pb, lb = rust_frame(theirs)
+    name = fb.startswith("UnknownInlinedFun") or \
+        ("::" + bare_path(fa)).endswith("::" + bare_path(fb))
+    path = pa == pb or (pa and pb and pa.endswith("/" + pb))
+    return name and path and la == lb
+
+
+def rustc_version(path):
+    """(major, minor) of the rustc that built `path`, from .comment."""
+    out = subprocess.run(["readelf", "-p", ".comment", path],
                          capture_output=True, text=True).stdout
-    m = re.search(r"^\s*Version:\s*(\d+)", out, re.M)
-    return int(m.group(1)) if m else 0
+    m = re.search(r"rustc version (\d+)\.(\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
 def check_rust_like_valgrind(name, cmd, depth=8):
     """Totals, and the numbers of each call site in the program's own code
     (its innermost frame in t_rust.rs). Then the frames of every call site
-    both print alike by location (file:line): same function names, except
-    where valgrind prints UnknownInlinedFun (it cannot name a function
-    inlined from another compilation unit, as Rust's generics are).
-    In the DWARF 4 that older rustc (Debian's 1.63) writes, valgrind 3.19
-    misses inlined calls that dhtrace shows, so there the numbers alone
-    are compared."""
+    that both print at the same places (file name and line), in sequence:
+    each of dhtrace's is valgrind's printed the Rust way (rust_frames_alike:
+    valgrind prints DWARF's short names, UnknownInlinedFun for a function
+    inlined from another compilation unit, as Rust's generics are, and
+    file names without the line table's directory).
+    The DWARF that older rustc (Debian's 1.63) writes makes valgrind 3.19
+    miss inlined calls that dhtrace shows, so there the numbers alone are
+    compared. Returns dhtrace's profile."""
     mine, _ = trace(cmd, name)
     theirs = valgrind(cmd, name)
     check_eq(totals(mine), totals(theirs), "totals")
     own = {}
-    by_loc = {}
+    by_place = {}
     for label, p in (("dhtrace", mine), ("valgrind", theirs)):
         for pp in p["pps"]:
             frames = user_frames(p, pp)
-            site = next((f for f in frames if "(t_rust.rs:" in f), "-")
+            site = next((f for f in frames if rust_place(f)[0] == "t_rust.rs"), None)
+            key = "-"
+            if site:    # the function's last name, the line
+                key = "%s (t_rust.rs:%d)" % (
+                    bare_path(rust_frame(site)[0]).split("::")[-1],
+                    rust_place(site)[1])
             acc = own.setdefault(label, {}).setdefault(
-                (site,), dict.fromkeys(STATS, 0))
+                (key,), dict.fromkeys(STATS, 0))
             for k in STATS:
                 acc[k] += pp[k]
-            key = tuple(location(f) for f in frames[:depth])
-            by_loc.setdefault(key, {})[label] = frames[:depth]
+            place = tuple(rust_place(f) for f in frames[:depth])
+            by_place.setdefault(place, {})[label] = frames[:depth]
     compare_sites(own["dhtrace"], own["valgrind"], "call sites in t_rust.rs")
-    if dwarf_version(cmd[0]) < 5:
-        return
-    both = [v for v in by_loc.values() if len(v) == 2]
-    check(len(both) * 2 >= len(by_loc) / 2,
-          "only %d of %d call sites alike" % (len(both), len(by_loc)))
+    if rustc_version(cmd[0]) <= (1, 63):
+        return mine
+    both = [v for v in by_place.values() if len(v) == 2]
+    check(len(both) * 2 >= len(by_place) / 2,
+          "only %d of %d call sites alike" % (len(both), len(by_place)))
     for v in both:
         for a, b in zip(v["dhtrace"], v["valgrind"]):
-            check(b.startswith("UnknownInlinedFun (") or a == b,
-                  "frame %r, valgrind %r" % (a, b))
+            check(rust_frames_alike(a, b), "frame %r, valgrind %r" % (a, b))
+    return mine
 
 
 @test
@@ -573,12 +623,34 @@ def frames_below_main_like_valgrind():
                   "constructor's stack ends %s" % (k[-2:],))
 
 
+# Rust frames as dhat-rs prints them: every function, inlined ones too,
+# by its full path; files with the line table's directory, file:line:col.
+RUST_OWN_FRAME = re.compile(
+    r"^t_rust::\w+(::\{\{closure\}\})? \(tests/progs/t_rust\.rs:\d+:\d+\)$")
+RUST_STD_FRAME = re.compile(
+    r"^<?alloc::.* \(/rustc/[0-9a-f]+/library/alloc/src/\S+\.rs:\d+:\d+\)$")
+
+
+def check_rust_frames(p, what):
+    """Some call site's frames hold the program's function and, inlined
+    or not, alloc's, printed the Rust way."""
+    stacks = [user_frames(p, pp) for pp in p["pps"]]
+    check(any(any(RUST_OWN_FRAME.match(f) for f in fs) and
+              any(RUST_STD_FRAME.match(f) for f in fs) for fs in stacks),
+          "%s: no site with t_rust's and alloc's frames, full paths: %s"
+          % (what, [fs[:6] for fs in stacks if any("t_rust.rs" in f for f in fs)][:3]))
+    check(not any(re.match(r"^\w+(<.*>)? \(", f) for fs in stacks for f in fs
+                  if "/rustc/" in f or "t_rust.rs" in f),
+          "%s: a Rust frame named without its path" % what)
+
+
 @test
 def rust_program_like_valgrind():
-    # Frames of Rust's standard library: inlined generics named as DWARF
-    # names them, files as the line tables record them.
-    check_rust_like_valgrind("t_rust", [prog("t_rust")])
-    check_rust_like_valgrind("t_rust-nofp", [nofp("t_rust")])
+    # Frames of Rust's standard library: inlined generics by their full
+    # paths, as valgrind's short names end, at the same file and line.
+    check_rust_frames(check_rust_like_valgrind("t_rust", [prog("t_rust")]), "t_rust")
+    check_rust_frames(check_rust_like_valgrind("t_rust-nofp", [nofp("t_rust")]),
+                      "t_rust-nofp")
 
 
 def marked_sites(source):
@@ -974,13 +1046,15 @@ def pprof_raw(path):
 
 def frame_parts(text):
     """A DHAT frame string as (address, function, file, line); the location
-    is the last parenthesized part ("(in /obj)": no file)."""
+    is the last parenthesized part ("(in /obj)": no file), file:line or
+    Rust's file:line:col."""
     addr, rest = text.split(": ", 1)
     fn, file, line = rest, "", 0
     if rest.endswith(")") and " (" in rest:
         fn, where = rest[:-1].rsplit(" (", 1)
-        if not where.startswith("in "):
-            file, line = where.rsplit(":", 1)
+        m = re.match(r"^(.*?):(\d+)(?::\d+)?$", where)
+        if m and not where.startswith("in "):
+            file, line = m.groups()
     return int(addr, 16), fn, file, int(line)
 
 
@@ -2833,6 +2907,15 @@ def shown_rows(path, *extra):
     return rows
 
 
+SHORT_LOCATION = re.compile(r"\((?:[^()]*/)?([^()/:]*:\d+)(?::\d+)?\)$")
+
+
+def short_location(frame):
+    """A frame with its file's last component and without a column, as
+    valgrind prints Rust's (dhtrace prints the path and line:col)."""
+    return SHORT_LOCATION.sub(r"(\1)", frame)
+
+
 START_UP = re.compile(r"lang_start|__rust_begin_short_backtrace|^main \(in |"
                       r"^\(below main\)|__libc_start")
 
@@ -2840,8 +2923,8 @@ START_UP = re.compile(r"lang_start|__rust_begin_short_backtrace|^main \(in |"
 def check_sites_shown(path, src, first=None, outer=None):
     """report of the profile at path shows each site from its first frame of
     the program's own: the innermost frame in SRC of all its frames (when
-    it has one), those in the set FIRST; its outermost frame shown matches
-    OUTER, nothing below main is shown; --all-frames shows every frame of
+    it has one), those in the set FIRST (short_location()s); its outermost
+    frame shown matches OUTER, nothing below main is shown; --all-frames shows every frame of
     the file, in the same rows: one per program point, also where sites
     show the same frames. Returns the rows shown."""
     with open(path) as f:
@@ -2857,14 +2940,15 @@ def check_sites_shown(path, src, first=None, outer=None):
         check_eq(a["total"], b["total"], "the same rows in both")
         check(any(fb[i:i + len(fa)] == fa for i in range(len(fb))),
               "%r is not a run of %r" % (fa, fb))
-        own = [f for f in fb if "(%s:" % src in f]
+        own = [f for f in fb if "(%s:" % src in short_location(f)]
         check(not [f for f in fa if START_UP.search(f)] or len(fa) == 1,
               "start-up shown: %r" % fa)
         if not own:
             continue
         check_eq(fa[0], own[0], "the first frame shown of %r" % fb)
-        check(re.match(outer, fa[-1]), "outermost frame shown %r, of %r" % (fa[-1], fb))
-        firsts.add(fa[0])
+        check(re.match(outer, short_location(fa[-1])),
+              "outermost frame shown %r, of %r" % (fa[-1], fb))
+        firsts.add(short_location(fa[0]))
     if first is not None:
         check_eq(firsts, first, "first frames shown")
     return shown
@@ -2912,9 +2996,11 @@ def report_shows_rust_sites_from_the_programs_frames():
     outer = r"t_rust::main \(t_rust\.rs:\d+\)$"
     mine = deep_trace([prog("t_rust")], "shown-t_rust")
     rows = check_sites_shown(mine, "t_rust.rs", rust_firsts(), outer)
-    words = [r for r in rows if r["frames"][0].startswith("t_rust::words (")]
-    check(len(words) > len({tuple(r["frames"]) for r in words}),
-          "no two sites of words() showing the same frames: %r" % words)
+    # (columns tell words()'s two sites of one line apart; of tree()'s
+    # several show the same frames)
+    tree = [r for r in rows if r["frames"][0].startswith("t_rust::tree (")]
+    check(len(tree) > len({tuple(r["frames"]) for r in tree}),
+          "no two sites of tree() showing the same frames: %r" % tree)
     check_sites_shown(valgrind_deep([prog("t_rust")], "t_rust"), "t_rust.rs",
                       rust_firsts(), outer)
     check_sites_shown(deep_trace([nofp("t_rust")], "shown-t_rust-nofp"),
@@ -2982,8 +3068,9 @@ def folded_stacks_lack_the_plumbing():
     with open(path) as f:
         p = json.load(f)
     stacks = check_folded_shown(path, p, rust_firsts(), "t_rust::main")
-    check(not [k for k in stacks if re.search(r"lang_start|^main;|__rust_alloc|"
-                                                r"(^|;)<?alloc::alloc::", k)],
+    # (a stack of plumbing alone keeps its innermost frame)
+    check(not [k for k in stacks if re.search(r"lang_start|^main;|__rust_alloc", k) or
+               ";" in k and re.search(r"(^|;)<?alloc::alloc::", k)],
           "plumbing in %r" % stacks)
     # sites showing the same frames are summed
     rows = [r for r in shown_rows(path) if len(r["frames"]) == 2 and

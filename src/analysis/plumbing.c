@@ -25,7 +25,9 @@
  * directory, or neither has one): Rust's and libstdc++'s internals
  * inlined into their own functions fold, whether their files come with
  * directories or not; the program's closure inlined into a library's
- * generic function, whose file is the program's, does not.
+ * generic function, whose file is the program's, does not. Rust frames
+ * are named by their paths ("std::rt::init"), so that a library's frame
+ * inlined into the start-up says less than the start-up: it is start-up.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,7 @@ enum where {
 
 enum how {
 	EXACT,
+	RUST_FN,	/* exact, or with a v0 name's "::<generic arguments>" */
 	PREFIX,
 	SUFFIX,
 	NAMESPACE,	/* a prefix, also after the '<' of "<T as Trait>" */
@@ -72,8 +75,8 @@ static const struct rule rules[] = {
 	{ NAME, EXACT, "clone", START },
 	{ NAME, EXACT, "clone3", START },
 	{ NAME, PREFIX, "std::rt::lang_start", START },	/* _internal, {{closure}} */
-	{ NAME, EXACT, "std::sys::backtrace::__rust_begin_short_backtrace", START },
-	{ NAME, EXACT, "std::sys_common::backtrace::__rust_begin_short_backtrace", START },
+	{ NAME, RUST_FN, "std::sys::backtrace::__rust_begin_short_backtrace", START },
+	{ NAME, RUST_FN, "std::sys_common::backtrace::__rust_begin_short_backtrace", START },
 
 	/* The allocators. */
 	{ NAME, EXACT, "malloc", LIB },
@@ -166,6 +169,9 @@ static bool text_matches(enum how how, const char *s, size_t n,
 	switch (how) {
 	case EXACT:
 		return n == tn && !memcmp(s, text, tn);
+	case RUST_FN:
+		return n >= tn && !memcmp(s, text, tn) &&
+		       (n == tn || (n - tn >= 3 && !memcmp(s + tn, "::<", 3)));
 	case PREFIX:
 	case NAMESPACE:
 	case RUST_PATH:
@@ -357,7 +363,8 @@ void an_fold_step(const struct an_fold *outer, const struct an_plumb *outer_p,
 
 	st->top_kind = same_run ? outer->top_kind : p->kind;
 	st->top_root = same_run ? outer->top_root : p->root;
-	if (same_run && p->bare && p->root == st->top_root && st->top_kind > kind)
+	if (same_run && (p->bare || kind == AN_PLUMB_LIB) &&
+	    p->root == st->top_root && st->top_kind > kind)
 		kind = st->top_kind;
 	st->cut = kind == AN_PLUMB_START ||
 		  (p->call_once && kind != AN_PLUMB_OWN && (!outer || outer->cut));

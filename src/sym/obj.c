@@ -50,9 +50,11 @@ struct obj {
 /* One frame before it is printed. */
 struct loc {
 	const char *fn;		/* NULL: "???" */
+	char *own;		/* fn when it is ours to free */
 	const char *file;	/* as printed; NULL: no line info, print the object */
 	const char *path;	/* libdw's name of it, with directories */
 	int line, col;
+	bool rust;		/* of a Rust CU: printed as dhat-rs prints */
 };
 
 static const Dwfl_Callbacks callbacks = {
@@ -220,7 +222,8 @@ static bool off_to_vaddr(const struct obj *o, uint64_t off, uint64_t *vaddr)
 }
 
 /* DW_AT_name through abstract origin and specification: valgrind names
- * inlined functions by it, unqualified and not demangled. */
+ * inlined functions by it, unqualified and not demangled (Rust's are
+ * named by rust_fn_name()). */
 static const char *die_name(Dwarf_Die *die)
 {
 	Dwarf_Attribute attr;
@@ -322,14 +325,18 @@ static const char *base_name(const char *path)
 }
 
 /* File @idx of @cu into @l: printed as valgrind prints it (the line
- * table's name), and libdw's path. */
+ * table's name), or for Rust as dhat-rs does (with the line table's
+ * directory), and libdw's path. */
 static void file_name(struct obj *o, Dwarf_Die *cu, Dwarf_Files *files,
 		      size_t idx, struct loc *l)
 {
 	l->path = dwarf_filesrc(files, idx, NULL, NULL);
-	l->file = srcnames_find(&o->srcnames, cu, idx);
+	if (l->rust)
+		l->file = srcnames_path(&o->srcnames, cu, idx);
+	else
+		l->file = srcnames_find(&o->srcnames, cu, idx);
 	if (!l->file && l->path)
-		l->file = base_name(l->path);
+		l->file = l->rust ? l->path : base_name(l->path);
 }
 
 /* Where @inl was called from; valgrind's "???" and 0 when unknown. */
@@ -369,8 +376,21 @@ static void line_of(struct obj *o, Dwarf_Die *cu, Dwarf_Addr pc,
 	file_name(o, cu, files, idx, l);
 }
 
+/* The name of inlined call @inl into @l: a Rust CU's with its path. */
+static int inlined_name(Dwarf_Die *inl, struct loc *l)
+{
+	int err = 0;
+
+	if (l->rust)
+		err = rust_fn_name(inl, &l->own);
+	l->fn = l->own ? l->own : die_name(inl);
+	return err;
+}
+
 /* Fill @locs (innermost first) for @vaddr; @top names the real function.
- * Relative file names are relative to *@comp_dir (NULL when unknown). */
+ * Relative file names are relative to *@comp_dir (NULL when unknown).
+ * Returns the number of frames (the caller frees the names they own), or
+ * a negative errno. */
 static int describe(struct obj *o, uint64_t vaddr, const char *top,
 		    struct loc *locs, const char **comp_dir)
 {
@@ -378,24 +398,38 @@ static int describe(struct obj *o, uint64_t vaddr, const char *top,
 	Dwarf_Die inl[SYM_MAX_INLINE - 1], *cu;
 	Dwarf_Addr pc = vaddr - o->cus.bias;
 	Dwarf_Files *files = NULL;
-	int n = 0;
+	bool rust = false;
+	int n = 0, err = 0;
 
 	cu = cus_find(&o->cus, pc);
 	locs[0].file = NULL;
 	*comp_dir = NULL;
 	if (cu) {
 		*comp_dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
+		rust = dwarf_srclang(cu) == DW_LANG_Rust;
 		n = inlined_calls(cu, pc, inl, SYM_MAX_INLINE - 1);
 		if (n && dwarf_getsrcfiles(cu, &files, NULL))
 			files = NULL;
+	}
+	for (int j = 0; j <= n; j++) {
+		locs[j].rust = rust;
+		locs[j].own = NULL;
+	}
+	if (cu)
 		line_of(o, cu, pc, &locs[0]);
+	for (int j = 0; j <= n && !err; j++) {
+		if (j < n)
+			err = inlined_name(&inl[j], &locs[j]);
+		else
+			locs[j].fn = top;
+		if (j)
+			call_site(o, cu, &inl[j - 1], files, &locs[j]);
 	}
-	locs[0].fn = n ? die_name(&inl[0]) : top;
-	for (int j = 1; j <= n; j++) {
-		locs[j].fn = j < n ? die_name(&inl[j]) : top;
-		call_site(o, cu, &inl[j - 1], files, &locs[j]);
-	}
-	return n + 1;
+	if (!err)
+		return n + 1;
+	for (int j = 0; j <= n; j++)
+		free(locs[j].own);
+	return err;
 }
 
 static int intern(struct ftbl *t, uint64_t addr, const struct loc *l,
@@ -415,7 +449,10 @@ static int intern(struct ftbl *t, uint64_t addr, const struct loc *l,
 	parts->line = l->file ? l->line : 0;
 	parts->column = l->file ? l->col : 0;
 
-	if (l->file)
+	if (l->file && l->rust && l->col > 0)
+		len = asprintf(&text, "0x%" PRIX64 ": %s (%s:%d:%d)", addr, fn,
+			       l->file, l->line, l->col);
+	else if (l->file)
 		len = asprintf(&text, "0x%" PRIX64 ": %s (%s:%d)", addr, fn,
 			       l->file, l->line);
 	else
@@ -451,6 +488,10 @@ int obj_frames(struct obj *o, uint64_t addr, uint64_t off, uint32_t mapping,
 		else
 			top = sym;
 		n = describe(o, vaddr, top, locs, &comp_dir);
+		if (n < 0) {
+			free(demangled);
+			return n;
+		}
 	}
 	for (int i = 0; i < n && !err; i++) {
 		/* the last frame is the symbol's; the others are inlined */
@@ -458,6 +499,8 @@ int obj_frames(struct obj *o, uint64_t addr, uint64_t off, uint32_t mapping,
 		err = intern(t, addr, &locs[i], o->path, comp_dir, &parts,
 			     &ids[i]);
 	}
+	for (int i = 0; i < n; i++)
+		free(locs[i].own);
 	free(demangled);
 	return err ? err : n;
 }

@@ -3,20 +3,35 @@
  * Source file names as a line table records them. valgrind prints a file
  * entry's name without its directory entry ("alloc.rs" with directory
  * ".../library/alloc/src", but "library/alloc/src/alloc.rs" with directory
- * "/rustc/<hash>"); libdw only gives the two joined, so the file table of
- * each CU's .debug_line header (DWARF 2 to 5) is read here. The names point
+ * "/rustc/<hash>"); Rust frames print the two joined, and libdw only gives
+ * them joined with the compilation directory too, so the tables of each
+ * CU's .debug_line header (DWARF 2 to 5) are read here. The names point
  * into the sections, which live as long as the Dwarf.
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sym/sym_int.h"
 
+struct src_file {
+	const char *name;	/* NULL: not known */
+	const char *dir;	/* its directory entry; NULL: none */
+	char *path;		/* dir/name, made when first asked for */
+};
+
 struct cu_files {
 	Dwarf_Off cu;		/* the CU DIE's offset */
-	const char **names;	/* by file index; NULL: not known */
+	struct src_file *files;	/* by file index */
+	size_t n;
+	const char *base;	/* what relative paths are printed after */
+};
+
+/* A table's directories, by index. */
+struct dirs {
+	const char **v;
 	size_t n;
 };
 
@@ -105,9 +120,9 @@ static size_t data_size(uint64_t form)
 }
 
 /* One attribute value of a DWARF 5 entry: the string for path forms,
- * NULL for everything else (skipped). */
+ * NULL for everything else; the number in *@num for constant forms. */
 static const char *read_form(struct reader *r, uint64_t form, int offsize,
-			     const struct sections *s)
+			     const struct sections *s, uint64_t *num)
 {
 	switch (form) {
 	case DW_FORM_string:
@@ -117,12 +132,14 @@ static const char *read_form(struct reader *r, uint64_t form, int offsize,
 	case DW_FORM_strp:
 		return str_at(s->str, read_fixed(r, offsize));
 	case DW_FORM_udata:
-		read_uleb(r);
+		*num = read_uleb(r);
 		return NULL;
 	case DW_FORM_data1:
 	case DW_FORM_data2:
 	case DW_FORM_data4:
 	case DW_FORM_data8:
+		*num = read_fixed(r, data_size(form));
+		return NULL;
 	case DW_FORM_data16:
 		skip(r, data_size(form));
 		return NULL;
@@ -135,14 +152,24 @@ static const char *read_form(struct reader *r, uint64_t form, int offsize,
 	}
 }
 
-/* DWARF 5: a directory or file table; with @names, each entry's path. */
-static size_t read_table5(struct reader *r, int offsize,
-			  const struct sections *s, const char ***names)
+/* Directory @idx of @dirs, or NULL. */
+static const char *dir_at(const struct src_file *dirs, size_t ndirs,
+			  uint64_t idx)
 {
-	uint64_t fmt[16][2], count;
+	return idx < ndirs ? dirs[idx].name : NULL;
+}
+
+/* DWARF 5: a directory table (@dirs NULL) or a file table, whose entries
+ * name their directories in @dirs. Entries into *@out; returns how many. */
+static size_t read_table5(struct reader *r, int offsize,
+			  const struct sections *s, const struct src_file *dirs,
+			  size_t ndirs, struct src_file **out)
+{
+	uint64_t fmt[16][2], count, num, dir;
 	int nfmt = read_fixed(r, 1);
 	const char *path, *v;
 
+	*out = NULL;
 	if (nfmt > 16)
 		r->bad = true;
 	for (int i = 0; i < nfmt && !r->bad; i++) {
@@ -152,61 +179,88 @@ static size_t read_table5(struct reader *r, int offsize,
 	count = read_uleb(r);
 	if (r->bad || count > (uint64_t)(r->end - r->p))
 		return 0;
-	if (names) {
-		*names = calloc(count ? count : 1, sizeof(**names));
-		if (!*names)
-			return 0;
-	}
+	*out = calloc(count ? count : 1, sizeof(**out));
+	if (!*out)
+		return 0;
 	for (uint64_t k = 0; k < count && !r->bad; k++) {
 		path = NULL;
+		dir = UINT64_MAX;
 		for (int i = 0; i < nfmt; i++) {
-			v = read_form(r, fmt[i][1], offsize, s);
+			num = UINT64_MAX;
+			v = read_form(r, fmt[i][1], offsize, s, &num);
 			if (fmt[i][0] == DW_LNCT_path)
 				path = v;
+			else if (fmt[i][0] == DW_LNCT_directory_index)
+				dir = num;
 		}
-		if (names)
-			(*names)[k] = path;
+		(*out)[k].name = path;
+		(*out)[k].dir = dirs ? dir_at(dirs, ndirs, dir) : NULL;
 	}
 	return count;
 }
 
-/* DWARF 2 to 4: file entries 1..n after the include directories. */
-static size_t read_table4(struct reader *r, const char ***names)
+/* Appends to the array at *@v of *@n entries (*@cap allocated): false
+ * when out of memory. */
+static bool append(struct src_file **v, size_t *n, size_t *cap,
+		   const char *name, const char *dir)
 {
-	size_t n = 1, cap = 16;
-	const char *name, **v;
+	struct src_file *nv;
 
-	while ((name = read_cstr(r)) && *name)	/* include directories */
-		;
-	*names = calloc(cap, sizeof(**names));
-	if (!*names)
+	if (*n == *cap) {
+		nv = realloc(*v, 2 * *cap * sizeof(*nv));
+		if (!nv)
+			return false;
+		*v = nv;
+		*cap *= 2;
+	}
+	(*v)[(*n)++] = (struct src_file){ name, dir, NULL };
+	return true;
+}
+
+/*
+ * DWARF 2 to 4: the include directories (1..n; 0 is the compilation's
+ * own, which has no entry), then file entries 1..n. Returns how many file
+ * entries *@out has, 0 included.
+ */
+static size_t read_table4(struct reader *r, struct src_file **out)
+{
+	size_t nd = 1, capd = 16, n = 1, cap = 16;
+	struct src_file *dirs = calloc(capd, sizeof(*dirs));
+	const char *name;
+	uint64_t dir;
+	bool ok = true;
+
+	*out = calloc(cap, sizeof(**out));
+	if (!dirs || !*out) {
+		free(dirs);
+		free(*out);
+		*out = NULL;
 		return 0;
-	while (!r->bad && (name = read_cstr(r)) && *name) {
-		read_uleb(r);	/* directory index */
+	}
+	while (ok && (name = read_cstr(r)) && *name)
+		ok = append(&dirs, &nd, &capd, name, NULL);
+	while (ok && !r->bad && (name = read_cstr(r)) && *name) {
+		dir = read_uleb(r);
 		read_uleb(r);	/* mtime */
 		read_uleb(r);	/* length */
-		if (n == cap) {
-			v = realloc(*names, 2 * cap * sizeof(*v));
-			if (!v)
-				break;
-			*names = v;
-			cap *= 2;
-		}
-		(*names)[n++] = name;
+		ok = append(out, &n, &cap, name, dir_at(dirs, nd, dir));
 	}
+	free(dirs);
 	return n;
 }
 
 static size_t read_file_names(const struct sections *s, Dwarf_Off off,
-			      const char ***names)
+			      struct src_file **out)
 {
 	struct reader r = { .p = (const uint8_t *)s->line->d_buf + off,
 			    .end = (const uint8_t *)s->line->d_buf +
 				   s->line->d_size };
 	int offsize = 4, version;
+	struct src_file *dirs;
+	size_t ndirs, n;
 	uint64_t len;
 
-	*names = NULL;
+	*out = NULL;
 	len = read_fixed(&r, 4);
 	if (len == 0xffffffff) {
 		offsize = 8;
@@ -226,9 +280,13 @@ static size_t read_file_names(const struct sections *s, Dwarf_Off off,
 	if (r.bad)
 		return 0;
 	if (version < 5)
-		return read_table4(&r, names);
-	read_table5(&r, offsize, s, NULL);	/* directories */
-	return read_table5(&r, offsize, s, names);
+		return read_table4(&r, out);
+	ndirs = read_table5(&r, offsize, s, NULL, 0, &dirs);
+	if (!dirs)
+		return 0;
+	n = read_table5(&r, offsize, s, dirs, ndirs, out);
+	free(dirs);
+	return n;
 }
 
 static Elf_Data *section_data(Elf *elf, size_t shstrndx, const char *want)
@@ -247,6 +305,23 @@ static Elf_Data *section_data(Elf *elf, size_t shstrndx, const char *want)
 	return NULL;
 }
 
+/*
+ * A compilation that names its crate root (DW_AT_name, "/rustc/HASH/
+ * library/std/src/lib.rs/@/std.HASH-cgu.0") by an absolute path names its
+ * files by absolute paths (file!()): its relative ones are after the
+ * compilation directory. One that was given a relative root ("src/main.rs"
+ * as cargo passes it) keeps them relative, as rustc was given them.
+ */
+static const char *base_dir(Dwarf_Die *cu)
+{
+	Dwarf_Attribute attr;
+	const char *name = dwarf_diename(cu);
+
+	if (!name || name[0] != '/')
+		return NULL;
+	return dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
+}
+
 /* Fills @c; a CU whose table cannot be read gets none (n == 0). */
 static void load_cu(struct cu_files *c, Dwarf_Die *cu)
 {
@@ -257,8 +332,9 @@ static void load_cu(struct cu_files *c, Dwarf_Die *cu)
 	Dwarf_Word stmt;
 	size_t shstrndx;
 
-	c->names = NULL;
+	c->files = NULL;
 	c->n = 0;
+	c->base = base_dir(cu);
 	if (!elf || elf_getshdrstrndx(elf, &shstrndx) ||
 	    dwarf_formudata(dwarf_attr(cu, DW_AT_stmt_list, &attr), &stmt))
 		return;
@@ -267,12 +343,14 @@ static void load_cu(struct cu_files *c, Dwarf_Die *cu)
 	s.str = section_data(elf, shstrndx, ".debug_str");
 	if (!s.line || stmt >= s.line->d_size)
 		return;
-	c->n = read_file_names(&s, stmt, &c->names);
-	if (!c->names)
+	c->n = read_file_names(&s, stmt, &c->files);
+	if (!c->files)
 		c->n = 0;
 }
 
-const char *srcnames_find(struct srcnames *s, Dwarf_Die *cu, size_t idx)
+/* File @idx of @cu's line table, or NULL; *@cf: its CU's files. */
+static struct src_file *file_at(struct srcnames *s, Dwarf_Die *cu, size_t idx,
+				const struct cu_files **cf)
 {
 	Dwarf_Off off = dwarf_dieoffset(cu);
 	struct cu_files *c = NULL, *v;
@@ -292,13 +370,53 @@ const char *srcnames_find(struct srcnames *s, Dwarf_Die *cu, size_t idx)
 		c->cu = off;
 		load_cu(c, cu);
 	}
-	return idx < c->n ? c->names[idx] : NULL;
+	*cf = c;
+	return idx < c->n && c->files[idx].name ? &c->files[idx] : NULL;
+}
+
+const char *srcnames_find(struct srcnames *s, Dwarf_Die *cu, size_t idx)
+{
+	const struct cu_files *c;
+	struct src_file *f = file_at(s, cu, idx, &c);
+
+	return f ? f->name : NULL;
+}
+
+/* "@a/@b", "@b" alone when @a is NULL or empty or @b is absolute. */
+static bool join(const char *a, const char *b, char **out)
+{
+	if (!a || !*a || b[0] == '/')
+		return (*out = strdup(b)) != NULL;
+	return asprintf(out, "%s/%s", a, b) >= 0;
+}
+
+const char *srcnames_path(struct srcnames *s, Dwarf_Die *cu, size_t idx)
+{
+	const struct cu_files *c;
+	struct src_file *f = file_at(s, cu, idx, &c);
+	char *rel;
+
+	if (!f || f->path)
+		return f ? f->path : NULL;
+	if (!join(f->dir, f->name, &rel))
+		return NULL;
+	if (rel[0] == '/' || !c->base) {
+		f->path = rel;
+		return rel;
+	}
+	if (!join(c->base, rel, &f->path))
+		f->path = NULL;
+	free(rel);
+	return f->path;
 }
 
 void srcnames_free(struct srcnames *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i].names);
+	for (size_t i = 0; i < s->n; i++) {
+		for (size_t j = 0; j < s->v[i].n; j++)
+			free(s->v[i].files[j].path);
+		free(s->v[i].files);
+	}
 	free(s->v);
 	*s = (struct srcnames){ 0 };
 }

@@ -49,6 +49,13 @@ size_t unversioned_len(const char *name);
  */
 char *sym_demangle(const char *name);
 
+/*
+ * The full path of the function of @die (a subprogram or an inlined call)
+ * in a Rust CU, as dhat-rs prints it: malloc'ed in *@name, NULL when DWARF
+ * names none. Returns 0 or -ENOMEM.
+ */
+int rust_fn_name(Dwarf_Die *die, char **name);
+
 #include "sym/sym.h"
 
 /* The frame table: strings interned to dense ids, 0 is "[root]". */
@@ -110,6 +117,11 @@ struct srcnames {
 /* The name of file @idx of @cu's line table, without its directory
  * entry; NULL when the table cannot be read (then take libdw's). */
 const char *srcnames_find(struct srcnames *s, Dwarf_Die *cu, size_t idx);
+/* The same, after its directory entry, as rustc's file!() gives it
+ * ("tests/progs/t_rust.rs", "/rustc/HASH/library/alloc/src/alloc.rs"):
+ * relative when the compilation was given a relative path. NULL as
+ * above, or when out of memory. */
+const char *srcnames_path(struct srcnames *s, Dwarf_Die *cu, size_t idx);
 void srcnames_free(struct srcnames *s);
 
 /* One ELF object, opened when its first mapping is told. */

@@ -255,6 +255,9 @@ static const struct {
 	{ "0x1: std::rt::lang_start_internal (rt.rs:171)", START, false, false },
 	{ "0x1: std::rt::lang_start::{{closure}} (library/std/src/rt.rs:206)", START, false, false },
 	{ "0x1: std::sys::backtrace::__rust_begin_short_backtrace (library/std/src/sys/backtrace.rs:166)", START, false, false },
+	/* v0 names: generic arguments after the path */
+	{ "0x1: std::sys::backtrace::__rust_begin_short_backtrace::<fn(), ()> (/rustc/5980/library/std/src/sys/backtrace.rs:166:18)", START, false, false },
+	{ "0x1: std::rt::lang_start::<()>::{closure#0} (/rustc/5980/library/std/src/rt.rs:206:18)", START, false, false },
 	{ "0x1: __libc_start_call_main (libc_start_call_main.h:58)", START, true, false },
 	{ "0x1: (below main) (libc-start.c:392)", START, true, false },
 	{ "0x1: main (t.c:5)", OWN, true, false },
@@ -263,6 +266,7 @@ static const struct {
 	{ "0x1: core::Widget::resize(int) (widget.cc:7)", OWN, false, false },
 	{ "0x1: alloc::Pool::get() (pool.cc:3)", OWN, false, false },
 	{ "0x1: t_rust::words (t_rust.rs:22)", OWN, false, false },
+	{ "0x1: t_rust::tree::{{closure}} (tests/progs/t_rust.rs:31:24)", OWN, false, false },
 	{ "0x1: <t_rust::Square as t_rust::Shape>::area (t_rust.rs:13)", OWN, false, false },
 	{ "0x1: (anonymous namespace)::grow(std::vector<int, std::allocator<int> >&) (x.cc:3)", OWN, false, false },
 	{ "0x1: Cache::operator()(int) const (cache.cc:9)", OWN, false, false },
@@ -322,6 +326,18 @@ static const char *const fold_ftbl[] = {
 	"0x50: malloc (in /usr/libexec/valgrind/vgpreload_dhat-amd64-linux.so)",
 	"0x51: leak_one (t.c:10)",
 	"0x52: main (t.c:20)",
+	/* 28-32: Rust frames by their paths: libc called by the start-up,
+	 * std's functions inlined into it */
+	"0x60: __fopen_internal (iofopen.c:65)",
+	"0x61: pthread_getattr_np@@GLIBC_2.32 (pthread_getattr_np.c:85)",
+	"0x62: std::sys::pal::unix::stack_overflow::imp::get_stack_start (/rustc/5980/library/std/src/sys/pal/unix/stack_overflow.rs:372:17)",
+	"0x62: std::rt::init (/rustc/5980/library/std/src/rt.rs:118:9)",
+	"0x62: std::rt::lang_start_internal (/rustc/5980/library/std/src/rt.rs:171:5)",
+	/* 33-36: the program's closure inlined into a generic of alloc */
+	"0x70: alloc::alloc::alloc (/rustc/5980/library/alloc/src/alloc.rs:95:9)",
+	"0x70: t_rust::shapes::{closure#0} (tests/progs/t_rust.rs:36:21)",
+	"0x70: <alloc::vec::Vec<T> as alloc::vec::spec_from_iter_nested::SpecFromIterNested<T,I>>::from_iter (/rustc/5980/library/alloc/src/vec/spec_from_iter_nested.rs:60:16)",
+	"0x71: t_rust::shapes (tests/progs/t_rust.rs:36:60)",
 };
 
 static const char *shown(const uint32_t *ids, size_t n, char *buf)
@@ -345,6 +361,8 @@ static void test_plumbing_folds(void)
 	static const uint32_t startup[] = { 17, 18, 19, 20, 12 };
 	static const uint32_t cxx[] = { 21, 22, 23, 24 };
 	static const uint32_t valgrind[] = { 25, 26, 27 };
+	static const uint32_t startup_paths[] = { 28, 29, 30, 31, 32, 12 };
+	static const uint32_t closure_paths[] = { 33, 34, 35, 36, 6, 7, 8 };
 	char buf[32];
 
 	/* words() and main(): the allocation and the start-up folded */
@@ -357,6 +375,9 @@ static void test_plumbing_folds(void)
 	CHECK_STR(shown(startup, 5, buf), "0-1");
 	CHECK_STR(shown(cxx, 4, buf), "3-4");
 	CHECK_STR(shown(valgrind, 3, buf), "1-3");
+	/* a library's frames inlined into the start-up are the start-up */
+	CHECK_STR(shown(startup_paths, 6, buf), "0-2");
+	CHECK_STR(shown(closure_paths, 7, buf), "1-5");
 	CHECK_STR(shown(NULL, 0, buf), "0-0");
 }
 

@@ -645,8 +645,23 @@ static void test_names(void)
 	free(d);
 	/* valgrind prints versioned names as they are */
 	CHECK(sym_demangle("_ZdlPvm@@GLIBCXX_3.4.21") == NULL);
+	/* Rust, as the backtrace crate prints with {:#}: a legacy name
+	 * without its hash, a v0 one without its crates' disambiguators */
 	d = sym_demangle("_ZN4core3fmt5write17h0123456789abcdefE");
 	CHECK_STR(d, "core::fmt::write");
+	free(d);
+	d = sym_demangle("_ZN6t_rust4tree28_$u7b$$u7b$closure$u7d$$u7d$"
+			 "17h9b1ae9eb9d51bda8E");
+	CHECK_STR(d, "t_rust::tree::{{closure}}");
+	free(d);
+	d = sym_demangle("_RNvMs4_NtCslNYArtu3iFV_5alloc7raw_vecINtB5_"
+			 "11RawVecInnerNtNtCsjrHSEGnQ3l9_3std5alloc6SystemE"
+			 "11finish_growBW_");
+	CHECK_STR(d, "<alloc::raw_vec::RawVecInner<std::alloc::System>>::"
+		  "finish_grow");
+	free(d);
+	d = sym_demangle("_RNCNvNtCsjrHSEGnQ3l9_3std2rt19lang_start_internal0B5_");
+	CHECK_STR(d, "std::rt::lang_start_internal::{closure#0}");
 	free(d);
 	CHECK(sym_demangle("main") == NULL);
 	CHECK(sym_demangle("_IO_file_overflow@@GLIBC_2.2.5") == NULL);
