@@ -11,7 +11,7 @@ BUILD     := build
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -I$(BUILD) -Ibpf
-LDLIBS    := -lbpf -lelf -ldw -lz -l:libiberty.a -lyajl -lcapstone -lpthread
+LDLIBS    := -lbpf -lelf -ldw -lz -l:libiberty.a -lyajl -lcapstone -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf \
 	      -Wall -Werror
 

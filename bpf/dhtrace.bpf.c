@@ -74,6 +74,9 @@ struct thread_state {
 	__u64 delete_sp;	/* and its stack pointer */
 	__u32 depth;		/* allocator calls nested on this thread */
 	__u32 fn;		/* enum dh_fn of the outermost call */
+	__s64 countdown;	/* --sample-bytes: bytes to the next sample */
+	bool armed;		/* countdown drawn */
+	bool unsampled;		/* the call in flight is not followed */
 };
 
 struct {
@@ -90,6 +93,8 @@ static __always_inline void count(__u32 which)
 	if (c)
 		(*c)++;
 }
+
+#include "sampling.h"
 
 static __always_inline void emit_as(__u64 id, __u32 kind, __u64 addr,
 				    __u64 old_addr, __u64 size, __u64 stack_id)
@@ -480,87 +485,107 @@ static __always_inline void load_args(struct pt_regs *ctx, __u64 cookie,
 static __always_inline int release(struct pt_regs *ctx, __u64 ptr,
 				   bool outer);
 
-/* Every entry probe: an allocation function's, or a release's. */
-SEC("uprobe")
-int BPF_KPROBE(dh_entry)
+/* Which requests an entry keeps: all, or those sampled. */
+enum entry_verdict {
+	ENTRY_FOLLOW,	/* its return must run */
+	ENTRY_SKIP,	/* nothing to follow: nested, not ours, unsampled */
+};
+
+/* An allocation function's entry. @session: the return runs only if
+ * asked for (uprobe.session); else it always runs and must find the
+ * thread marked. */
+static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie,
+				       const struct args *a, bool session)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 fn = DH_COOKIE_FN(cookie);
 	__u64 sp = PT_REGS_SP(ctx);
 	struct thread_state *st;
-	struct args a;
-	__u64 old = 0;
+	__u64 old = 0, size;
 
-	if (!is_target(cookie))
-		return 0;
-	load_args(ctx, cookie, &a);
-	if (fn == DH_FN_FREE || fn == DH_FN_DELETE)
-		return release(ctx, a.v[0], fn == DH_FN_DELETE);
 	st = thread_state(true);
 	if (!st)
-		return 0;
+		return ENTRY_SKIP;
 	if (nested(st, sp)) {
+		if (session)	/* the outer call's return settles it */
+			return ENTRY_SKIP;
 		st->depth++;
-		return 0;
+		return ENTRY_FOLLOW;
+	}
+
+	switch (fn) {
+	case DH_FN_CALLOC:
+		size = mul_or_max(a->v[0], a->v[1]);
+		break;
+	case DH_FN_REALLOC:
+		old = a->v[0];
+		size = a->v[1];
+		break;
+	case DH_FN_REALLOCARRAY:
+		old = a->v[0];
+		size = mul_or_max(a->v[1], a->v[2]);
+		break;
+	case DH_FN_RUST_REALLOC:
+		old = a->v[0];
+		size = a->v[3];
+		break;
+	case DH_FN_MEMALIGN:
+		size = a->v[1];
+		break;
+	case DH_FN_POSIX_MEMALIGN:
+		size = a->v[2];
+		break;
+	default:	/* malloc, valloc, operator new */
+		size = a->v[0];
+		break;
+	}
+
+	st->unsampled = false;
+	if (sample_bytes) {
+		totals_add(size);
+		/* A resize of a sampled block is followed; of another, it
+		 * is a request like any, and sampled stands for a new one. */
+		if (old && !sampled_take(old)) {
+			old = 0;
+			if (fn != DH_FN_POSIX_MEMALIGN)
+				fn = DH_FN_MALLOC;
+		}
+		if (!old && !sample(&st->countdown, &st->armed, size)) {
+			if (session)
+				return ENTRY_SKIP;
+			st->unsampled = true;
+		}
 	}
 	st->depth = 1;
 	st->outer_sp = sp;
 	st->delete_ptr = 0;	/* see release() */
 	st->fn = fn;
-	st->arg_ptr = 0;
+	st->size = size;
+	st->arg_ptr = fn == DH_FN_POSIX_MEMALIGN ? a->v[0] : 0;
 	st->stack_id = 0;
-
-	switch (fn) {
-	case DH_FN_CALLOC:
-		st->size = mul_or_max(a.v[0], a.v[1]);
-		break;
-	case DH_FN_REALLOC:
-		old = a.v[0];
-		st->size = a.v[1];
-		break;
-	case DH_FN_REALLOCARRAY:
-		old = a.v[0];
-		st->size = mul_or_max(a.v[1], a.v[2]);
-		break;
-	case DH_FN_RUST_REALLOC:
-		old = a.v[0];
-		st->size = a.v[3];
-		break;
-	case DH_FN_MEMALIGN:
-		st->size = a.v[1];
-		break;
-	case DH_FN_POSIX_MEMALIGN:
-		st->arg_ptr = a.v[0];
-		st->size = a.v[2];
-		break;
-	default:	/* malloc, valloc, operator new */
-		st->size = a.v[0];
-		break;
-	}
-
+	if (st->unsampled)
+		return ENTRY_FOLLOW;
 	if (old) {
 		/* A resize keeps the block's call site: no stack needed. */
 		st->arg_ptr = old;
-		emit(DH_EV_REALLOC_BEGIN, 0, old, st->size, 0);
-		return 0;
+		emit(DH_EV_REALLOC_BEGIN, 0, old, size, 0);
+		return ENTRY_FOLLOW;
 	}
 	st->stack_id = capture_stack(ctx, sp);
-	return 0;
+	return ENTRY_FOLLOW;
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(dh_alloc_return)
+/* The return of an allocation function whose entry was followed. */
+static __always_inline int alloc_return(struct pt_regs *ctx)
 {
 	__u64 ret = PT_REGS_RC(ctx);
 	struct thread_state *st;
 	__u64 addr = ret;
 
-	if (!is_target(bpf_get_attach_cookie(ctx)))
-		return 0;
+	count(DH_CNT_RETURNS);
 	st = thread_state(false);
 	if (!st || !st->depth)
 		return 0;
-	if (--st->depth)
+	if (--st->depth || st->unsampled)
 		return 0;
 
 	switch (st->fn) {
@@ -569,6 +594,9 @@ int BPF_KRETPROBE(dh_alloc_return)
 	case DH_FN_RUST_REALLOC:
 		if (st->arg_ptr) {
 			emit(DH_EV_REALLOC_END, ret, st->arg_ptr, st->size, 0);
+			/* failed: the block is back; resized: it moved */
+			if (sample_bytes && (ret || st->size))
+				sampled_add(ret ? ret : st->arg_ptr);
 			return 0;
 		}
 		break;
@@ -578,9 +606,60 @@ int BPF_KRETPROBE(dh_alloc_return)
 			return 0;
 		break;
 	}
-	if (addr)
-		emit(DH_EV_ALLOC, addr, 0, st->size, st->stack_id);
+	if (!addr)
+		return 0;
+	if (sample_bytes)
+		sampled_add(addr);
+	emit(DH_EV_ALLOC, addr, 0, st->size, st->stack_id);
 	return 0;
+}
+
+/* Every entry probe without a session: an allocation function's, or a
+ * release's. */
+SEC("uprobe")
+int BPF_KPROBE(dh_entry)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 fn = DH_COOKIE_FN(cookie);
+	struct args a;
+
+	if (!is_target(cookie))
+		return 0;
+	load_args(ctx, cookie, &a);
+	if (fn == DH_FN_FREE || fn == DH_FN_DELETE)
+		return release(ctx, a.v[0], fn == DH_FN_DELETE);
+	alloc_entry(ctx, cookie, &a, false);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(dh_alloc_return)
+{
+	if (!is_target(bpf_get_attach_cookie(ctx)))
+		return 0;
+	return alloc_return(ctx);
+}
+
+extern bool bpf_session_is_return(void) __ksym __weak;
+
+/*
+ * --sample-bytes, on kernels with uprobe.session (6.10): one program for
+ * an allocation function's entry and its return, and the return runs
+ * only for the calls the entry follows (it returns 0; 1 skips it). Loaded
+ * with that attach type by user space: libbpf 1.1 knows no such section.
+ */
+SEC("uprobe")
+int BPF_KPROBE(dh_alloc_session)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	struct args a;
+
+	if (!is_target(cookie))
+		return 1;
+	if (bpf_session_is_return())
+		return alloc_return(ctx);
+	load_args(ctx, cookie, &a);
+	return alloc_entry(ctx, cookie, &a, true);
 }
 
 /*
@@ -601,6 +680,9 @@ static __always_inline int release(struct pt_regs *ctx, __u64 ptr,
 	bool inner;
 
 	if (!ptr)
+		return 0;
+	/* sampled: the free of a block never followed costs a miss */
+	if (sample_bytes && !sampled_take(ptr))
 		return 0;
 	st = thread_state(outer);
 	if (!st) {

@@ -77,6 +77,21 @@ struct dh_event {
 	};
 };
 
+/* --sample-bytes: a sampled block, by process and address. */
+struct dh_sample_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 addr;
+};
+
+/* --sample-bytes: every request of a process, sampled or not. */
+struct dh_totals {
+	__u64 bytes;
+	__u64 blocks;
+};
+
+#define DH_EXP_TABLE 1024	/* exponential draws: a power of two */
+
 /* Counters of what the kernel side could not deliver (per-CPU array). */
 enum dh_counter {
 	DH_CNT_EVENTS_LOST,	/* ring buffer full */
@@ -88,6 +103,8 @@ enum dh_counter {
 	DH_CNT_END_NO_TABLE,	/* code without CFI nor a frame-pointer chain */
 	DH_CNT_END_UNSUPPORTED,	/* CFI the tables cannot express */
 	DH_CNT_END_FAULT,	/* a stack read failed or made no sense */
+	DH_CNT_SAMPLED_LOST,	/* --sample-bytes: the sampled map full */
+	DH_CNT_RETURNS,		/* return probes run */
 	DH_CNT_COUNT,
 };
 

@@ -10,6 +10,7 @@ import ctypes
 import glob
 import gzip
 import json
+import math
 import os
 import re
 import shutil
@@ -918,6 +919,96 @@ def python3_top_sites_like_valgrind():
     # Totals differ by the environment valgrind adds (LD_PRELOAD), which
     # Python copies; the call sites that matter do not.
     check_top_sites_like_valgrind("python3", ["/usr/bin/python3", "-S", script])
+
+
+# --- sampling -------------------------------------------------------------
+
+# t_sample.c's call sites: (block size, blocks).
+SAMPLE_SITES = {"small": (100, 40000), "medium": (1000, 4000),
+                "large": (65536, 500)}
+
+
+def sample_sites(p):
+    """(tb, tbk) per t_sample.c function that called churn()."""
+    sites = {}
+    for pp in p["pps"]:
+        for f in user_frames(p, pp):
+            m = re.match(r"^(small|medium|large) \(t_sample\.c:", f)
+            if m:
+                acc = sites.setdefault(m.group(1), [0, 0])
+                acc[0] += pp["tb"]
+                acc[1] += pp["tbk"]
+                break
+    return {k: tuple(v) for k, v in sites.items()}
+
+
+def summary_number(text, pattern):
+    m = re.search(pattern, text, re.M)
+    check(m, "no %r in:\n%s" % (pattern, text))
+    return tuple(int(g.replace(",", "")) for g in m.groups())
+
+
+@test
+def sampled_estimates_are_within_their_error():
+    # Each site's estimate, bytes and blocks, within four standard
+    # deviations of the truth (a false alarm once in 16,000 runs): for n
+    # blocks of size S sampled with p = 1 - e^(-S/N), each weighted 1/p,
+    # the variance is n S^2 (1/p - 1) for the bytes, n (1/p - 1) for the
+    # blocks. The totals of requests are exact, and most calls skip
+    # their return probe.
+    mean = 16384
+    exact, r = trace([prog("t_sample")], "t_sample")
+    est, rs = trace([prog("t_sample")], "t_sample-sampled",
+                    ["--sample-bytes", "16K"])
+    got = sample_sites(est)
+    for fn, (size, n) in SAMPLE_SITES.items():
+        check_eq(sample_sites(exact)[fn], (size * n, n), "exact " + fn)
+        p = -math.expm1(-size / mean)
+        sd_bytes = math.sqrt(n * size * size * (1 / p - 1))
+        sd_blocks = math.sqrt(n * (1 / p - 1))
+        tb, tbk = got.get(fn, (0, 0))
+        check(abs(tb - size * n) <= 4 * sd_bytes,
+              "%s: %d bytes estimated, %d true, sd %.0f" % (fn, tb, size * n, sd_bytes))
+        check(abs(tbk - n) <= 4 * sd_blocks + 1,
+              "%s: %d blocks estimated, %d true, sd %.1f" % (fn, tbk, n, sd_blocks))
+    want = summary_number(r.stderr, r"^dhtrace: Total: +([\d,]+) bytes in ([\d,]+) blocks")
+    check_eq(summary_number(rs.stderr, r"requested exactly: ([\d,]+) bytes in ([\d,]+) blocks"),
+             want, "requests counted exactly")
+    returns, = summary_number(rs.stderr, r"return probes run: ([\d,]+)")
+    check(returns * 10 < want[1], "%d return probes for %d calls" % (returns, want[1]))
+    check_eq(est["dhtraceSampling"], {"meanBytes": mean, "requestedBytes": want[0],
+                                       "requestedBlocks": want[1]}, "the JSON's sampling")
+    path = os.path.join(WORK, "t_sample-sampled.dhtrace.json")
+    v = subprocess.run(["node", VIEWER, path], capture_output=True, text=True,
+                       timeout=60)
+    check_eq(v.returncode, 0, "viewer exit status (%s)" % v.stderr.strip())
+
+
+@test
+def sampled_children_follow_their_inherited_blocks():
+    # With a mean of 1 byte every block of 8 bytes or more is sampled,
+    # at a weight of 1 (t_fork's are): the sampled numbers of each
+    # process are the exact ones, a forked child's frees of the blocks
+    # it inherited included (the kernel follows the child's copies).
+    exe = prog("t_fork")
+    own, others, r = trace_children([exe], "sample-fork")
+    s_own, s_others, rs = trace_children([exe], "sample-fork-1",
+                                         ["--sample-bytes", "1"])
+    check_eq(rs.returncode, 0, "exit status (%s)" % rs.stderr.strip())
+    exact = {k: totals(p) for k, p in by_role(own, others).items()}
+    sampled = {k: totals(p) for k, p in by_role(s_own, s_others).items()}
+    check_eq(sampled, exact, "each process's numbers")
+
+
+@test
+def sampled_pprof_says_its_period():
+    out = os.path.join(WORK, "t_sample.pb.gz")
+    r = dhtrace(["-o", out, "--sample-bytes", "1M", "--", prog("t_sample")])
+    check_eq(r.returncode, 0, "dhtrace: " + r.stderr)
+    raw = subprocess.run(["go", "tool", "pprof", "-raw", out], capture_output=True,
+                         text=True).stdout
+    check(re.search(r"^Period: 1048576$", raw, re.M), "no period in:\n" + raw[:400])
+    check("sampled: a block in every 1048576 bytes" in raw, "no comment in:\n" + raw[:400])
 
 
 # --- the file and the viewer ----------------------------------------------

@@ -60,12 +60,15 @@ def workload(name, cmd, pairs, stdin=None):
     floor, _ = timed(dhtrace(["--empty-probes"], cmd), stdin)
     fp, _ = timed(dhtrace(["--unwind=fp"], cmd), stdin)
     traced, err = timed(dhtrace([], cmd), stdin)
+    sampled, _ = timed(dhtrace(["--sample-bytes", "512K"], cmd), stdin)
     vg, _ = timed(["valgrind", "--tool=dhat", "--dhat-out-file=" +
                    os.path.join(WORK, "vg.json")] + cmd, stdin)
     print("%s:" % name)
     print("  native %.3fs; x native: empty probes %.2f, dhtrace --unwind=fp %.2f, "
-          "dhtrace (DWARF) %.2f, valgrind dhat %.2f"
-          % (native, floor / native, fp / native, traced / native, vg / native))
+          "dhtrace (DWARF) %.2f, --sample-bytes 512K %.2f (x%.2f exact), "
+          "valgrind dhat %.2f"
+          % (native, floor / native, fp / native, traced / native,
+             sampled / native, sampled / traced, vg / native))
     if pairs:
         print("  per malloc+free pair: empty probes %.2f us, fp %.2f us, DWARF %.2f us"
               % tuple((t - native) / pairs * 1e6 for t in (floor, fp, traced)))

@@ -65,6 +65,11 @@ static const char usage[] =
 "                         shim), malloc (the C and C++ names as the dynamic\n"
 "                         linker binds them), jemalloc, tcmalloc, mimalloc, or\n"
 "                         a symbol prefix (je_, my_); default: every layer\n"
+"      --sample-bytes N   sample a block in every N bytes allocated on\n"
+"                         average (K/M/G suffixes; Poisson, as jemalloc's\n"
+"                         and Go's heap profiles): the numbers are unbiased\n"
+"                         estimates, at a fraction of the cost; default:\n"
+"                         every block, exact\n"
 "      --empty-probes     attach probes that record nothing: the cost floor\n"
 "                         that `make bench` compares with\n"
 "  -h, --help             show this help\n"
@@ -243,6 +248,7 @@ int main(int argc, char **argv)
 		{ "max-frames", required_argument, NULL, 'F' },
 		{ "ringbuf-size", required_argument, NULL, 'R' },
 		{ "empty-probes", no_argument, NULL, 'E' },
+		{ "sample-bytes", required_argument, NULL, 'S' },
 		{ "unwind", required_argument, NULL, 'U' },
 		{ "no-follow", no_argument, NULL, 'N' },
 		{ "all", no_argument, NULL, 'a' },
@@ -359,6 +365,11 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			o.empty_probes = true;
+			break;
+		case 'S':
+			o.sample_bytes = parse_size(optarg);
+			if (!o.sample_bytes || o.sample_bytes > 1ULL << 40)
+				return bad_arg("--sample-bytes (1 to 1T)", optarg);
 			break;
 		case 'A':
 			o.all_frames = true;

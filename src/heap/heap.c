@@ -4,6 +4,7 @@
  * retire_Block, check_for_peak, dh_fini), with dhat-rs's true per-PP max.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +42,29 @@ struct heap {
 	uint64_t max_bytes, max_blocks;
 	uint64_t epoch;		/* snapshots of the global peak taken so far */
 	uint64_t unknown_frees, unknown_reallocs, failed_reallocs;
+	/*
+	 * Sampled (heap_set_sampling): a block of size S stands for
+	 * 1 / (1 - e^(-S/N)) blocks, its bytes as many times S. Block counts
+	 * are kept in units of 1/unit block (bytes likewise) and rounded on
+	 * the way out; exact, unit is 1 and every block weighs 1.
+	 */
+	double sample_bytes;	/* N; 0: exact */
+	uint64_t unit;
 };
+
+/* What a block of @size weighs, in units. */
+static uint64_t weight(const struct heap *h, uint64_t size)
+{
+	if (!h->sample_bytes)
+		return 1;
+	return (uint64_t)llround(h->unit / -expm1(-(double)size / h->sample_bytes));
+}
+
+/* A count in units, as a count. */
+static uint64_t whole(const struct heap *h, uint64_t units)
+{
+	return (units + h->unit / 2) / h->unit;
+}
 
 /*
  * Event times come from several CPUs and may step back a little; the clock
@@ -113,16 +136,28 @@ static void note_peaks(struct heap *h, struct pp_info *pp)
 
 static void intro(struct heap *h, struct pp_info *pp, uint64_t size)
 {
+	uint64_t w = weight(h, size);
+
 	pp_sync(h, pp);
-	h->total_bytes += size;
-	h->total_blocks++;
-	h->curr_bytes += size;
-	h->curr_blocks++;
-	pp->s.tb += size;
-	pp->s.tbk++;
-	pp->s.eb += size;
-	pp->s.ebk++;
+	h->total_bytes += size * w;
+	h->total_blocks += w;
+	h->curr_bytes += size * w;
+	h->curr_blocks += w;
+	pp->s.tb += size * w;
+	pp->s.tbk += w;
+	pp->s.eb += size * w;
+	pp->s.ebk += w;
 	note_peaks(h, pp);
+}
+
+/* The lifetime of @b until now, weighted, in units of 1/unit ns. */
+static uint64_t lifetime(const struct heap *h, const struct block *b)
+{
+	uint64_t ns = h->now - b->t_alloc_ns;
+
+	if (!h->sample_bytes)
+		return ns;
+	return (uint64_t)((double)ns * weight(h, b->size));
 }
 
 /* The block is freed now. It may be in the table or not. */
@@ -130,29 +165,34 @@ static void retire(struct heap *h, const struct block *b)
 {
 	struct pp_info *pp = &h->pps[b->pp];
 
+	uint64_t w = weight(h, b->size);
+
 	check_for_peak(h);
 	pp_sync(h, pp);
-	h->curr_bytes -= b->size;
-	h->curr_blocks--;
-	pp->s.eb -= b->size;
-	pp->s.ebk--;
-	pp->s.tl_ns += h->now - b->t_alloc_ns;
+	h->curr_bytes -= b->size * w;
+	h->curr_blocks -= w;
+	pp->s.eb -= b->size * w;
+	pp->s.ebk -= w;
+	pp->s.tl_ns += lifetime(h, b);
 }
 
 /* One more block of @size in the totals; PP and allocation time stay. */
 static void resize(struct heap *h, struct block *b, uint64_t size)
 {
 	struct pp_info *pp = &h->pps[b->pp];
+	uint64_t was = b->size * weight(h, b->size), w = weight(h, size);
 
-	if (size < b->size)
+	if (size * w < was)
 		check_for_peak(h);
 	pp_sync(h, pp);
-	h->total_bytes += size;
-	h->total_blocks++;
-	h->curr_bytes = h->curr_bytes - b->size + size;
-	pp->s.tb += size;
-	pp->s.tbk++;
-	pp->s.eb = pp->s.eb - b->size + size;
+	h->total_bytes += size * w;
+	h->total_blocks += w;
+	h->curr_bytes = h->curr_bytes - was + size * w;
+	h->curr_blocks = h->curr_blocks - weight(h, b->size) + w;
+	pp->s.tb += size * w;
+	pp->s.tbk += w;
+	pp->s.eb = pp->s.eb - was + size * w;
+	pp->s.ebk = pp->s.ebk - weight(h, b->size) + w;
 	b->size = size;
 	note_peaks(h, pp);
 }
@@ -218,7 +258,18 @@ struct heap *heap_new(uint64_t t0_ns)
 		return NULL;
 	}
 	h->t0 = h->now = h->tgmax = t0_ns;
+	h->unit = 1;
 	return h;
+}
+
+/* Units of 1/1024 block: a weight is never below 1 block, so that keeps
+ * it to 0.1%, and byte counts to 2^54 bytes. */
+#define SAMPLED_UNIT 1024
+
+void heap_set_sampling(struct heap *h, uint64_t sample_bytes)
+{
+	h->sample_bytes = (double)sample_bytes;
+	h->unit = sample_bytes ? SAMPLED_UNIT : 1;
 }
 
 struct heap *heap_clone(const struct heap *parent)
@@ -373,13 +424,13 @@ void heap_finish(struct heap *h, uint64_t t_end_ns)
 		const struct block *b = &h->blocks.slots[i];
 
 		if (b->addr)
-			h->pps[b->pp].s.tl_ns += h->now - b->t_alloc_ns;
+			h->pps[b->pp].s.tl_ns += lifetime(h, b);
 	}
 	/* A realloc without its end: as if it failed, the block is live. */
 	for (size_t i = 0; i < h->pending_count; i++) {
 		const struct block *b = &h->pending[i].b;
 
-		h->pps[b->pp].s.tl_ns += h->now - b->t_alloc_ns;
+		h->pps[b->pp].s.tl_ns += lifetime(h, b);
 	}
 	for (size_t i = 0; i < h->pp_count; i++)
 		pp_sync(h, &h->pps[i]);
@@ -387,12 +438,12 @@ void heap_finish(struct heap *h, uint64_t t_end_ns)
 
 void heap_totals(const struct heap *h, struct heap_totals *out)
 {
-	out->total_bytes = h->total_bytes;
-	out->total_blocks = h->total_blocks;
-	out->gmax_bytes = h->max_bytes;
-	out->gmax_blocks = h->max_blocks;
-	out->end_bytes = h->curr_bytes;
-	out->end_blocks = h->curr_blocks;
+	out->total_bytes = whole(h, h->total_bytes);
+	out->total_blocks = whole(h, h->total_blocks);
+	out->gmax_bytes = whole(h, h->max_bytes);
+	out->gmax_blocks = whole(h, h->max_blocks);
+	out->end_bytes = whole(h, h->curr_bytes);
+	out->end_blocks = whole(h, h->curr_blocks);
 	out->tgmax_ns = h->tgmax - h->t0;
 	out->tend_ns = h->now - h->t0;
 	out->unknown_frees = h->unknown_frees;
@@ -408,10 +459,30 @@ size_t heap_pp_count(const struct heap *h)
 void heap_pp_stats(const struct heap *h, uint32_t pp,
 		   struct heap_pp_stats *out)
 {
-	if (pp < h->pp_count)
-		*out = h->pps[pp].s;
-	else
+	const struct heap_pp_stats *s;
+
+	if (pp >= h->pp_count) {
 		memset(out, 0, sizeof(*out));
+		return;
+	}
+	s = &h->pps[pp].s;
+	*out = (struct heap_pp_stats){
+		.tb = whole(h, s->tb), .tbk = whole(h, s->tbk),
+		.tl_ns = whole(h, s->tl_ns),
+		.mb = whole(h, s->mb), .mbk = whole(h, s->mbk),
+		.gb = whole(h, s->gb), .gbk = whole(h, s->gbk),
+		.eb = whole(h, s->eb), .ebk = whole(h, s->ebk),
+	};
+}
+
+void heap_each_block(const struct heap *h,
+		     void (*fn)(void *ctx, uint64_t addr), void *ctx)
+{
+	for (size_t i = 0; i < h->blocks.cap; i++)
+		if (h->blocks.slots[i].addr)
+			fn(ctx, h->blocks.slots[i].addr);
+	for (size_t i = 0; i < h->pending_count; i++)
+		fn(ctx, h->pending[i].b.addr);
 }
 
 size_t heap_live_blocks(const struct heap *h)

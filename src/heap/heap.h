@@ -49,6 +49,10 @@ struct heap_totals {
 /* t0_ns: the time of the start of tracing; all event times are >= it. */
 struct heap *heap_new(uint64_t t0_ns);
 void heap_free(struct heap *h);
+/* Sampled by bytes with mean @sample_bytes (--sample-bytes): each block
+ * counts for 1 / (1 - e^(-size/N)) blocks, and its bytes as many times,
+ * an unbiased estimate (per program point too). Before any event. */
+void heap_set_sampling(struct heap *h, uint64_t sample_bytes);
 /* A forked child's accounting: a copy of @parent's, as it is now (its
  * totals, peak, program points and live blocks), valgrind's
  * --trace-children=yes. NULL when out of memory. */
@@ -89,6 +93,9 @@ size_t heap_pp_count(const struct heap *h);	/* 1 + highest PP id seen */
 void heap_pp_stats(const struct heap *h, uint32_t pp,
 		   struct heap_pp_stats *out);
 
+/* @fn for the address of every live block. */
+void heap_each_block(const struct heap *h,
+		     void (*fn)(void *ctx, uint64_t addr), void *ctx);
 /* Live blocks now, and bytes of dhtrace memory the accounting holds. */
 size_t heap_live_blocks(const struct heap *h);
 size_t heap_memory_bytes(const struct heap *h);

@@ -122,9 +122,19 @@ int out_dhat_json_fprint(const struct profile *p, FILE *f)
 	err = put_json_string(f, p->cmd);
 	if (err)
 		return err;
-	if (fprintf(f, "\n,\"pid\":%d\n,\"te\":%" PRIu64 "\n,\"tg\":%" PRIu64
-		    "\n,\"pps\":\n[", p->pid, te, tg) < 0)
+	if (fprintf(f, "\n,\"pid\":%d\n,\"te\":%" PRIu64 "\n,\"tg\":%" PRIu64,
+		    p->pid, te, tg) < 0)
 		return neg_errno();
+	/* dhtrace's own, which the viewer ignores */
+	if (p->sample_bytes &&
+	    fprintf(f, "\n,\"dhtraceSampling\":{\"meanBytes\":%" PRIu64
+		    ",\"requestedBytes\":%" PRIu64 ",\"requestedBlocks\":%" PRIu64
+		    "}", p->sample_bytes, p->requested_bytes,
+		    p->requested_blocks) < 0)
+		return neg_errno();
+	err = put_str(f, "\n,\"pps\":\n[");
+	if (err)
+		return err;
 	for (i = 0; i < p->npps; i++) {
 		err = put_str(f, i ? "\n," : "");
 		if (err)

@@ -37,6 +37,10 @@ struct profile {
 	size_t npps;
 	const char *const *ftbl;	/* ftbl[0] is "[root]"; unique strings */
 	size_t nftbl;
+	/* Sampled by bytes (--sample-bytes, 0: exact): the numbers are
+	 * estimates; the requests were counted exactly. */
+	uint64_t sample_bytes;
+	uint64_t requested_bytes, requested_blocks;
 };
 
 /*
@@ -129,6 +133,9 @@ struct pprof_profile {
 	int64_t time_nanos;	/* wall clock at the start (since the epoch);
 				 * 0: unknown */
 	int64_t duration_nanos;	/* 0: unknown */
+	/* Sampled by bytes with this mean (the Period, as Go's heap
+	 * profiles); 0: every block counted. */
+	uint64_t sample_bytes;
 	/* Files without lifetimes (DHAT's bklt false) have totals only. */
 	bool totals_only;
 	/* Names of the two totals (the tbk and tb columns), e.g.

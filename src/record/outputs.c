@@ -103,7 +103,8 @@ int outputs_check(const struct record_opts *o)
 	return err;
 }
 
-static int write_dhat(const struct proc *r, const char *path)
+static int write_dhat(const struct proc *r, uint64_t sample_bytes,
+		      const char *path)
 {
 	size_t npps = sites_count(r->sites), nftbl = sym_frame_count(r->sym);
 	struct profile_pp *pps = calloc(npps ? npps : 1, sizeof(*pps));
@@ -111,6 +112,9 @@ static int write_dhat(const struct proc *r, const char *path)
 	struct profile p = {
 		.cmd = r->cmd, .pid = r->pid, .pps = pps, .npps = npps,
 		.ftbl = ftbl, .nftbl = nftbl,
+		.sample_bytes = sample_bytes,
+		.requested_bytes = r->requested.bytes,
+		.requested_blocks = r->requested.blocks,
 	};
 	int err = -ENOMEM;
 
@@ -136,6 +140,7 @@ static int write_pprof(const struct shared *sh, const struct proc *r,
 	struct heap_totals t;
 	struct pprof_profile p = {
 		.cmd = r->cmd, .pid = r->pid, .time_nanos = sh->wall_start_ns,
+		.sample_bytes = sh->sample_bytes,
 	};
 
 	heap_totals(r->heap, &t);
@@ -156,7 +161,7 @@ int outputs_write(const struct shared *sh, const struct proc *p,
 		if (!path)
 			continue;
 		err = i ? write_pprof(sh, p, out->all_frames, path) :
-			  write_dhat(p, path);
+			  write_dhat(p, sh->sample_bytes, path);
 		if (err) {
 			fprintf(stderr, "dhtrace: cannot write %s: %s\n", path,
 				strerror(-err));

@@ -67,6 +67,7 @@ static int image_new(const struct shared *sh, struct proc *p, uint64_t now,
 	p->sym = sym_new(p->pid, sh->cache);
 	if (!p->heap || !p->sites || !p->sym)
 		return -ENOMEM;
+	heap_set_sampling(p->heap, sh->sample_bytes);
 	if (sh->unwind)
 		err = unwind_space_open(&p->space, sh->unwind, p->pid);
 	if (!err && read_maps)

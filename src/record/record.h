@@ -55,6 +55,7 @@ struct record_opts {
 	record_done_fn on_done;	/* NULL: not told */
 	void *done_ctx;
 	bool empty_probes;	/* benchmark floor: probes that do nothing */
+	uint64_t sample_bytes;	/* sample one in every N bytes; 0: all */
 	bool unwind_cfi;	/* unwind with the objects' CFI */
 	bool unwind_fp;		/* follow frame pointers (where no CFI) */
 };

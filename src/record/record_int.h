@@ -16,6 +16,7 @@ struct shared {
 	struct sym_cache *cache;
 	unsigned int max_ips;		/* return addresses per stack */
 	const char *allocator;		/* --allocator; NULL: every layer */
+	uint64_t sample_bytes;		/* --sample-bytes; 0: every call */
 	int64_t wall_start_ns;		/* when tracing started */
 };
 
@@ -34,6 +35,8 @@ struct proc {
 	struct sym *sym;
 	struct unwind_space *space;	/* NULL: frame pointers only */
 	struct alloc_sites alloc;	/* where its probes are */
+	struct dh_totals requested;	/* --sample-bytes: its own requests,
+					 * counted exactly (at its end) */
 	/* What the dynamic linker said the image would load (predict.c),
 	 * until the file of its malloc is seen mapped. */
 	struct file_id *predicted;

@@ -37,6 +37,7 @@ struct done {
 	char *allocator;	/* the layers probed (alloc_sites_describe) */
 	char *stepped;		/* the functions single-stepped */
 	struct heap_totals totals;
+	struct dh_totals requested;	/* --sample-bytes: counted exactly */
 	struct outputs out;
 	bool root;
 };
@@ -131,6 +132,18 @@ static bool room_for_one(struct session *s, pid_t pid)
 	return false;
 }
 
+struct inherit {
+	const struct probes *probes;
+	pid_t child;
+};
+
+static void follow_inherited(void *ctx, uint64_t addr)
+{
+	const struct inherit *in = ctx;
+
+	probes_sampled_add(in->probes, in->child, addr);
+}
+
 /* A traced process forked, at this point of the event order. */
 static int on_fork(struct session *s, pid_t parent, pid_t child)
 {
@@ -145,6 +158,13 @@ static int on_fork(struct session *s, pid_t parent, pid_t child)
 	if (procs_add(s, c)) {
 		proc_free(c);
 		return 0;	/* gone already */
+	}
+	/* Sampled, the kernel follows the frees of blocks it sampled: the
+	 * child's copies of its parent's are its own. */
+	if (s->sh.sample_bytes) {
+		struct inherit in = { s->sh.probes, child };
+
+		heap_each_block(c->heap, follow_inherited, &in);
 	}
 	/* A child ptrace holds gets its probes when its tracer says it is
 	 * born; the others now, a moment after their birth. */
@@ -244,6 +264,10 @@ static int finish(struct session *s, struct proc *p)
 	int err;
 
 	heap_finish(p->heap, now_ns());
+	if (s->sh.sample_bytes) {
+		probes_totals(s->sh.probes, p->pid, &p->requested);
+		probes_totals_forget(s->sh.probes, p->pid);
+	}
 	err = grow(&s->done, &s->done_cap, s->ndone + 1, sizeof(*s->done));
 	if (err)
 		return err;
@@ -255,6 +279,7 @@ static int finish(struct session *s, struct proc *p)
 	d->allocator = alloc_sites_describe(&p->alloc);
 	d->stepped = alloc_sites_stepped(&p->alloc);
 	heap_totals(p->heap, &d->totals);
+	d->requested = p->requested;
 	err = outputs_name(s->o, p->pid, p->root, &d->out);
 	if (!err)
 		err = outputs_write(&s->sh, p, &d->out) ? -EIO : 0;
@@ -438,6 +463,28 @@ static void print_losses(const struct session *s)
 			s->o->max_procs, (unsigned long long)s->not_traced);
 }
 
+/* --sample-bytes: what is estimated, what is exact, what it saved. */
+static void print_sampling(const struct session *s, const struct done *d)
+{
+	uint64_t c[DH_CNT_COUNT];
+	char n[32], b[32], k[32], r[32];
+
+	probes_counters(s->sh.probes, c);
+	fprintf(stderr, "dhtrace: sampled: a block in every %s bytes on average "
+		"(--sample-bytes), numbers estimated; requested exactly: %s bytes "
+		"in %s blocks; return probes run: %s\n",
+		out_thousands(s->sh.sample_bytes, n),
+		out_thousands(d->requested.bytes, b),
+		out_thousands(d->requested.blocks, k),
+		out_thousands(c[DH_CNT_RETURNS], r));
+	if (c[DH_CNT_SAMPLED_LOST])
+		fprintf(stderr, "dhtrace: sampled blocks not followed (table "
+			"full): %s\n", out_thousands(c[DH_CNT_SAMPLED_LOST], r));
+	if (!probes_session(s->sh.probes))
+		fprintf(stderr, "dhtrace: sampled without uprobe.session (kernel "
+			"before 6.10): every call still pays its return probe\n");
+}
+
 static int by_peak(const void *a, const void *b)
 {
 	const struct done *x = a, *y = b;
@@ -470,6 +517,8 @@ static void print_summary(struct session *s)
 		first = &s->done[0];
 	if (first)
 		out_summary_fprint(&first->totals, stderr);
+	if (first && s->sh.sample_bytes)
+		print_sampling(s, first);
 	print_losses(s);
 	if (first)
 		out_summary_fprint_tracer(&first->totals, stderr);
@@ -538,6 +587,7 @@ static int open_probes(struct session *s, const char *exe)
 		.fp_fallback = o->unwind_fp,
 		.follow = o->follow,
 		.all_execs = o->all,
+		.sample_bytes = o->sample_bytes,
 	};
 	int err;
 
@@ -713,7 +763,8 @@ static void session_close(struct session *s)
 int record(const struct record_opts *o)
 {
 	struct session s = { .o = o, .sh.max_ips = o->max_frames - 1,
-			     .sh.allocator = o->allocator, .epfd = -1 };
+			     .sh.allocator = o->allocator,
+			     .sh.sample_bytes = o->sample_bytes, .epfd = -1 };
 	struct target t = { .pidfd = -1, .release_fd = -1, .exec_err_fd = -1 };
 	char *exe = NULL;
 	sigset_t mask;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Load the BPF side, attach it to the allocator sites, read its output. */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,12 @@
 #ifndef BPF_TRACE_UPROBE_MULTI
 #define BPF_TRACE_UPROBE_MULTI 48
 #endif
+#ifndef BPF_TRACE_UPROBE_SESSION
+#define BPF_TRACE_UPROBE_SESSION 57
+#endif
 #define UPROBE_MULTI_RETURN 1	/* BPF_F_UPROBE_MULTI_RETURN */
 #define ATTACH_TRIES 5		/* another tracer busy on the same file */
+#define SAMPLED_MAX (1 << 20)	/* --sample-bytes: sampled blocks live */
 
 struct probes {
 	struct dhtrace_bpf *skel;
@@ -37,6 +42,7 @@ struct probes {
 	unsigned int max_frames;
 	bool empty;
 	bool multi;		/* uprobe_multi links */
+	bool session;		/* --sample-bytes: uprobe.session links */
 	pthread_mutex_t lock;	/* closers below */
 	pthread_cond_t idle;
 	unsigned int closing;	/* closer threads running */
@@ -89,6 +95,10 @@ static int load(struct probes *p, const struct probes_opts *o)
 	skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 	skel->rodata->fp_fallback = o->fp_fallback;
 	skel->rodata->follow_forks = o->follow;
+	skel->rodata->sample_bytes = o->sample_bytes;
+	for (unsigned int i = 0; i < DH_EXP_TABLE; i++)
+		skel->rodata->neg_log_q16[i] =
+			(uint32_t)(-log((i + 0.5) / DH_EXP_TABLE) * 65536);
 	/* Room for max_frames return addresses and the 0 that ends them. */
 	err = bpf_map__set_value_size(skel->maps.stacks,
 				      (o->max_frames + 1) * sizeof(uint64_t));
@@ -98,9 +108,18 @@ static int load(struct probes *p, const struct probes_opts *o)
 	if (!err)
 		err = bpf_map__set_max_entries(skel->maps.unwind_rows,
 					       o->unwind_rows ? o->unwind_rows : 1);
+	if (!err)
+		err = bpf_map__set_max_entries(skel->maps.sampled,
+					       o->sample_bytes ? SAMPLED_MAX : 1);
 	for (size_t i = 0; !err && p->multi && i < ARRAY_SIZE(uprobes); i++)
 		err = bpf_program__set_expected_attach_type(uprobes[i],
 						BPF_TRACE_UPROBE_MULTI);
+	if (!err && p->session)
+		err = bpf_program__set_expected_attach_type(
+			skel->progs.dh_alloc_session, BPF_TRACE_UPROBE_SESSION);
+	if (!err)
+		bpf_program__set_autoload(skel->progs.dh_alloc_session,
+					  p->session);
 	if (!err)
 		bpf_program__set_autoload(skel->progs.dh_fork, o->follow);
 	if (!err)
@@ -131,9 +150,15 @@ int probes_open(struct probes **out, const struct probes_opts *o,
 	p->ctx = ctx;
 	p->max_frames = o->max_frames;
 	p->empty = o->empty;
-	/* A kernel without uprobe_multi refuses the attach type at load. */
+	/* A kernel without uprobe_multi (or uprobe.session) refuses the
+	 * attach type at load: then without. */
 	p->multi = !multi || strcmp(multi, "0");
+	p->session = p->multi && o->sample_bytes && !o->empty;
 	err = load(p, o);
+	if (err && p->session) {
+		p->session = false;
+		err = load(p, o);
+	}
 	if (err && p->multi) {
 		p->multi = false;
 		err = load(p, o);
@@ -177,11 +202,21 @@ static bool is_release(enum dh_fn fn)
 	return fn == DH_FN_FREE || fn == DH_FN_DELETE;
 }
 
-static struct bpf_program *program_for(struct probes *p, bool ret)
+/* What a link runs at its sites. */
+enum link_kind {
+	LINK_RETURN,	/* the return of each allocation function */
+	LINK_ENTRY,	/* the entry of each (releases: the only probe) */
+	LINK_SESSION,	/* --sample-bytes: an allocation's entry and return */
+};
+
+static struct bpf_program *program_for(struct probes *p, enum link_kind k)
 {
 	if (p->empty)
 		return p->skel->progs.dh_empty;
-	return ret ? p->skel->progs.dh_alloc_return : p->skel->progs.dh_entry;
+	if (k == LINK_SESSION)
+		return p->skel->progs.dh_alloc_session;
+	return k == LINK_RETURN ? p->skel->progs.dh_alloc_return :
+				  p->skel->progs.dh_entry;
 }
 
 static uint64_t cookie_of(pid_t pid, const struct alloc_site *s)
@@ -209,16 +244,17 @@ struct uprobe_multi_attr {	/* union bpf_attr's link_create */
 
 static int link_multi(struct probes *p, struct probe_links *l, pid_t pid,
 		      const char *path, const uint64_t *offsets,
-		      const uint64_t *cookies, uint32_t cnt, bool ret)
+		      const uint64_t *cookies, uint32_t cnt, enum link_kind k)
 {
 	struct uprobe_multi_attr a = {
-		.prog_fd = bpf_program__fd(program_for(p, ret)),
-		.attach_type = BPF_TRACE_UPROBE_MULTI,
+		.prog_fd = bpf_program__fd(program_for(p, k)),
+		.attach_type = k == LINK_SESSION ? BPF_TRACE_UPROBE_SESSION :
+						   BPF_TRACE_UPROBE_MULTI,
 		.path = (uintptr_t)path,
 		.offsets = (uintptr_t)offsets,
 		.cookies = (uintptr_t)cookies,
 		.cnt = cnt,
-		.multi_flags = ret ? UPROBE_MULTI_RETURN : 0,
+		.multi_flags = k == LINK_RETURN ? UPROBE_MULTI_RETURN : 0,
 		.pid = pid,
 	};
 	int fd = -1;
@@ -237,14 +273,14 @@ static int link_multi(struct probes *p, struct probe_links *l, pid_t pid,
 }
 
 static int link_perf(struct probes *p, struct probe_links *l, pid_t pid,
-		     const struct alloc_site *s, bool ret)
+		     const struct alloc_site *s, enum link_kind k)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret,
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = k == LINK_RETURN,
 		    .bpf_cookie = cookie_of(pid, s));
 	struct bpf_link *link = NULL;
 
 	for (int try = 0; try < ATTACH_TRIES && !link; try++) {
-		link = bpf_program__attach_uprobe_opts(program_for(p, ret), pid,
+		link = bpf_program__attach_uprobe_opts(program_for(p, k), pid,
 						       s->path, s->place.offset, &opts);
 		if (link || !transient(-errno))
 			break;
@@ -257,16 +293,22 @@ static int link_perf(struct probes *p, struct probe_links *l, pid_t pid,
 	return 0;
 }
 
-/* Whether site @s gets an entry (or a return, @ret) probe. */
-static bool probed(const struct alloc_site *s, bool ret)
+/* Whether site @s is in a link of kind @k. */
+static bool probed(const struct probes *p, const struct alloc_site *s,
+		   enum link_kind k)
 {
-	return !s->unprobed && !(ret && is_release(s->fn));
+	if (s->unprobed)
+		return false;
+	if (is_release(s->fn))
+		return k == LINK_ENTRY;
+	return p->session ? k == LINK_SESSION : k != LINK_SESSION;
 }
 
-/* The sites of one object (those from @first on with its path), entries
- * or returns, as one uprobe_multi link. */
+/* The sites of one object (those from @first on with its path) of link
+ * kind @k, as one uprobe_multi link. */
 static int attach_object(struct probes *p, struct probe_links *l, pid_t pid,
-			 const struct alloc_sites *sites, size_t first, bool ret)
+			 const struct alloc_sites *sites, size_t first,
+			 enum link_kind k)
 {
 	const char *path = sites->v[first].path;
 	uint64_t *offsets = calloc(sites->n, sizeof(*offsets));
@@ -279,12 +321,12 @@ static int attach_object(struct probes *p, struct probe_links *l, pid_t pid,
 	for (size_t i = first; i < sites->n; i++) {
 		const struct alloc_site *s = &sites->v[i];
 
-		if (strcmp(s->path, path) || !probed(s, ret))
+		if (strcmp(s->path, path) || !probed(p, s, k))
 			continue;
 		offsets[cnt] = s->place.offset;
 		cookies[cnt++] = cookie_of(pid, s);
 	}
-	err = cnt ? link_multi(p, l, pid, path, offsets, cookies, cnt, ret) : 0;
+	err = cnt ? link_multi(p, l, pid, path, offsets, cookies, cnt, k) : 0;
 out:
 	free(offsets);
 	free(cookies);
@@ -324,14 +366,14 @@ int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
 	if (!l->fds && !l->perf)
 		goto fail;
 	err = 0;
-	for (int ret = 1; ret >= 0 && !err; ret--) {
+	for (int k = LINK_RETURN; k <= LINK_SESSION && !err; k++) {
 		for (size_t i = 0; i < sites->n && !err; i++) {
 			const struct alloc_site *s = &sites->v[i];
 
 			if (p->multi && first_of_object(sites, i))
-				err = attach_object(p, l, pid, sites, i, ret);
-			else if (!p->multi && probed(s, ret))
-				err = link_perf(p, l, pid, s, ret);
+				err = attach_object(p, l, pid, sites, i, k);
+			else if (!p->multi && probed(p, s, k))
+				err = link_perf(p, l, pid, s, k);
 		}
 	}
 	if (err)
@@ -450,6 +492,50 @@ int probes_stack(const struct probes *p, uint64_t id, uint64_t *ips,
 	if (n < max)
 		ips[n] = 0;
 	return n;
+}
+
+bool probes_session(const struct probes *p)
+{
+	return p->session;
+}
+
+int probes_totals(const struct probes *p, pid_t pid, struct dh_totals *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct dh_totals *percpu;
+	uint32_t key = pid;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0)
+		return -EINVAL;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.totals), &key, percpu))
+		err = -ENOENT;
+	for (int c = 0; !err && c < ncpu; c++) {
+		out->bytes += percpu[c].bytes;
+		out->blocks += percpu[c].blocks;
+	}
+	free(percpu);
+	return err;
+}
+
+int probes_sampled_add(const struct probes *p, pid_t pid, uint64_t addr)
+{
+	struct dh_sample_key k = { .pid = pid, .addr = addr };
+	uint8_t one = 1;
+
+	return bpf_map_update_elem(bpf_map__fd(p->skel->maps.sampled), &k,
+				   &one, BPF_ANY) ? -errno : 0;
+}
+
+void probes_totals_forget(const struct probes *p, pid_t pid)
+{
+	uint32_t key = pid;
+
+	bpf_map_delete_elem(bpf_map__fd(p->skel->maps.totals), &key);
 }
 
 void probes_counters(const struct probes *p, uint64_t out[DH_CNT_COUNT])

@@ -105,6 +105,7 @@ struct probes_opts {
 	bool fp_fallback;		/* frame pointers where no CFI */
 	bool follow;			/* trace the children of the traced */
 	bool all_execs;			/* report every exec (-a) */
+	uint64_t sample_bytes;		/* --sample-bytes; 0: every call */
 };
 
 typedef int (*event_fn)(void *ctx, const struct dh_event *e);
@@ -135,6 +136,16 @@ int probes_fd(const struct probes *p);	/* readable when events wait */
 int probes_stack(const struct probes *p, uint64_t id, uint64_t *ips,
 		 unsigned int max);
 void probes_counters(const struct probes *p, uint64_t out[DH_CNT_COUNT]);
+/* --sample-bytes: whether unsampled calls skip their return probe
+ * (uprobe.session links; kernel 6.10 on). */
+bool probes_session(const struct probes *p);
+/* --sample-bytes: the exact totals of process @pid's requests, sampled
+ * or not (0, or -ENOENT if it made none), and forgetting them. */
+int probes_totals(const struct probes *p, pid_t pid, struct dh_totals *out);
+void probes_totals_forget(const struct probes *p, pid_t pid);
+/* --sample-bytes: block @addr of @pid is followed (a forked child's
+ * copies of its parent's). */
+int probes_sampled_add(const struct probes *p, pid_t pid, uint64_t addr);
 /* Unwinding tables: rows at [first, first + n). */
 int probes_set_rows(struct probes *p, uint32_t first,
 		    const struct dh_unwind_row *rows, uint32_t n);
