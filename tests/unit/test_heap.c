@@ -322,6 +322,39 @@ static void test_size_zero_counts_one(void)
 	heap_free(h);
 }
 
+/*
+ * Sampled with a mean of 1,000 bytes: a block of S bytes weighs
+ * 1 / (1 - e^(-S/1000)): 1,000 bytes 1.582 blocks (1,582 bytes); 100
+ * bytes 10.508 blocks (1,050.8 bytes); 100,000 bytes 1 block.
+ */
+static void test_sampled_weights(void)
+{
+	struct heap *h = start();
+	struct heap_totals tot;
+
+	heap_set_sampling(h, 1000);
+	alloc(h, 0x1000, 1000, 1, 10);
+	alloc(h, 0x2000, 100, 2, 20);
+	alloc(h, 0x3000, 100000, 3, 30);
+	release(h, 0x3000, 40);
+	release(h, 0x1000, 50);
+	tot = finish(h, 60);
+
+	CHECK_U64(tot.total_blocks, 13);	/* 1.582 + 10.508 + 1 */
+	CHECK_U64(tot.total_bytes, 1582 + 1051 + 100000);
+	CHECK_U64(tot.gmax_bytes, 1582 + 1051 + 100000);
+	CHECK_U64(tot.end_blocks, 11);
+	CHECK_U64(tot.end_bytes, 1051);
+	CHECK_U64(pp(h, 1).tbk, 2);
+	CHECK_U64(pp(h, 1).tb, 1582);
+	CHECK_U64(pp(h, 2).tbk, 11);
+	CHECK_U64(pp(h, 2).tb, 1051);
+	/* lifetimes weigh alike: 1.582 blocks of 40 ns */
+	CHECK_U64(pp(h, 1).tl_ns, 63);
+	CHECK_U64(pp(h, 3).tl_ns, 10);
+	heap_free(h);
+}
+
 static void test_realloc_failure_restores(void)
 {
 	struct heap *h = start();
@@ -648,6 +681,7 @@ int main(void)
 	RUN(test_lifetimes);
 	RUN(test_time_steps_back);
 	RUN(test_size_zero_counts_one);
+	RUN(test_sampled_weights);
 	RUN(test_realloc_failure_restores);
 	RUN(test_realloc_zero_frees);
 	RUN(test_realloc_interleaved);
