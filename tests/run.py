@@ -1420,6 +1420,106 @@ def ctrl_c_in_command_mode_goes_to_the_command():
     check_eq(summary_numbers(stderr), totals(p), "summary lines")
 
 
+# --- snapshots and the status line ------------------------------------------
+
+def temp_files(d):
+    """Outputs being written in d (NAME.XXXXXX until renamed)."""
+    return [f for f in os.listdir(d) if re.search(r"\.json\.\w{6}$", f)]
+
+
+def stderr_until(proc, pred, what, most=500):
+    """Lines of proc's stderr up to the first for which pred() holds."""
+    lines = []
+    while not lines or not pred(lines[-1]):
+        check(len(lines) < most, "%s: %r" % (what, lines[-8:]))
+        line = proc.stderr.readline()
+        check(line, "%s: stderr ended: %r" % (what, lines[-8:]))
+        lines.append(line)
+    return lines
+
+
+@test
+def kill_9_leaves_the_last_snapshot():
+    spin = start_spin("60")
+    try:
+        d = tempfile.mkdtemp(prefix="snap-kill-", dir=WORK)
+        out = os.path.join(d, "x.json")
+        t = subprocess.Popen([DHTRACE, "-p", str(spin.pid), "--snapshot-every",
+                              "1s", "-o", out], stderr=subprocess.DEVNULL)
+
+        def second_snapshot():
+            check(t.poll() is None, "dhtrace ended (%s)" % t.returncode)
+            if not os.path.exists(out):
+                return False
+            with open(out) as f:
+                return json.load(f)["te"] > 1500 * 1000
+        try:
+            wait_for(second_snapshot, "no second snapshot after 20 s")
+        finally:
+            t.kill()
+            t.wait()
+        # A snapshot being written still lands; then the probes are gone.
+        wait_for(lambda: not temp_files(d), "a snapshot left half written")
+        wait_for(lambda: not has_int3(spin.pid), "probes left in malloc")
+        check_eq(spin.poll(), None, "t_spin after dhtrace was killed")
+        check_eq(os.listdir(d), ["x.json"], "files")
+        with open(out) as f:
+            p = json.load(f)
+        check_eq((p["pid"], p["cmd"]), (spin.pid, prog("t_spin") + " 60"), "pid and cmd")
+        seen = totals(p)
+        rounds = seen["total"][1]
+        # One 64-byte round a millisecond at most, each freed at once.
+        check(0 < rounds <= p["te"] // 1000 + 1 and seen["total"][0] == 64 * rounds,
+              "t_spin's rounds in %d µs: %s" % (p["te"], seen))
+        check_eq(seen["gmax"], (64, 1), "peak")
+        check(seen["end"] in ((0, 0), (64, 1)), "live at the snapshot: %s" % (seen["end"],))
+        r = analyze(["report", out])
+        check_eq(r.returncode, 0, "report's exit status (%s)" % r.stderr.strip())
+        check(re.search(r"^Total: .* in %s blocks$" % re.escape("{:,}".format(rounds)),
+                        r.stdout, re.M), "report's total: " + r.stdout[:300])
+    finally:
+        spin.kill()
+        spin.wait()
+
+
+HOLD_HELD = {"total": (5000, 50), "gmax": (5000, 50), "end": (5000, 50)}
+HOLD_FINAL = {"total": (5000, 50), "gmax": (5000, 50), "end": (0, 0)}
+
+
+def start_hold(out, extra=(), **kw):
+    """dhtrace -o out -- t_hold 50, once the 50 blocks are held."""
+    t = subprocess.Popen([DHTRACE, "-o", out] + list(extra) + ["--", prog("t_hold"), "50"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True, **kw)
+    check_eq(t.stdout.readline().strip(), "held 50", "t_hold's first line")
+    return t
+
+
+@test
+def sigusr1_writes_a_snapshot():
+    out = os.path.join(WORK, "usr1.json")
+    t = start_hold(out, stderr=subprocess.PIPE)
+    t.send_signal(signal.SIGUSR1)
+    lines = stderr_until(t, lambda l: l.startswith("dhtrace: snapshot"),
+                         "no word of the snapshot")
+    check_eq(lines[-1], "dhtrace: snapshot written (SIGUSR1): 1 process\n", "the word")
+    with open(out) as f:
+        snap = json.load(f)
+    stderr = t.communicate("", timeout=60)[1]
+    check_eq(t.returncode, 0, "exit status (%s)" % stderr.strip())
+    with open(out) as f:
+        final = json.load(f)
+    check_eq(totals(snap), HOLD_HELD, "the snapshot")
+    check_eq(totals(final), HOLD_FINAL, "the final profile")
+    check_eq(summary_numbers(stderr), HOLD_FINAL, "the summary")
+    check_eq(sorted(snap), sorted(final), "fields")
+    check_eq(snap["tg"], final["tg"], "t-gmax: the last malloc, in both")
+    check(snap["te"] < final["te"], "t-end: %d, then %d" % (snap["te"], final["te"]))
+    check_eq([(x["tb"], x["tbk"], x["fs"]) for x in snap["pps"]],
+             [(x["tb"], x["tbk"], x["fs"]) for x in final["pps"]], "program points")
+    check_eq(snap["ftbl"], final["ftbl"], "frames")
+
+
 # --- following children: fork, vfork, exec ----------------------------------
 
 EXEC_TARGET_TOTALS = {"total": (3000, 3), "gmax": (3000, 3), "end": (2000, 2)}

@@ -35,6 +35,10 @@ static const char usage[] =
 "  -p, --pid PID[,PID..]  attach to running processes until they exit or\n"
 "                         Ctrl-C (repeatable)\n"
 "  -d, --duration TIME    stop after TIME (e.g. 30s, 500ms, 2m)\n"
+"      --snapshot-every TIME\n"
+"                         write every process's profile so far to its files\n"
+"                         every TIME, as the end of the run would (SIGUSR1\n"
+"                         to dhtrace writes one at any time)\n"
 "  -a, --all              every process on the machine that allocates, those\n"
 "                         started later too (dhtrace's own excepted), until\n"
 "                         Ctrl-C or -d; with filters, those that pass all:\n"
@@ -238,6 +242,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "snapshot-every", required_argument, NULL, 'S' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "max-frames", required_argument, NULL, 'F' },
@@ -333,6 +338,11 @@ int main(int argc, char **argv)
 			if (!o.duration_ns)
 				return bad_arg("duration", optarg);
 			break;
+		case 'S':
+			o.snapshot_ns = parse_duration(optarg);
+			if (!o.snapshot_ns)
+				return bad_arg("--snapshot-every", optarg);
+			break;
 		case 'o':
 			if (!*optarg)
 				return bad_arg("output file", optarg);
@@ -389,6 +399,10 @@ int main(int argc, char **argv)
 	}
 	if (!o.all && (o.ncomms || o.uid >= 0 || o.cgroup)) {
 		fprintf(stderr, "dhtrace: --comm, --uid and --cgroup go with -a\n");
+		return 2;
+	}
+	if (o.snapshot_ns && output && !strcmp(output, "-")) {
+		fprintf(stderr, "dhtrace: --snapshot-every writes files, not standard output\n");
 		return 2;
 	}
 	if (output_names(output, formats, &o)) {

@@ -114,4 +114,21 @@ void outputs_free(struct outputs *out);
 int outputs_write(const struct shared *sh, const struct proc *p,
 		  const struct outputs *out);
 
+/* Snapshots (snapshot.c): one at a time, written by a forked child. */
+struct snapshot {
+	int fd;			/* the child's report; -1: none running */
+	pid_t pid;
+	size_t nprocs;
+	bool told;		/* asked for by SIGUSR1: say when written */
+};
+
+/* The profile so far of @procs, as of @now (their heaps closed on the
+ * child's copy), to their files. -EBUSY while one is being written. */
+int snapshot_start(struct snapshot *sn, const struct shared *sh,
+		   const struct record_opts *o, struct proc *const *procs,
+		   size_t n, uint64_t now, bool told);
+/* Waits for the one being written (@sn->fd readable: at once) and says
+ * so if told. Returns 0 or its first negative errno; 0 when none. */
+int snapshot_done(struct snapshot *sn);
+
 #endif /* DHTRACE_RECORD_INT_H */
