@@ -1520,6 +1520,85 @@ def sigusr1_writes_a_snapshot():
     check_eq(snap["ftbl"], final["ftbl"], "frames")
 
 
+STATUS = re.compile(r"^dhtrace: (\d+\.\d)s  ([\d,]+) events/s  live (\d+(?:\.\d)? "
+                    r"(?:B|[KMGTPE]iB)) in ([\d,]+) blocks  peak (\d+(?:\.\d)? "
+                    r"(?:B|[KMGTPE]iB))  lost ([\d,]+)$")
+
+
+def number(s):
+    return int(s.replace(",", ""))
+
+
+@test
+def status_line_every_interval():
+    out = os.path.join(WORK, "status.json")
+    t = start_hold(out, ["--interval", "100ms"], stderr=subprocess.PIPE)
+    lines = stderr_until(t, lambda l: " in 50 blocks " in l,
+                         "no status line with the 50 blocks held")
+    stderr = "".join(lines) + t.communicate("", timeout=60)[1]
+    check_eq(t.returncode, 0, "exit status (%s)" % stderr.strip())
+    check("\r" not in stderr and "\x1b" not in stderr, "in place on a pipe: %r" % stderr[:200])
+    status = stderr.split("dhtrace: Total:")[0].splitlines()
+    parsed = []
+    for line in status:
+        m = STATUS.match(line)
+        check(m, "not a status line: %r" % line)
+        parsed.append(m.groups())
+    times = [float(g[0]) for g in parsed]
+    check(times == sorted(times) and len(set(times)) == len(times),
+          "elapsed times: %r" % times)
+    held = [g for g in parsed if number(g[3]) == 50]
+    check_eq(held[0][2:], ("4.9 KiB", "50", "4.9 KiB", "0"), "while 50 blocks are held")
+    check(all(number(g[3]) <= 50 and g[5] == "0" for g in parsed), "blocks and losses: %r" % parsed)
+    upto = parsed[:parsed.index(held[0]) + 1]
+    check(any(number(g[1]) > 0 for g in upto), "no events/s till the blocks: %r" % upto)
+
+
+def read_pty(fd, until=None):
+    """What the terminal at master fd shows, up to `until` or its end."""
+    got = b""
+    while until is None or until not in got:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    return got.decode()
+
+
+@test
+def status_line_in_place_on_a_terminal():
+    import pty
+    for no_color in (False, True):
+        master, slave = pty.openpty()
+        env = dict(os.environ)
+        env.pop("NO_COLOR", None)
+        if no_color:
+            env["NO_COLOR"] = "1"
+        out = os.path.join(WORK, "status-tty.json")
+        try:
+            t = start_hold(out, stderr=slave, env=env)
+            os.close(slave)
+            shown = read_pty(master, b" in 50 blocks ")
+            t.stdin.close()
+            t.stdout.close()
+            shown += read_pty(master)
+            check_eq(t.wait(timeout=60), 0, "exit status")
+        finally:
+            os.close(master)
+        draws = re.findall(r"\r(dhtrace: [^\r\n\x1b]*)", shown)
+        check(draws, "nothing drawn: %r" % shown[:300])
+        held = [d for d in draws if " in 50 blocks " in d]
+        check(held and STATUS.match(held[0].rstrip(" ")), "draws: %r" % draws)
+        if no_color:
+            check("\x1b" not in shown, "escapes with NO_COLOR: %r" % shown[:300])
+        else:
+            check("\r" + held[0] + "\x1b[K" in shown, "cleared to the end: %r" % shown[:300])
+            check("\r\x1b[Kdhtrace: Total:" in shown, "cleared before the summary: %r" % shown[-600:])
+
+
 # --- following children: fork, vfork, exec ----------------------------------
 
 EXEC_TARGET_TOTALS = {"total": (3000, 3), "gmax": (3000, 3), "end": (2000, 2)}

@@ -42,6 +42,7 @@ struct record_opts {
 	const char *cgroup;
 	uint64_t duration_ns;	/* 0 = until they exit or a signal */
 	uint64_t snapshot_ns;	/* write the profiles so far this often; 0: no */
+	uint64_t interval_ns;	/* a status line on stderr this often; 0: no */
 	/* The files to write, NULL for a format not wanted; "%p" expands
 	 * to the pid. */
 	char *dhat_output;

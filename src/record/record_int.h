@@ -131,4 +131,25 @@ int snapshot_start(struct snapshot *sn, const struct shared *sh,
  * so if told. Returns 0 or its first negative errno; 0 when none. */
 int snapshot_done(struct snapshot *sn);
 
+/* The status line of --interval (status.c). */
+struct status {
+	bool tty;		/* rewritten in place */
+	bool escapes;		/* clear to end of line: not with NO_COLOR */
+	size_t shown;		/* its length on the terminal; 0: none */
+	uint64_t start_ns, last_ns, last_events;
+};
+
+struct status_numbers {
+	uint64_t events;		/* read so far */
+	uint64_t live_bytes, live_blocks;	/* summed over processes */
+	uint64_t peak_bytes;		/* each process's own peak, summed */
+	uint64_t lost;			/* events lost in the kernel */
+};
+
+void status_init(struct status *st, uint64_t now);
+void status_show(struct status *st, const struct status_numbers *n,
+		 uint64_t now);
+/* Off the terminal, before another line is written. */
+void status_clear(struct status *st);
+
 #endif /* DHTRACE_RECORD_INT_H */

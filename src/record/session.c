@@ -59,7 +59,9 @@ struct session {
 	int root_status;
 	bool root_exited;
 	int err;			/* first failure inside a callback */
+	uint64_t nevents;		/* read from the kernel so far */
 	struct snapshot snap;
+	struct status status;
 };
 
 static uint64_t clock_ns(clockid_t clock)
@@ -195,6 +197,7 @@ static int on_event(void *ctx, const struct dh_event *e)
 	struct proc *p;
 	int err;
 
+	s->nevents++;
 	if (e->kind == DH_EV_FORK)
 		err = on_fork(s, e->pid, (pid_t)e->addr);
 	else if (e->kind == DH_EV_EXEC)
@@ -238,6 +241,14 @@ static int watch(struct session *s, pid_t pid, bool all_threads)
 	return err;
 }
 
+/* Waits for the snapshot being written, if any. */
+static void snapshot_finished(struct session *s)
+{
+	if (s->snap.told)
+		status_clear(&s->status);
+	snapshot_done(&s->snap);
+}
+
 /* The process is gone, or tracing ends: its profile is final. */
 static int finish(struct session *s, struct proc *p)
 {
@@ -245,7 +256,7 @@ static int finish(struct session *s, struct proc *p)
 	int err;
 
 	/* A snapshot being written would land over the final files. */
-	snapshot_done(&s->snap);
+	snapshot_finished(s);
 	heap_finish(p->heap, now_ns());
 	err = grow(&s->done, &s->done_cap, s->ndone + 1, sizeof(*s->done));
 	if (err)
@@ -359,6 +370,8 @@ static int take_snapshot(struct session *s, bool told)
 {
 	int err;
 
+	if (told)
+		status_clear(&s->status);
 	if (told && to_stdout(s->o)) {
 		fprintf(stderr, "dhtrace: no snapshot (SIGUSR1): the profile goes to standard output\n");
 		return 0;
@@ -376,6 +389,24 @@ static int take_snapshot(struct session *s, bool told)
 		fprintf(stderr, "dhtrace: cannot write a snapshot: %s\n",
 			strerror(-err));
 	return 0;
+}
+
+static void show_status(struct session *s)
+{
+	struct status_numbers n = { .events = s->nevents };
+	uint64_t c[DH_CNT_COUNT];
+
+	for (size_t i = 0; i < s->nprocs; i++) {
+		struct heap_totals t;
+
+		heap_totals(s->procs[i]->heap, &t);
+		n.live_bytes += t.end_bytes;
+		n.live_blocks += t.end_blocks;
+		n.peak_bytes += t.gmax_bytes;
+	}
+	probes_counters(s->sh.probes, c);
+	n.lost = c[DH_CNT_EVENTS_LOST];
+	status_show(&s->status, &n, now_ns());
 }
 
 /*
@@ -413,7 +444,8 @@ static bool all_gone(const struct session *s)
 /* Runs until the processes exit, a signal or the duration ends it. */
 static int trace_loop(struct session *s)
 {
-	int epfd = s->epfd, sigfd, timer = -1, snap_timer = -1, err;
+	int epfd = s->epfd, sigfd, timer = -1, snap_timer = -1;
+	int status_timer = -1, err;
 	bool done = false;
 	sigset_t mask;
 
@@ -430,6 +462,9 @@ static int trace_loop(struct session *s)
 		err = timer_add(epfd, s->o->duration_ns, false, &timer);
 	if (!err && s->o->snapshot_ns)
 		err = timer_add(epfd, s->o->snapshot_ns, true, &snap_timer);
+	if (!err && s->o->interval_ns)
+		err = timer_add(epfd, s->o->interval_ns, true, &status_timer);
+	status_init(&s->status, now_ns());
 	while (!err && !done) {
 		struct epoll_event evs[8];
 		struct follow_event fev;
@@ -450,8 +485,11 @@ static int trace_loop(struct session *s)
 			} else if (fd == snap_timer) {
 				if (timer_fired(fd))
 					err = take_snapshot(s, false);
+			} else if (fd == status_timer) {
+				if (timer_fired(fd))
+					show_status(s);
 			} else if (fd == s->snap.fd) {
-				snapshot_done(&s->snap);
+				snapshot_finished(s);
 			}
 			for (size_t j = 0; !err && j < s->nprocs; j++) {
 				struct proc *p = s->procs[j];
@@ -470,8 +508,10 @@ static int trace_loop(struct session *s)
 			err = drain(s);
 		done |= all_gone(s);
 	}
+	status_clear(&s->status);
 	close_timer(timer);
 	close_timer(snap_timer);
+	close_timer(status_timer);
 	close(sigfd);
 	return err;
 }
