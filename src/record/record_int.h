@@ -127,9 +127,10 @@ struct snapshot {
 int snapshot_start(struct snapshot *sn, const struct shared *sh,
 		   const struct record_opts *o, struct proc *const *procs,
 		   size_t n, uint64_t now, bool told);
-/* Waits for the one being written (@sn->fd readable: at once) and says
- * so if told. Returns 0 or its first negative errno; 0 when none. */
-int snapshot_done(struct snapshot *sn);
+/* Waits for the one being written, if any (@sn->fd readable: at once),
+ * and says how it went if told; a file it could not write it names on
+ * stderr itself. */
+void snapshot_done(struct snapshot *sn);
 
 /* The status line of --interval (status.c). */
 struct status {

@@ -76,13 +76,13 @@ int snapshot_start(struct snapshot *sn, const struct shared *sh,
 	return 0;
 }
 
-int snapshot_done(struct snapshot *sn)
+void snapshot_done(struct snapshot *sn)
 {
 	int err = -EIO;
 
 	if (sn->fd < 0)
-		return 0;
-	/* Blocks until the child is gone: its files are in place. */
+		return;
+	/* Blocks until the child has its files in place (or is gone). */
 	if (read(sn->fd, &err, sizeof(err)) != sizeof(err))
 		err = -EIO;
 	close(sn->fd);
@@ -94,5 +94,4 @@ int snapshot_done(struct snapshot *sn)
 	else if (sn->told)
 		fprintf(stderr, "dhtrace: snapshot (SIGUSR1) not written: %s\n",
 			strerror(-err));
-	return err;
 }
