@@ -1568,26 +1568,36 @@ def read_pty(fd, until=None):
     return got.decode()
 
 
+def hold_on_a_terminal(env):
+    """What t_hold's trace shows on a terminal (its stderr): up to a status
+    line with the 50 blocks held, then to the end."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        try:
+            t = start_hold(os.path.join(WORK, "status-tty.json"),
+                           stderr=slave, env=env)
+        finally:
+            os.close(slave)
+        shown = read_pty(master, b" in 50 blocks ")
+        t.stdin.close()
+        t.stdout.close()
+        shown += read_pty(master)
+    finally:
+        os.close(master)
+    check_eq(t.wait(timeout=60), 0, "exit status")
+    return shown
+
+
 @test
 def status_line_in_place_on_a_terminal():
-    import pty
+    # On by default on a terminal.
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
     for no_color in (False, True):
-        master, slave = pty.openpty()
-        env = dict(os.environ)
-        env.pop("NO_COLOR", None)
         if no_color:
             env["NO_COLOR"] = "1"
-        out = os.path.join(WORK, "status-tty.json")
-        try:
-            t = start_hold(out, stderr=slave, env=env)
-            os.close(slave)
-            shown = read_pty(master, b" in 50 blocks ")
-            t.stdin.close()
-            t.stdout.close()
-            shown += read_pty(master)
-            check_eq(t.wait(timeout=60), 0, "exit status")
-        finally:
-            os.close(master)
+        shown = hold_on_a_terminal(env)
         draws = re.findall(r"\r(dhtrace: [^\r\n\x1b]*)", shown)
         check(draws, "nothing drawn: %r" % shown[:300])
         held = [d for d in draws if " in 50 blocks " in d]
@@ -2606,7 +2616,11 @@ def error_bad_arguments():
                           (["--comm", "sh", "--", "true"], "go with -a"),
                           (["-a", "--comm", "a-name-over-15-bytes"], "--comm"),
                           (["-a", "--uid", "-1"], "--uid"),
-                          (["--max-procs", "0", "--", "true"], "--max-procs")):
+                          (["--max-procs", "0", "--", "true"], "--max-procs"),
+                          (["--snapshot-every", "0", "--", "true"], "--snapshot-every"),
+                          (["--snapshot-every", "1s", "-o", "-", "--", "true"],
+                           "not standard output"),
+                          (["--interval", "often", "--", "true"], "--interval")):
         check_one_line_error(dhtrace(args), pattern)
 
 
