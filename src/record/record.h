@@ -12,7 +12,9 @@
  * the process's recorder afresh on its new image, with the allocator that
  * image uses. When a process exits, its last events are read, its profile
  * written (src/record/outputs.c) and its recorder freed; the summary lists
- * them all.
+ * them all. Meanwhile, every --snapshot-every and on SIGUSR1, a forked
+ * child writes every live process's profile so far to the same files
+ * (src/record/snapshot.c).
  */
 #ifndef DHTRACE_RECORD_H
 #define DHTRACE_RECORD_H
