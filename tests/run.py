@@ -1511,6 +1511,195 @@ def ctrl_c_in_command_mode_goes_to_the_command():
     check_eq(summary_numbers(stderr), totals(p), "summary lines")
 
 
+# --- snapshots and the status line ------------------------------------------
+
+def temp_files(d):
+    """Outputs being written in d (NAME.XXXXXX until renamed)."""
+    return [f for f in os.listdir(d) if re.search(r"\.json\.\w{6}$", f)]
+
+
+def stderr_until(proc, pred, what, most=500):
+    """Lines of proc's stderr up to the first for which pred() holds."""
+    lines = []
+    while not lines or not pred(lines[-1]):
+        check(len(lines) < most, "%s: %r" % (what, lines[-8:]))
+        line = proc.stderr.readline()
+        check(line, "%s: stderr ended: %r" % (what, lines[-8:]))
+        lines.append(line)
+    return lines
+
+
+@test
+def kill_9_leaves_the_last_snapshot():
+    spin = start_spin("60")
+    try:
+        d = tempfile.mkdtemp(prefix="snap-kill-", dir=WORK)
+        out = os.path.join(d, "x.json")
+        t = subprocess.Popen([DHTRACE, "-p", str(spin.pid), "--snapshot-every",
+                              "1s", "-o", out], stderr=subprocess.DEVNULL)
+
+        def second_snapshot():
+            check(t.poll() is None, "dhtrace ended (%s)" % t.returncode)
+            if not os.path.exists(out):
+                return False
+            with open(out) as f:
+                return json.load(f)["te"] > 1500 * 1000
+        try:
+            wait_for(second_snapshot, "no second snapshot after 20 s")
+        finally:
+            t.kill()
+            t.wait()
+        # A snapshot being written still lands; then the probes are gone.
+        wait_for(lambda: not temp_files(d), "a snapshot left half written")
+        wait_for(lambda: not has_int3(spin.pid), "probes left in malloc")
+        check_eq(spin.poll(), None, "t_spin after dhtrace was killed")
+        check_eq(os.listdir(d), ["x.json"], "files")
+        with open(out) as f:
+            p = json.load(f)
+        check_eq((p["pid"], p["cmd"]), (spin.pid, prog("t_spin") + " 60"), "pid and cmd")
+        seen = totals(p)
+        rounds = seen["total"][1]
+        # One 64-byte round a millisecond at most, each freed at once.
+        check(0 < rounds <= p["te"] // 1000 + 1 and seen["total"][0] == 64 * rounds,
+              "t_spin's rounds in %d µs: %s" % (p["te"], seen))
+        check_eq(seen["gmax"], (64, 1), "peak")
+        check(seen["end"] in ((0, 0), (64, 1)), "live at the snapshot: %s" % (seen["end"],))
+        r = analyze(["report", out])
+        check_eq(r.returncode, 0, "report's exit status (%s)" % r.stderr.strip())
+        check(re.search(r"^Total: .* in %s blocks$" % re.escape("{:,}".format(rounds)),
+                        r.stdout, re.M), "report's total: " + r.stdout[:300])
+    finally:
+        spin.kill()
+        spin.wait()
+
+
+HOLD_HELD = {"total": (5000, 50), "gmax": (5000, 50), "end": (5000, 50)}
+HOLD_FINAL = {"total": (5000, 50), "gmax": (5000, 50), "end": (0, 0)}
+
+
+def start_hold(out, extra=(), **kw):
+    """dhtrace -o out -- t_hold 50, once the 50 blocks are held."""
+    t = subprocess.Popen([DHTRACE, "-o", out] + list(extra) + ["--", prog("t_hold"), "50"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True, **kw)
+    check_eq(t.stdout.readline().strip(), "held 50", "t_hold's first line")
+    return t
+
+
+@test
+def sigusr1_writes_a_snapshot():
+    out = os.path.join(WORK, "usr1.json")
+    t = start_hold(out, stderr=subprocess.PIPE)
+    t.send_signal(signal.SIGUSR1)
+    lines = stderr_until(t, lambda l: l.startswith("dhtrace: snapshot"),
+                         "no word of the snapshot")
+    check_eq(lines[-1], "dhtrace: snapshot written (SIGUSR1): 1 process\n", "the word")
+    with open(out) as f:
+        snap = json.load(f)
+    stderr = t.communicate("", timeout=60)[1]
+    check_eq(t.returncode, 0, "exit status (%s)" % stderr.strip())
+    with open(out) as f:
+        final = json.load(f)
+    check_eq(totals(snap), HOLD_HELD, "the snapshot")
+    check_eq(totals(final), HOLD_FINAL, "the final profile")
+    check_eq(summary_numbers(stderr), HOLD_FINAL, "the summary")
+    check_eq(sorted(snap), sorted(final), "fields")
+    check_eq(snap["tg"], final["tg"], "t-gmax: the last malloc, in both")
+    check(snap["te"] < final["te"], "t-end: %d, then %d" % (snap["te"], final["te"]))
+    check_eq([(x["tb"], x["tbk"], x["fs"]) for x in snap["pps"]],
+             [(x["tb"], x["tbk"], x["fs"]) for x in final["pps"]], "program points")
+    check_eq(snap["ftbl"], final["ftbl"], "frames")
+
+
+STATUS = re.compile(r"^dhtrace: (\d+\.\d)s  ([\d,]+) events/s  live (\d+(?:\.\d)? "
+                    r"(?:B|[KMGTPE]iB)) in ([\d,]+) blocks  peak (\d+(?:\.\d)? "
+                    r"(?:B|[KMGTPE]iB))  lost ([\d,]+)$")
+
+
+def number(s):
+    return int(s.replace(",", ""))
+
+
+@test
+def status_line_every_interval():
+    out = os.path.join(WORK, "status.json")
+    t = start_hold(out, ["--interval", "100ms"], stderr=subprocess.PIPE)
+    lines = stderr_until(t, lambda l: " in 50 blocks " in l,
+                         "no status line with the 50 blocks held")
+    stderr = "".join(lines) + t.communicate("", timeout=60)[1]
+    check_eq(t.returncode, 0, "exit status (%s)" % stderr.strip())
+    check("\r" not in stderr and "\x1b" not in stderr, "in place on a pipe: %r" % stderr[:200])
+    status = stderr.split("dhtrace: Total:")[0].splitlines()
+    parsed = []
+    for line in status:
+        m = STATUS.match(line)
+        check(m, "not a status line: %r" % line)
+        parsed.append(m.groups())
+    times = [float(g[0]) for g in parsed]
+    check(times == sorted(times) and len(set(times)) == len(times),
+          "elapsed times: %r" % times)
+    held = [g for g in parsed if number(g[3]) == 50]
+    check_eq(held[0][2:], ("4.9 KiB", "50", "4.9 KiB", "0"), "while 50 blocks are held")
+    check(all(number(g[3]) <= 50 and g[5] == "0" for g in parsed), "blocks and losses: %r" % parsed)
+    upto = parsed[:parsed.index(held[0]) + 1]
+    check(any(number(g[1]) > 0 for g in upto), "no events/s till the blocks: %r" % upto)
+
+
+def read_pty(fd, until=None):
+    """What the terminal at master fd shows, up to `until` or its end."""
+    got = b""
+    while until is None or until not in got:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    return got.decode()
+
+
+def hold_on_a_terminal(env):
+    """What t_hold's trace shows on a terminal (its stderr): up to a status
+    line with the 50 blocks held, then to the end."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        try:
+            t = start_hold(os.path.join(WORK, "status-tty.json"),
+                           stderr=slave, env=env)
+        finally:
+            os.close(slave)
+        shown = read_pty(master, b" in 50 blocks ")
+        t.stdin.close()
+        t.stdout.close()
+        shown += read_pty(master)
+    finally:
+        os.close(master)
+    check_eq(t.wait(timeout=60), 0, "exit status")
+    return shown
+
+
+@test
+def status_line_in_place_on_a_terminal():
+    # On by default on a terminal.
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    for no_color in (False, True):
+        if no_color:
+            env["NO_COLOR"] = "1"
+        shown = hold_on_a_terminal(env)
+        draws = re.findall(r"\r(dhtrace: [^\r\n\x1b]*)", shown)
+        check(draws, "nothing drawn: %r" % shown[:300])
+        held = [d for d in draws if " in 50 blocks " in d]
+        check(held and STATUS.match(held[0].rstrip(" ")), "draws: %r" % draws)
+        if no_color:
+            check("\x1b" not in shown, "escapes with NO_COLOR: %r" % shown[:300])
+        else:
+            check("\r" + held[0] + "\x1b[K" in shown, "cleared to the end: %r" % shown[:300])
+            check("\r\x1b[Kdhtrace: Total:" in shown, "cleared before the summary: %r" % shown[-600:])
+
+
 # --- following children: fork, vfork, exec ----------------------------------
 
 EXEC_TARGET_TOTALS = {"total": (3000, 3), "gmax": (3000, 3), "end": (2000, 2)}
@@ -2518,7 +2707,11 @@ def error_bad_arguments():
                           (["--comm", "sh", "--", "true"], "go with -a"),
                           (["-a", "--comm", "a-name-over-15-bytes"], "--comm"),
                           (["-a", "--uid", "-1"], "--uid"),
-                          (["--max-procs", "0", "--", "true"], "--max-procs")):
+                          (["--max-procs", "0", "--", "true"], "--max-procs"),
+                          (["--snapshot-every", "0", "--", "true"], "--snapshot-every"),
+                          (["--snapshot-every", "1s", "-o", "-", "--", "true"],
+                           "not standard output"),
+                          (["--interval", "often", "--", "true"], "--interval")):
         check_one_line_error(dhtrace(args), pattern)
 
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "record/record.h"
@@ -35,6 +36,13 @@ static const char usage[] =
 "  -p, --pid PID[,PID..]  attach to running processes until they exit or\n"
 "                         Ctrl-C (repeatable)\n"
 "  -d, --duration TIME    stop after TIME (e.g. 30s, 500ms, 2m)\n"
+"      --snapshot-every TIME\n"
+"                         write every process's profile so far to its files\n"
+"                         every TIME, as the end of the run would (SIGUSR1\n"
+"                         to dhtrace writes one at any time)\n"
+"      --interval TIME    a status line on stderr every TIME: events/s, live\n"
+"                         and peak bytes, events lost (default 1s when stderr\n"
+"                         is a terminal; 0 turns it off)\n"
 "  -a, --all              every process on the machine that allocates, those\n"
 "                         started later too (dhtrace's own excepted), until\n"
 "                         Ctrl-C or -d; with filters, those that pass all:\n"
@@ -243,6 +251,8 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "snapshot-every", required_argument, NULL, 'S' },
+		{ "interval", required_argument, NULL, 'T' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "max-frames", required_argument, NULL, 'F' },
@@ -270,6 +280,7 @@ int main(int argc, char **argv)
 		.follow = true,
 		.max_procs = DEFAULT_MAX_PROCS,
 		.uid = -1,
+		.interval_ns = isatty(STDERR_FILENO) ? 1000000000ULL : 0,
 	};
 	static struct record_gates gates;
 	pid_t pids[MAX_PIDS];
@@ -339,6 +350,16 @@ int main(int argc, char **argv)
 			if (!o.duration_ns)
 				return bad_arg("duration", optarg);
 			break;
+		case 'S':
+			o.snapshot_ns = parse_duration(optarg);
+			if (!o.snapshot_ns)
+				return bad_arg("--snapshot-every", optarg);
+			break;
+		case 'T':
+			o.interval_ns = strcmp(optarg, "0") ? parse_duration(optarg) : 0;
+			if (!o.interval_ns && strcmp(optarg, "0"))
+				return bad_arg("--interval", optarg);
+			break;
 		case 'o':
 			if (!*optarg)
 				return bad_arg("output file", optarg);
@@ -400,6 +421,10 @@ int main(int argc, char **argv)
 	}
 	if (!o.all && (o.ncomms || o.uid >= 0 || o.cgroup)) {
 		fprintf(stderr, "dhtrace: --comm, --uid and --cgroup go with -a\n");
+		return 2;
+	}
+	if (o.snapshot_ns && output && !strcmp(output, "-")) {
+		fprintf(stderr, "dhtrace: --snapshot-every writes files, not standard output\n");
 		return 2;
 	}
 	if (output_names(output, formats, &o)) {

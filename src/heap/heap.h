@@ -87,7 +87,9 @@ int heap_realloc_end(struct heap *h, uint32_t pid, uint32_t tid,
  * blocks. No events may follow. */
 void heap_finish(struct heap *h, uint64_t t_end_ns);
 
-/* After heap_finish(). PP ids never used read as all zero. */
+/* After heap_finish(); heap_totals() also during the run: its totals,
+ * peak and current (end) numbers so far. PP ids never used read as all
+ * zero. */
 void heap_totals(const struct heap *h, struct heap_totals *out);
 size_t heap_pp_count(const struct heap *h);	/* 1 + highest PP id seen */
 void heap_pp_stats(const struct heap *h, uint32_t pp,

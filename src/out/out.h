@@ -225,6 +225,8 @@ const char *out_thousands(uint64_t v, char buf[32]);
 
 /* 1234567 -> "1,234,567 B (1.2 MiB)"; below 1 KiB just "107 B". */
 const char *out_bytes(uint64_t v, char buf[64]);
+/* 1234567 -> "1.2 MiB"; below 1 KiB "107 B". */
+const char *out_bytes_short(uint64_t v, char buf[32]);
 /* @new - @base with a sign: "+1,000", "-5", "+0". */
 const char *out_signed(uint64_t base, uint64_t new, char buf[32]);
 /* The change from @base in percent: "+10.0%", "-2.5%"; "+inf%" from 0. */

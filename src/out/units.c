@@ -6,23 +6,44 @@
 
 #include "out/out.h"
 
-const char *out_bytes(uint64_t v, char buf[64])
+/* The value in the largest binary unit it reaches, and which one (-1: B). */
+static int binary_unit(uint64_t v, double *x)
 {
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB",
-					     "PiB", "EiB" };
-	char n[32];
-	double x = (double)v;
 	int u = -1;
 
-	while (x >= 1024 && u < 5) {
-		x /= 1024;
+	*x = (double)v;
+	while (*x >= 1024 && u < 5) {
+		*x /= 1024;
 		u++;
 	}
+	return u;
+}
+
+static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+
+const char *out_bytes(uint64_t v, char buf[64])
+{
+	char n[32];
+	double x;
+	int u = binary_unit(v, &x);
+
 	if (u < 0)
 		snprintf(buf, 64, "%s B", out_thousands(v, n));
 	else
 		snprintf(buf, 64, "%s B (%.1f %s)", out_thousands(v, n), x,
 			 units[u]);
+	return buf;
+}
+
+const char *out_bytes_short(uint64_t v, char buf[32])
+{
+	double x;
+	int u = binary_unit(v, &x);
+
+	if (u < 0)
+		snprintf(buf, 32, "%u B", (unsigned int)v);
+	else
+		snprintf(buf, 32, "%.1f %s", x, units[u]);
 	return buf;
 }
 

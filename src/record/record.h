@@ -12,7 +12,9 @@
  * the process's recorder afresh on its new image, with the allocator that
  * image uses. When a process exits, its last events are read, its profile
  * written (src/record/outputs.c) and its recorder freed; the summary lists
- * them all.
+ * them all. Meanwhile, every --snapshot-every and on SIGUSR1, a forked
+ * child writes every live process's profile so far to the same files
+ * (src/record/snapshot.c).
  */
 #ifndef DHTRACE_RECORD_H
 #define DHTRACE_RECORD_H
@@ -41,6 +43,8 @@ struct record_opts {
 	long uid;
 	const char *cgroup;
 	uint64_t duration_ns;	/* 0 = until they exit or a signal */
+	uint64_t snapshot_ns;	/* write the profiles so far this often; 0: no */
+	uint64_t interval_ns;	/* a status line on stderr this often; 0: no */
 	/* The files to write, NULL for a format not wanted; "%p" expands
 	 * to the pid. */
 	char *dhat_output;

@@ -117,4 +117,43 @@ void outputs_free(struct outputs *out);
 int outputs_write(const struct shared *sh, const struct proc *p,
 		  const struct outputs *out);
 
+/* Snapshots (snapshot.c): one at a time, written by a forked child. */
+struct snapshot {
+	int fd;			/* the child's report; -1: none running */
+	pid_t pid;
+	size_t nprocs;
+	bool told;		/* asked for by SIGUSR1: say when written */
+};
+
+/* The profile so far of @procs, as of @now (their heaps closed on the
+ * child's copy), to their files. -EBUSY while one is being written. */
+int snapshot_start(struct snapshot *sn, const struct shared *sh,
+		   const struct record_opts *o, struct proc *const *procs,
+		   size_t n, uint64_t now, bool told);
+/* Waits for the one being written, if any (@sn->fd readable: at once),
+ * and says how it went if told; a file it could not write it names on
+ * stderr itself. */
+void snapshot_done(struct snapshot *sn);
+
+/* The status line of --interval (status.c). */
+struct status {
+	bool tty;		/* rewritten in place */
+	bool escapes;		/* clear to end of line: not with NO_COLOR */
+	size_t shown;		/* its length on the terminal; 0: none */
+	uint64_t start_ns, last_ns, last_events;
+};
+
+struct status_numbers {
+	uint64_t events;		/* read so far */
+	uint64_t live_bytes, live_blocks;	/* summed over processes */
+	uint64_t peak_bytes;		/* each process's own peak, summed */
+	uint64_t lost;			/* events lost in the kernel */
+};
+
+void status_init(struct status *st, uint64_t now);
+void status_show(struct status *st, const struct status_numbers *n,
+		 uint64_t now);
+/* Off the terminal, before another line is written. */
+void status_clear(struct status *st);
+
 #endif /* DHTRACE_RECORD_INT_H */

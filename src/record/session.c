@@ -60,6 +60,9 @@ struct session {
 	int root_status;
 	bool root_exited;
 	int err;			/* first failure inside a callback */
+	uint64_t nevents;		/* read from the kernel so far */
+	struct snapshot snap;
+	struct status status;
 };
 
 static uint64_t clock_ns(clockid_t clock)
@@ -214,6 +217,7 @@ static int on_event(void *ctx, const struct dh_event *e)
 	struct proc *p;
 	int err;
 
+	s->nevents++;
 	if (e->kind == DH_EV_FORK)
 		err = on_fork(s, e->pid, (pid_t)e->addr);
 	else if (e->kind == DH_EV_EXEC)
@@ -257,12 +261,22 @@ static int watch(struct session *s, pid_t pid, bool all_threads)
 	return err;
 }
 
+/* Waits for the snapshot being written, if any. */
+static void snapshot_finished(struct session *s)
+{
+	if (s->snap.told)
+		status_clear(&s->status);
+	snapshot_done(&s->snap);
+}
+
 /* The process is gone, or tracing ends: its profile is final. */
 static int finish(struct session *s, struct proc *p)
 {
 	struct done *d;
 	int err;
 
+	/* A snapshot being written would land over the final files. */
+	snapshot_finished(s);
 	heap_finish(p->heap, now_ns());
 	if (s->sh.sample_bytes) {
 		probes_totals(s->sh.probes, p->pid, &p->requested);
@@ -325,22 +339,99 @@ static int on_follow(struct session *s, const struct follow_event *ev)
 	return err;
 }
 
-static int timer_open(uint64_t duration_ns)
+/* A timer in the event loop at *@fd, once or every @ns. */
+static int timer_add(int epfd, uint64_t ns, bool periodic, int *fd)
 {
-	struct itimerspec its = {
-		.it_value.tv_sec = duration_ns / 1000000000ULL,
-		.it_value.tv_nsec = duration_ns % 1000000000ULL,
-	};
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), err;
+	struct timespec t = { ns / 1000000000ULL, ns % 1000000000ULL };
+	struct itimerspec its = { .it_value = t };
+	int err;
 
-	if (fd < 0)
+	*fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (*fd < 0)
 		return -errno;
-	if (timerfd_settime(fd, 0, &its, NULL)) {
-		err = -errno;
-		close(fd);
-		return err;
+	if (periodic)
+		its.it_interval = t;
+	err = timerfd_settime(*fd, 0, &its, NULL) ? -errno : epoll_add(epfd, *fd);
+	if (err) {
+		close(*fd);
+		*fd = -1;
 	}
-	return fd;
+	return err;
+}
+
+/* A periodic timer is ready: read it, or it stays ready. */
+static bool timer_fired(int fd)
+{
+	uint64_t expirations;
+
+	return read(fd, &expirations, sizeof(expirations)) == sizeof(expirations);
+}
+
+static void close_timer(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The signals the loop takes, blocked from the start. */
+static void loop_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGHUP);
+	sigaddset(mask, SIGUSR1);
+}
+
+static bool to_stdout(const struct record_opts *o)
+{
+	return (o->dhat_output && !strcmp(o->dhat_output, "-")) ||
+	       (o->pprof_output && !strcmp(o->pprof_output, "-"));
+}
+
+/* Every live process's profile so far (@told: for SIGUSR1, which is
+ * answered on stderr). One being written already makes this one moot. */
+static int take_snapshot(struct session *s, bool told)
+{
+	int err;
+
+	if (told)
+		status_clear(&s->status);
+	if (told && to_stdout(s->o)) {
+		fprintf(stderr, "dhtrace: no snapshot (SIGUSR1): the profile goes to standard output\n");
+		return 0;
+	}
+	err = drain(s);
+	if (err)
+		return err;
+	err = snapshot_start(&s->snap, &s->sh, s->o, s->procs, s->nprocs,
+			     now_ns(), told);
+	if (!err)
+		return epoll_add(s->epfd, s->snap.fd);
+	if (told && err == -EBUSY)
+		fprintf(stderr, "dhtrace: no snapshot (SIGUSR1): the last one is still being written\n");
+	else if (err != -EBUSY)
+		fprintf(stderr, "dhtrace: cannot write a snapshot: %s\n",
+			strerror(-err));
+	return 0;
+}
+
+static void show_status(struct session *s)
+{
+	struct status_numbers n = { .events = s->nevents };
+	uint64_t c[DH_CNT_COUNT];
+
+	for (size_t i = 0; i < s->nprocs; i++) {
+		struct heap_totals t;
+
+		heap_totals(s->procs[i]->heap, &t);
+		n.live_bytes += t.end_bytes;
+		n.live_blocks += t.end_blocks;
+		n.peak_bytes += t.gmax_bytes;
+	}
+	probes_counters(s->sh.probes, c);
+	n.lost = c[DH_CNT_EVENTS_LOST];
+	status_show(&s->status, &n, now_ns());
 }
 
 /*
@@ -355,6 +446,12 @@ static bool handle_signal(struct session *s, int sigfd)
 
 	if (read(sigfd, &si, sizeof(si)) != sizeof(si))
 		return false;
+	if (si.ssi_signo == SIGUSR1) {
+		int err = take_snapshot(s, true);
+
+		s->err = s->err ? s->err : err;
+		return false;
+	}
 	if (!s->o->argv || s->root_exited)
 		return true;
 	if (si.ssi_code == SI_USER || si.ssi_code == SI_QUEUE ||
@@ -372,14 +469,12 @@ static bool all_gone(const struct session *s)
 /* Runs until the processes exit, a signal or the duration ends it. */
 static int trace_loop(struct session *s)
 {
-	int epfd = s->epfd, sigfd, timer = -1, err;
+	int epfd = s->epfd, sigfd, timer = -1, snap_timer = -1;
+	int status_timer = -1, err;
 	bool done = false;
 	sigset_t mask;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
+	loop_signals(&mask);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sigfd < 0)
 		return -errno;
@@ -388,10 +483,13 @@ static int trace_loop(struct session *s)
 		err = epoll_add(epfd, sigfd);
 	if (!err && s->follow)
 		err = epoll_add(epfd, follow_fd(s->follow));
-	if (!err && s->o->duration_ns) {
-		timer = timer_open(s->o->duration_ns);
-		err = timer < 0 ? timer : epoll_add(epfd, timer);
-	}
+	if (!err && s->o->duration_ns)
+		err = timer_add(epfd, s->o->duration_ns, false, &timer);
+	if (!err && s->o->snapshot_ns)
+		err = timer_add(epfd, s->o->snapshot_ns, true, &snap_timer);
+	if (!err && s->o->interval_ns)
+		err = timer_add(epfd, s->o->interval_ns, true, &status_timer);
+	status_init(&s->status, now_ns());
 	while (!err && !done) {
 		struct epoll_event evs[8];
 		struct follow_event fev;
@@ -404,11 +502,21 @@ static int trace_loop(struct session *s)
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
-			if (fd == timer)
+			if (fd == timer) {
 				done = true;
-			else if (fd == sigfd)
+			} else if (fd == sigfd) {
 				done |= handle_signal(s, sigfd);
-			for (size_t j = 0; j < s->nprocs; j++) {
+				err = s->err;
+			} else if (fd == snap_timer) {
+				if (timer_fired(fd))
+					err = take_snapshot(s, false);
+			} else if (fd == status_timer) {
+				if (timer_fired(fd))
+					show_status(s);
+			} else if (fd == s->snap.fd) {
+				snapshot_finished(s);
+			}
+			for (size_t j = 0; !err && j < s->nprocs; j++) {
 				struct proc *p = s->procs[j];
 
 				if (p->pidfd != fd)
@@ -425,8 +533,10 @@ static int trace_loop(struct session *s)
 			err = drain(s);
 		done |= all_gone(s);
 	}
-	if (timer >= 0)
-		close(timer);
+	status_clear(&s->status);
+	close_timer(timer);
+	close_timer(snap_timer);
+	close_timer(status_timer);
 	close(sigfd);
 	return err;
 }
@@ -739,6 +849,7 @@ static void session_close(struct session *s)
 {
 	/* Held processes go on, untraced, before anything else ends. */
 	follow_stop(s->follow);
+	snapshot_done(&s->snap);
 	while (s->nprocs)
 		proc_free(s->procs[--s->nprocs]);
 	if (s->epfd >= 0)
@@ -764,7 +875,8 @@ int record(const struct record_opts *o)
 {
 	struct session s = { .o = o, .sh.max_ips = o->max_frames - 1,
 			     .sh.allocator = o->allocator,
-			     .sh.sample_bytes = o->sample_bytes, .epfd = -1 };
+			     .sh.sample_bytes = o->sample_bytes, .epfd = -1,
+			     .snap.fd = -1 };
 	struct target t = { .pidfd = -1, .release_fd = -1, .exec_err_fd = -1 };
 	char *exe = NULL;
 	sigset_t mask;
@@ -772,10 +884,7 @@ int record(const struct record_opts *o)
 
 	/* Signals arrive through a signalfd in the loop; the command
 	 * unblocks them before exec. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
+	loop_signals(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	err = outputs_check(o);
