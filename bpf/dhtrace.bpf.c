@@ -91,6 +91,20 @@ static __always_inline void count(__u32 which)
 		(*c)++;
 }
 
+/* Every probe hit, by kind: what the traps cost is reckoned from these. */
+static __always_inline void count_hit(__u64 cookie)
+{
+	__u32 fn = DH_COOKIE_FN(cookie);
+	bool stepped = cookie & DH_COOKIE_STEPPED;
+
+	if (cookie & DH_COOKIE_RETURN)
+		count(DH_CNT_HIT_RETURN);
+	else if (fn == DH_FN_FREE || fn == DH_FN_DELETE)
+		count(stepped ? DH_CNT_HIT_RELEASE_STEPPED : DH_CNT_HIT_RELEASE);
+	else
+		count(stepped ? DH_CNT_HIT_ALLOC_STEPPED : DH_CNT_HIT_ALLOC);
+}
+
 static __always_inline void emit_as(__u64 id, __u32 kind, __u64 addr,
 				    __u64 old_addr, __u64 size, __u64 stack_id)
 {
@@ -491,6 +505,7 @@ int BPF_KPROBE(dh_entry)
 	struct args a;
 	__u64 old = 0;
 
+	count_hit(cookie);
 	if (!is_target(cookie))
 		return 0;
 	load_args(ctx, cookie, &a);
@@ -552,10 +567,12 @@ SEC("uretprobe")
 int BPF_KRETPROBE(dh_alloc_return)
 {
 	__u64 ret = PT_REGS_RC(ctx);
+	__u64 cookie = bpf_get_attach_cookie(ctx);
 	struct thread_state *st;
 	__u64 addr = ret;
 
-	if (!is_target(bpf_get_attach_cookie(ctx)))
+	count_hit(cookie);
+	if (!is_target(cookie))
 		return 0;
 	st = thread_state(false);
 	if (!st || !st->depth)
@@ -660,9 +677,11 @@ int BPF_PROG(dh_exec, struct task_struct *p, pid_t old_pid,
 	return 0;
 }
 
-/* The floor for `make bench`: a probe that does nothing, on the same sites. */
+/* The floor for `make bench`: a probe that only counts, on the same
+ * sites. */
 SEC("uprobe")
 int dh_empty(struct pt_regs *ctx)
 {
+	count_hit(bpf_get_attach_cookie(ctx));
 	return 0;
 }

@@ -42,11 +42,15 @@ struct probes {
 	unsigned int closing;	/* closer threads running */
 	unsigned int retries;	/* attach calls that had to be retried */
 	bool slot_used[DH_UNWIND_SLOTS];	/* of unwind_mappings */
+	int stats_fd;		/* keeps BPF run-time stats on; -1: off */
+	uint64_t bpf_ns0, bpf_runs0;	/* the calibration's */
+	struct trap_costs traps;
 };
 
 /* The links of one process: fds of uprobe_multi links, or perf links. */
 struct probe_links {
 	struct probes *p;
+	bool empty;		/* of the cost floor's program */
 	int *fds;
 	struct bpf_link **perf;
 	size_t n;
@@ -114,6 +118,55 @@ static int load(struct probes *p, const struct probes_opts *o)
 	return err;
 }
 
+/* Every loaded program's run time and runs, as the kernel counts them. */
+void probes_bpf_time(const struct probes *p, uint64_t *ns, uint64_t *runs)
+{
+	struct bpf_program *prog;
+
+	*ns = *runs = 0;
+	bpf_object__for_each_program(prog, p->skel->obj) {
+		struct bpf_prog_info info = { 0 };
+		uint32_t len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		*ns += info.run_time_ns;
+		*runs += info.run_cnt;
+	}
+}
+
+static void counters_clear(const struct probes *p)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *zeros = ncpu > 0 ? calloc(ncpu, sizeof(*zeros)) : NULL;
+
+	for (uint32_t k = 0; zeros && k < DH_CNT_COUNT; k++)
+		bpf_map_update_elem(bpf_map__fd(p->skel->maps.counters), &k,
+				    zeros, BPF_ANY);
+	free(zeros);
+}
+
+/* Run-time stats on while we are loaded, the traps timed; what the
+ * calibration's probes ran is not the run's. */
+static void start_costs(struct probes *p)
+{
+	p->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	trap_calibrate(p, &p->traps);
+	counters_clear(p);
+	probes_bpf_time(p, &p->bpf_ns0, &p->bpf_runs0);
+}
+
+void probes_cost(const struct probes *p, struct probes_cost *out)
+{
+	probes_counters(p, out->hits);
+	out->bpf_stats = p->stats_fd >= 0;
+	probes_bpf_time(p, &out->bpf_ns, &out->bpf_runs);
+	out->bpf_ns -= p->bpf_ns0;
+	out->bpf_runs -= p->bpf_runs0;
+	out->traps = p->traps;
+}
+
 int probes_open(struct probes **out, const struct probes_opts *o,
 		event_fn on_event, void *ctx)
 {
@@ -127,6 +180,7 @@ int probes_open(struct probes **out, const struct probes_opts *o,
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->idle, NULL);
+	p->stats_fd = -1;
 	p->on_event = on_event;
 	p->ctx = ctx;
 	p->max_frames = o->max_frames;
@@ -160,6 +214,7 @@ int probes_open(struct probes **out, const struct probes_opts *o,
 		err = -errno;
 		goto fail;
 	}
+	start_costs(p);
 	*out = p;
 	return 0;
 fail:
@@ -177,20 +232,25 @@ static bool is_release(enum dh_fn fn)
 	return fn == DH_FN_FREE || fn == DH_FN_DELETE;
 }
 
-static struct bpf_program *program_for(struct probes *p, bool ret)
+static struct bpf_program *program_for(const struct probe_links *l, bool ret)
 {
-	if (p->empty)
-		return p->skel->progs.dh_empty;
-	return ret ? p->skel->progs.dh_alloc_return : p->skel->progs.dh_entry;
+	const struct dhtrace_bpf *skel = l->p->skel;
+
+	if (l->empty)
+		return skel->progs.dh_empty;
+	return ret ? skel->progs.dh_alloc_return : skel->progs.dh_entry;
 }
 
-static uint64_t cookie_of(pid_t pid, const struct alloc_site *s)
+static uint64_t cookie_of(pid_t pid, const struct alloc_site *s, bool ret)
 {
 	uint32_t regs = 0;
 
 	for (unsigned int a = 0; a < DH_ARGS; a++)
 		regs |= (uint32_t)s->place.arg_reg[a] << (4 * a);
-	return DH_COOKIE(pid, s->fn, regs);
+	if (ret)
+		return DH_COOKIE(pid, s->fn, regs) | DH_COOKIE_RETURN;
+	return DH_COOKIE(pid, s->fn, regs) |
+	       (s->place.stepped ? DH_COOKIE_STEPPED : 0);
 }
 
 /* The kernel refuses a uprobe at an address another tracer is busy
@@ -212,7 +272,7 @@ static int link_multi(struct probes *p, struct probe_links *l, pid_t pid,
 		      const uint64_t *cookies, uint32_t cnt, bool ret)
 {
 	struct uprobe_multi_attr a = {
-		.prog_fd = bpf_program__fd(program_for(p, ret)),
+		.prog_fd = bpf_program__fd(program_for(l, ret)),
 		.attach_type = BPF_TRACE_UPROBE_MULTI,
 		.path = (uintptr_t)path,
 		.offsets = (uintptr_t)offsets,
@@ -240,11 +300,11 @@ static int link_perf(struct probes *p, struct probe_links *l, pid_t pid,
 		     const struct alloc_site *s, bool ret)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret,
-		    .bpf_cookie = cookie_of(pid, s));
+		    .bpf_cookie = cookie_of(pid, s, ret));
 	struct bpf_link *link = NULL;
 
 	for (int try = 0; try < ATTACH_TRIES && !link; try++) {
-		link = bpf_program__attach_uprobe_opts(program_for(p, ret), pid,
+		link = bpf_program__attach_uprobe_opts(program_for(l, ret), pid,
 						       s->path, s->place.offset, &opts);
 		if (link || !transient(-errno))
 			break;
@@ -282,7 +342,7 @@ static int attach_object(struct probes *p, struct probe_links *l, pid_t pid,
 		if (strcmp(s->path, path) || !probed(s, ret))
 			continue;
 		offsets[cnt] = s->place.offset;
-		cookies[cnt++] = cookie_of(pid, s);
+		cookies[cnt++] = cookie_of(pid, s, ret);
 	}
 	err = cnt ? link_multi(p, l, pid, path, offsets, cookies, cnt, ret) : 0;
 out:
@@ -306,8 +366,8 @@ static bool first_of_object(const struct alloc_sites *sites, size_t i)
  * frame would pass for nested ones and go uncounted. A return without its
  * entry (a call under way at attach time) is ignored.
  */
-int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
-		  struct probe_links **out)
+static int attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
+		  bool empty, struct probe_links **out)
 {
 	struct probe_links *l = calloc(1, sizeof(*l));
 	int err = -ENOMEM;
@@ -316,6 +376,7 @@ int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
 	if (!l)
 		return -ENOMEM;
 	l->p = p;
+	l->empty = empty;
 	/* At most two links per site, fewer with uprobe_multi. */
 	if (p->multi)
 		l->fds = calloc(2 * sites->n + 1, sizeof(*l->fds));
@@ -341,6 +402,19 @@ int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
 fail:
 	probes_detach(l);
 	return err;
+}
+
+int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
+		  struct probe_links **out)
+{
+	return attach(p, pid, sites, p->empty, out);
+}
+
+int probes_attach_floor(struct probes *p, pid_t pid,
+			const struct alloc_sites *sites,
+			struct probe_links **out)
+{
+	return attach(p, pid, sites, true, out);
 }
 
 /* One link being closed. */
@@ -561,6 +635,8 @@ void probes_close(struct probes *p)
 	bpf_link__destroy(p->fork_link);
 	bpf_link__destroy(p->exec_link);
 	ring_buffer__free(p->rb);
+	if (p->stats_fd >= 0)
+		close(p->stats_fd);
 	dhtrace_bpf__destroy(p->skel);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->idle);
