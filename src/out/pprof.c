@@ -173,6 +173,9 @@ static void intern_fixed(struct writer *w)
 	}
 	w->comments[1] = str(w, s);
 	free(s);
+	/* the table is written before the trailer that names them */
+	for (size_t i = 0; i < p->ncomments; i++)
+		str(w, p->comments[i]);
 }
 
 static void put_sample(struct writer *w, const struct pprof_sample *s)
@@ -279,13 +282,23 @@ static void put_function(struct writer *w, uint32_t id)
 static void put_trailer(struct writer *w)
 {
 	const struct pprof_profile *p = w->p;
-	uint64_t comments[2] = { w->comments[0], w->comments[1] };
+	size_t n = 2 + p->ncomments;
+	uint64_t *comments = malloc(n * sizeof(*comments));
 
+	if (!comments) {
+		w->err = -ENOMEM;
+		return;
+	}
+	comments[0] = w->comments[0];
+	comments[1] = w->comments[1];
+	for (size_t i = 0; i < p->ncomments; i++)
+		comments[2 + i] = str(w, p->comments[i]);	/* interned: found */
 	pb_uint(&w->buf, PROFILE_TIME_NANOS, (uint64_t)p->time_nanos);
 	pb_uint(&w->buf, PROFILE_DURATION_NANOS, (uint64_t)p->duration_nanos);
 	put_value_type(w, PROFILE_PERIOD_TYPE, w->period_type);
 	pb_uint(&w->buf, PROFILE_PERIOD, 1);	/* every block counted */
-	pb_packed(&w->buf, PROFILE_COMMENT, comments, 2);
+	pb_packed(&w->buf, PROFILE_COMMENT, comments, n);
+	free(comments);
 	/* alloc_space: every call site that allocated shows, where the
 	 * in-use and peak views show only what was live */
 	pb_uint(&w->buf, PROFILE_DEFAULT_SAMPLE_TYPE, w->types[1][0]);
