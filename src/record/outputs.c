@@ -103,14 +103,15 @@ int outputs_check(const struct record_opts *o)
 	return err;
 }
 
-static int write_dhat(const struct proc *r, const char *path)
+static int write_dhat(const struct proc *r, const struct out_overhead *cost,
+		      const char *path)
 {
 	size_t npps = sites_count(r->sites), nftbl = sym_frame_count(r->sym);
 	struct profile_pp *pps = calloc(npps ? npps : 1, sizeof(*pps));
 	const char **ftbl = calloc(nftbl ? nftbl : 1, sizeof(*ftbl));
 	struct profile p = {
-		.cmd = r->cmd, .pid = r->pid, .pps = pps, .npps = npps,
-		.ftbl = ftbl, .nftbl = nftbl,
+		.cmd = r->cmd, .pid = r->pid, .overhead = cost, .pps = pps,
+		.npps = npps, .ftbl = ftbl, .nftbl = nftbl,
 	};
 	int err = -ENOMEM;
 
@@ -131,11 +132,16 @@ out:
 }
 
 static int write_pprof(const struct shared *sh, const struct proc *r,
-		       bool all_frames, const char *path)
+		       const struct out_overhead *cost, bool all_frames,
+		       const char *path)
 {
+	char text[512];
+	const char *comment = cost ? out_overhead_text(cost, text, sizeof(text)) :
+			      NULL;
 	struct heap_totals t;
 	struct pprof_profile p = {
 		.cmd = r->cmd, .pid = r->pid, .time_nanos = sh->wall_start_ns,
+		.comments = &comment, .ncomments = cost ? 1 : 0,
 	};
 
 	heap_totals(r->heap, &t);
@@ -145,7 +151,7 @@ static int write_pprof(const struct shared *sh, const struct proc *r,
 }
 
 int outputs_write(const struct shared *sh, const struct proc *p,
-		  const struct outputs *out)
+		  const struct outputs *out, const struct out_overhead *cost)
 {
 	int first = 0;
 
@@ -155,8 +161,8 @@ int outputs_write(const struct shared *sh, const struct proc *p,
 
 		if (!path)
 			continue;
-		err = i ? write_pprof(sh, p, out->all_frames, path) :
-			  write_dhat(p, path);
+		err = i ? write_pprof(sh, p, cost, out->all_frames, path) :
+			  write_dhat(p, cost, path);
 		if (err) {
 			fprintf(stderr, "dhtrace: cannot write %s: %s\n", path,
 				strerror(-err));

@@ -95,6 +95,16 @@ void filter_free(struct proc_filter *f);
 /* @comm: its name at its exec (NULL: now, from /proc). */
 bool filter_match(const struct proc_filter *f, pid_t pid, const char *comm);
 
+/* What tracing cost (overhead.c). */
+struct out_overhead;
+
+/* The CPU time of process @pid, user and system, with the children it
+ * waited for, from /proc (a zombie's too); 0 when it is gone. */
+uint64_t proc_cpu_ns(pid_t pid);
+/* The run's cost so far, over @cpu_ns of the target's CPU (0: unknown). */
+void overhead_measure(const struct shared *sh, uint64_t cpu_ns,
+		      struct out_overhead *o);
+
 /* Output files (outputs.c). */
 struct outputs {
 	char *path[2];			/* [0] DHAT JSON, [1] pprof */
@@ -109,9 +119,10 @@ int outputs_name(const struct record_opts *o, pid_t pid, bool root,
  * asked. Says why on stderr. */
 int outputs_check(const struct record_opts *o);
 void outputs_free(struct outputs *out);
-/* Write @p's profile (after heap_finish) to each file. Returns 0, or the
- * first negative errno (said on stderr). */
+/* Write @p's profile (after heap_finish) to each file, with what tracing
+ * cost (@cost; NULL: nothing). Returns 0, or the first negative errno
+ * (said on stderr). */
 int outputs_write(const struct shared *sh, const struct proc *p,
-		  const struct outputs *out);
+		  const struct outputs *out, const struct out_overhead *cost);
 
 #endif /* DHTRACE_RECORD_INT_H */

@@ -59,6 +59,11 @@ struct session {
 	int root_status;
 	bool root_exited;
 	int err;			/* first failure inside a callback */
+	/* What tracing cost, as of the last profile written; over the CPU
+	 * time of the roots (with the children they waited for), or of
+	 * every process when there is no root (-a). */
+	struct out_overhead cost;
+	uint64_t cpu_roots, cpu_others;
 };
 
 static uint64_t clock_ns(clockid_t clock)
@@ -237,13 +242,24 @@ static int watch(struct session *s, pid_t pid, bool all_threads)
 	return err;
 }
 
-/* The process is gone, or tracing ends: its profile is final. */
-static int finish(struct session *s, struct proc *p)
+/* The run's cost so far, with @p's CPU time, @cpu_ns. */
+static void measure_cost(struct session *s, const struct proc *p,
+			 uint64_t cpu_ns)
+{
+	*(p->root ? &s->cpu_roots : &s->cpu_others) += cpu_ns;
+	overhead_measure(&s->sh, s->cpu_roots ? s->cpu_roots : s->cpu_others,
+			 &s->cost);
+}
+
+/* The process is gone (it used @cpu_ns of CPU), or tracing ends: its
+ * profile is final. */
+static int finish(struct session *s, struct proc *p, uint64_t cpu_ns)
 {
 	struct done *d;
 	int err;
 
 	heap_finish(p->heap, now_ns());
+	measure_cost(s, p, cpu_ns);
 	err = grow(&s->done, &s->done_cap, s->ndone + 1, sizeof(*s->done));
 	if (err)
 		return err;
@@ -257,7 +273,7 @@ static int finish(struct session *s, struct proc *p)
 	heap_totals(p->heap, &d->totals);
 	err = outputs_name(s->o, p->pid, p->root, &d->out);
 	if (!err)
-		err = outputs_write(&s->sh, p, &d->out) ? -EIO : 0;
+		err = outputs_write(&s->sh, p, &d->out, &s->cost) ? -EIO : 0;
 	if (!err && s->o->on_done)
 		s->o->on_done(s->o->done_ctx, p->pid, p->cmd, &d->totals);
 	procs_remove(s, p);
@@ -294,7 +310,7 @@ static int on_follow(struct session *s, const struct follow_event *ev)
 					 WEXITSTATUS(ev->status);
 		}
 		if (p)
-			err = finish(s, p);
+			err = finish(s, p, ev->cpu_ns);
 		break;
 	}
 	return err;
@@ -390,7 +406,7 @@ static int trace_loop(struct session *s)
 					continue;
 				err = drain(s);
 				if (!err)
-					err = finish(s, p);
+					err = finish(s, p, proc_cpu_ns(p->pid));
 				break;
 			}
 		}
@@ -438,6 +454,17 @@ static void print_losses(const struct session *s)
 			s->o->max_procs, (unsigned long long)s->not_traced);
 }
 
+/* The numbers the last profile got: the whole run's by then. */
+static void print_cost(struct session *s)
+{
+	char text[512];
+
+	if (!s->ndone)
+		overhead_measure(&s->sh, 0, &s->cost);
+	fprintf(stderr, "dhtrace: %s\n", out_overhead_text(&s->cost, text,
+							     sizeof(text)));
+}
+
 static int by_peak(const void *a, const void *b)
 {
 	const struct done *x = a, *y = b;
@@ -471,6 +498,7 @@ static void print_summary(struct session *s)
 	if (first)
 		out_summary_fprint(&first->totals, stderr);
 	print_losses(s);
+	print_cost(s);
 	if (first)
 		out_summary_fprint_tracer(&first->totals, stderr);
 	if (first && first->allocator)
@@ -773,7 +801,8 @@ int record(const struct record_opts *o)
 	follow_stop(s.follow);
 	s.follow = NULL;
 	while (s.nprocs) {
-		int ferr = finish(&s, s.procs[s.nprocs - 1]);
+		struct proc *p = s.procs[s.nprocs - 1];
+		int ferr = finish(&s, p, proc_cpu_ns(p->pid));
 
 		err = err ? err : ferr;
 	}
