@@ -271,9 +271,9 @@ OVERHEAD_LINE = re.compile(
     r"([\d,]+) returns, ([\d,]+) releases; ([\d,]+) single-stepped\) in "
     r"([\d.]+) s, ([\d,]+) a second; BPF ([\d.]+) ms in ([\d,]+) runs; "
     r"traps ([\d.]+) ms \(([\d.]+) \u00b5s an emulated entry, ([\d.]+) "
-    r"\u00b5s a single-stepped one, ([\d.]+) \u00b5s a return\); estimated "
-    r"slowdown (?:([+-][\d.]+)% \(([\d.]+) ms over ([\d.]+) ms of the "
-    r"target's CPU\)|unknown \(the cost exceeds the target's CPU time\))$")
+    r"\u00b5s a single-stepped one, ([\d.]+) \u00b5s a return\); the cost, "
+    r"([\d.]+) ms, is ([\d.]+)% of the target's ([\d.]+) ms of CPU: "
+    r"estimated slowdown (?:([+-][\d.]+)%|unknown \(the cost is all of it\))$")
 
 
 def overhead_numbers(stderr):
@@ -291,9 +291,9 @@ def overhead_numbers(stderr):
          "bpfNs": float(g[7]) * 1e6, "bpfRuns": int(g[8]),
          "traps": float(g[9]) * 1e6, "emulated": float(g[10]) * 1e3,
          "steppedNs": float(g[11]) * 1e3, "return": float(g[12]) * 1e3,
-         "slowdown": g[13] and float(g[13]) / 100,
-         "costNs": g[14] and float(g[14]) * 1e6,
-         "targetCpuNs": g[15] and float(g[15]) * 1e6}
+         "costNs": float(g[13]) * 1e6, "costShare": float(g[14]) / 100,
+         "targetCpuNs": float(g[15]) * 1e6,
+         "slowdown": g[16] and float(g[16]) / 100}
     check_eq(n["hits"], n["allocEntries"] + n["returns"] + n["releases"],
              "hits are the sum of their kinds")
     return lines[0], n
@@ -304,13 +304,9 @@ def check_overhead_like_json(n, o):
     for k in ("allocEntries", "returns", "releases", "stepped",
               "hitsPerSecond", "bpfRuns"):
         check_eq(n[k], o[k], "overhead " + k)
-    # the line leaves out the cost and the CPU time when the slowdown is
-    # unknown
     for k, unit in (("wallNs", 1e6), ("bpfNs", 1e3), ("costNs", 1e3),
-                    ("targetCpuNs", 1e3)):
-        if n[k] is None and n["slowdown"] is None:
-            continue
-        check(abs(n[k] - o[k]) <= unit / 2 + 1,
+                    ("targetCpuNs", 1e3), ("costShare", 1e-3)):
+        check(abs(n[k] - o[k]) <= unit / 2 + 1e-4,
               "overhead %s: line %r, JSON %r" % (k, n[k], o[k]))
     check(abs(n["traps"] - sum(o["trapsNs"].values())) <= 501,
           "overhead traps: line %r, JSON %r" % (n["traps"], o["trapsNs"]))
@@ -1058,6 +1054,8 @@ def overhead_estimate_is_reckoned_from_its_parts():
     check_eq(o["costNs"], sum(o["trapsNs"].values()) + o["bpfNs"],
              "cost = traps + BPF")
     check(o["targetCpuNs"] > o["costNs"], "target CPU %r" % o)
+    check(abs(o["costShare"] - o["costNs"] / o["targetCpuNs"]) < 0.0001,
+          "cost share %r" % o)
     want = o["costNs"] / (o["targetCpuNs"] - o["costNs"])
     check(abs(o["slowdown"] - want) < 0.0001,
           "slowdown %r, want cost / (CPU - cost) = %r" % (o["slowdown"], want))

@@ -153,6 +153,10 @@ static int put_overhead(FILE *f, const struct out_overhead *o)
 		err = put_known(f, "targetCpuNs", o->cpu_ns, o->cpu_ns);
 	if (err)
 		return err;
+	err = o->share < 0 ? put_str(f, ",\"costShare\":null") :
+	      fprintf(f, ",\"costShare\":%.4f", o->share) < 0 ? neg_errno() : 0;
+	if (err)
+		return err;
 	if (o->slowdown < 0)
 		return put_str(f, ",\"slowdown\":null}");
 	return fprintf(f, ",\"slowdown\":%.4f}", o->slowdown) < 0 ?

@@ -50,6 +50,7 @@ struct out_overhead {
 	uint64_t traps_alloc_ns, traps_return_ns, traps_release_ns;
 	uint64_t cost_ns;		/* traps + BPF */
 	uint64_t cpu_ns;		/* the target's CPU time; 0: unknown */
+	double share;			/* cost / cpu; < 0: unknown */
 	double slowdown;		/* cost / (cpu - cost); < 0: unknown */
 };
 

@@ -53,14 +53,18 @@ const char *out_overhead_text(const struct out_overhead *o, char *buf,
 	else
 		add(buf, len, &at, "; traps unknown (calibration skipped: %s)",
 		    o->why);
+	if (o->share >= 0)
+		add(buf, len, &at, "; the cost, %.3f ms, is %.1f%% of the "
+		    "target's %.3f ms of CPU", ms(o->cost_ns), o->share * 100,
+		    ms(o->cpu_ns));
 	if (o->slowdown >= 0)
-		add(buf, len, &at, "; estimated slowdown %+.1f%% (%.3f ms over "
-		    "%.3f ms of the target's CPU)", o->slowdown * 100,
-		    ms(o->cost_ns), ms(o->cpu_ns));
+		add(buf, len, &at, ": estimated slowdown %+.1f%%",
+		    o->slowdown * 100);
 	else
-		add(buf, len, &at, "; estimated slowdown unknown (%s)",
+		add(buf, len, &at, "%sestimated slowdown unknown (%s)",
+		    o->share >= 0 ? ": " : "; ",
 		    !o->calibrated ? "traps not calibrated" :
 		    !o->cpu_ns ? "the target's CPU time is unknown" :
-		    "the cost exceeds the target's CPU time");
+		    "the cost is all of it");
 	return buf;
 }

@@ -72,6 +72,7 @@ void overhead_measure(const struct shared *sh, uint64_t cpu_ns,
 	o->calibrated = c.traps.calibrated;
 	memcpy(o->why, c.traps.why, sizeof(o->why));
 	o->cpu_ns = cpu_ns;
+	o->share = -1;
 	o->slowdown = -1;
 	if (!o->calibrated)
 		return;
@@ -90,7 +91,10 @@ void overhead_measure(const struct shared *sh, uint64_t cpu_ns,
 	o->cost_ns = o->traps_alloc_ns + o->traps_return_ns +
 		     o->traps_release_ns + o->bpf_ns;
 	/* The target's CPU time includes the cost; untraced it would have
-	 * spent the rest. */
+	 * spent the rest. When the cost is most of it, the rest is small
+	 * and the slowdown as uncertain as the cost: the share is not. */
+	if (cpu_ns)
+		o->share = (double)o->cost_ns / (double)cpu_ns;
 	if (cpu_ns > o->cost_ns)
 		o->slowdown = (double)o->cost_ns / (double)(cpu_ns - o->cost_ns);
 }
