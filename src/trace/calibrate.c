@@ -7,7 +7,6 @@
  * an entry with a return probe, as dhtrace attaches them to an allocator.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,22 +56,24 @@ static const enum dh_fn calib_kind[CALIB_COUNT] = {
 	DH_FN_FREE, DH_FN_FREE, DH_FN_FREE, DH_FN_MALLOC,
 };
 
-/* Where in our own executable a function is: its file and offset. */
+/* The mapping of our own code: its file, and where it is. */
 struct own_code {
-	uint64_t addr;
 	char *path;
-	uint64_t offset;
+	uint64_t start, end, pgoff;
 };
 
 static int find_code(void *ctx, const struct mapping *m)
 {
+	uint64_t addr = (uintptr_t)dh_calib_plain;
 	struct own_code *c = ctx;
 
-	if (c->path || c->addr < m->start || c->addr >= m->end)
+	if (c->path || addr < m->start || addr >= m->end)
 		return 0;
 	c->path = strdup(m->path);
-	c->offset = c->addr - m->start + m->pgoff;
-	return 0;
+	c->start = m->start;
+	c->end = m->end;
+	c->pgoff = m->pgoff;
+	return c->path ? 0 : -ENOMEM;
 }
 
 /* CPU time, as the target's is counted: a batch preempted by another
@@ -112,61 +113,50 @@ static void time_calls(double out[CALIB_COUNT])
 	}
 }
 
-/* The probed functions as allocator sites of our own process. */
-static int own_sites(struct alloc_sites *s, char **path)
+/* The probed functions as allocator sites in our own code, @c. */
+static int own_sites(struct alloc_sites *s, struct own_code *c)
 {
-	struct own_code c[CALIB_COUNT] = { 0 };
-	int err = 0;
+	int err = proc_maps_read(getpid(), find_code, c);
 
-	*path = NULL;
-	for (int f = 0; f < CALIB_COUNT; f++)
-		c[f].addr = (uintptr_t)calib_fns[f];
-	for (int f = 0; f < CALIB_COUNT && !err; f++) {
-		err = proc_maps_read(getpid(), find_code, &c[f]);
-		if (!err && (!c[f].path || (f && strcmp(c[f].path, c[0].path))))
-			err = -ENOENT;
-	}
-	s->n = 0;
-	s->v = err ? NULL : calloc(CALIB_COUNT - 1, sizeof(*s->v));
-	if (!err && !s->v)
-		err = -ENOMEM;
-	for (int f = CALIB_ENTRY; !err && f < CALIB_COUNT; f++) {
+	if (err)
+		return err;
+	if (!c->path)
+		return -ENOENT;
+	s->v = calloc(CALIB_COUNT, sizeof(*s->v));
+	if (!s->v)
+		return -ENOMEM;
+	for (int f = CALIB_ENTRY; f < CALIB_COUNT; f++) {
+		uint64_t addr = (uintptr_t)calib_fns[f];
 		struct alloc_site *site = &s->v[s->n++];
 
-		site->path = c[0].path;
-		site->place.offset = c[f].offset;
+		if (addr < c->start || addr >= c->end)
+			return -ENOENT;
+		site->path = c->path;
+		site->place.offset = addr - c->start + c->pgoff;
 		site->place.stepped = f == CALIB_STEPPED;
-		site->func_offset = c[f].offset;
+		site->func_offset = site->place.offset;
 		site->fn = calib_kind[f];
 		site->layer = ALLOC_LAYER_C;
 	}
-	for (int f = 0; f < CALIB_COUNT; f++)
-		if (f || err)
-			free(c[f].path);
-	*path = err ? NULL : c[0].path;
-	return err;
+	return 0;
 }
 
 void trap_calibrate(struct probes *p, struct trap_costs *out)
 {
 	struct alloc_sites sites = { 0 };
 	struct probe_links *links = NULL;
+	struct own_code code = { 0 };
 	uint64_t ns0, runs0, ns, runs;
 	double t[CALIB_COUNT], bpf = 0;
-	char *path;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = own_sites(&sites, &path);
-	if (err) {
-		snprintf(out->why, sizeof(out->why),
-			 "cannot find dhtrace's own code: %s", strerror(-err));
-		return;
-	}
-	err = probes_attach_floor(p, getpid(), &sites, &links);
+	err = own_sites(&sites, &code);
+	if (!err)
+		err = probes_attach_floor(p, getpid(), &sites, &links);
 	free(sites.v);
+	free(code.path);
 	if (err) {
-		free(path);
 		snprintf(out->why, sizeof(out->why),
 			 "cannot probe dhtrace's own code: %s", strerror(-err));
 		return;
@@ -175,7 +165,6 @@ void trap_calibrate(struct probes *p, struct trap_costs *out)
 	time_calls(t);
 	probes_bpf_time(p, &ns, &runs);
 	probes_detach(links);
-	free(path);
 	/* The program's own run time is counted apart, from the stats. */
 	if (runs > runs0)
 		bpf = (double)(ns - ns0) / (runs - runs0);
