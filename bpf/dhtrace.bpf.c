@@ -96,6 +96,20 @@ static __always_inline void count(__u32 which)
 
 #include "sampling.h"
 
+/* Every probe hit, by kind: what the traps cost is reckoned from these. */
+static __always_inline void count_hit(__u64 cookie)
+{
+	__u32 fn = DH_COOKIE_FN(cookie);
+	bool stepped = cookie & DH_COOKIE_STEPPED;
+
+	if (cookie & DH_COOKIE_RETURN)
+		count(DH_CNT_HIT_RETURN);
+	else if (fn == DH_FN_FREE || fn == DH_FN_DELETE)
+		count(stepped ? DH_CNT_HIT_RELEASE_STEPPED : DH_CNT_HIT_RELEASE);
+	else
+		count(stepped ? DH_CNT_HIT_ALLOC_STEPPED : DH_CNT_HIT_ALLOC);
+}
+
 static __always_inline void emit_as(__u64 id, __u32 kind, __u64 addr,
 				    __u64 old_addr, __u64 size, __u64 stack_id)
 {
@@ -581,7 +595,6 @@ static __always_inline int alloc_return(struct pt_regs *ctx)
 	struct thread_state *st;
 	__u64 addr = ret;
 
-	count(DH_CNT_RETURNS);
 	st = thread_state(false);
 	if (!st || !st->depth)
 		return 0;
@@ -623,6 +636,7 @@ int BPF_KPROBE(dh_entry)
 	__u32 fn = DH_COOKIE_FN(cookie);
 	struct args a;
 
+	count_hit(cookie);
 	if (!is_target(cookie))
 		return 0;
 	load_args(ctx, cookie, &a);
@@ -635,6 +649,7 @@ int BPF_KPROBE(dh_entry)
 SEC("uretprobe")
 int BPF_KRETPROBE(dh_alloc_return)
 {
+	count(DH_CNT_HIT_RETURN);
 	if (!is_target(bpf_get_attach_cookie(ctx)))
 		return 0;
 	return alloc_return(ctx);
@@ -654,10 +669,13 @@ int BPF_KPROBE(dh_alloc_session)
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	struct args a;
 
+	if (bpf_session_is_return()) {
+		count(DH_CNT_HIT_RETURN);
+		return alloc_return(ctx);
+	}
+	count_hit(cookie);
 	if (!is_target(cookie))
 		return 1;
-	if (bpf_session_is_return())
-		return alloc_return(ctx);
 	load_args(ctx, cookie, &a);
 	return alloc_entry(ctx, cookie, &a, true);
 }
@@ -742,9 +760,11 @@ int BPF_PROG(dh_exec, struct task_struct *p, pid_t old_pid,
 	return 0;
 }
 
-/* The floor for `make bench`: a probe that does nothing, on the same sites. */
+/* The floor for `make bench`: a probe that only counts, on the same
+ * sites. */
 SEC("uprobe")
 int dh_empty(struct pt_regs *ctx)
 {
+	count_hit(bpf_get_attach_cookie(ctx));
 	return 0;
 }

@@ -18,12 +18,15 @@
  * A probe's attach cookie: the process it is bound to (bits 32-63), the
  * register that holds each of the function's first DH_ARGS arguments
  * where the probe is (4 bits each from bit 8, x86 numbering: a probe past
- * a function's first instructions may find one moved), and enum dh_fn
- * (bits 0-7).
+ * a function's first instructions may find one moved), whether the probe
+ * is a return probe (DH_COOKIE_RETURN) or an entry probe the kernel
+ * single-steps (DH_COOKIE_STEPPED), and enum dh_fn (bits 0-7).
  */
 #define DH_ARGS 4
 #define DH_COOKIE(pid, fn, regs) \
 	((__u64)(pid) << 32 | (__u64)(regs) << 8 | (fn))
+#define DH_COOKIE_STEPPED (1ULL << 24)
+#define DH_COOKIE_RETURN (1ULL << 25)
 #define DH_COOKIE_FN(c) ((__u32)(c) & 0xff)
 #define DH_COOKIE_REG(c, i) ((__u32)((c) >> (8 + 4 * (i))) & 0xf)
 
@@ -104,7 +107,13 @@ enum dh_counter {
 	DH_CNT_END_UNSUPPORTED,	/* CFI the tables cannot express */
 	DH_CNT_END_FAULT,	/* a stack read failed or made no sense */
 	DH_CNT_SAMPLED_LOST,	/* --sample-bytes: the sampled map full */
-	DH_CNT_RETURNS,		/* return probes run */
+	/* Probe hits, each one trap, whatever the program then did. */
+	DH_CNT_HIT_ALLOC,	/* entries of allocation functions */
+	DH_CNT_HIT_RETURN,	/* returns of allocation functions */
+	DH_CNT_HIT_RELEASE,	/* entries of release functions */
+	DH_CNT_HIT_ALLOC_STEPPED,	/* of the allocation entries, those
+					 * single-stepped */
+	DH_CNT_HIT_RELEASE_STEPPED,	/* of the releases */
 	DH_CNT_COUNT,
 };
 

@@ -267,6 +267,59 @@ def summary_numbers(stderr):
     return out
 
 
+OVERHEAD_LINE = re.compile(
+    r"^overhead: ([\d,]+) probe hits \(([\d,]+) allocation entries, "
+    r"([\d,]+) returns, ([\d,]+) releases; ([\d,]+) single-stepped\) in "
+    r"([\d.]+) s, ([\d,]+) a second; BPF ([\d.]+) ms in ([\d,]+) runs; "
+    r"traps ([\d.]+) ms \(([\d.]+) \u00b5s an emulated entry, ([\d.]+) "
+    r"\u00b5s a single-stepped one, ([\d.]+) \u00b5s a return\); the cost, "
+    r"([\d.]+) ms, is ([\d.]+)% of the target's ([\d.]+) ms of CPU: "
+    r"estimated slowdown (?:([+-][\d.]+)%|unknown \(the cost is all of it\))$")
+
+
+def overhead_numbers(stderr):
+    """The "dhtrace: overhead:" line: (its text after "dhtrace: ", its
+    numbers by the JSON field's names, times in ns, slowdown a fraction)."""
+    lines = [l[len("dhtrace: "):] for l in stderr.splitlines()
+             if l.startswith("dhtrace: overhead: ")]
+    check_eq(len(lines), 1, "overhead lines in %r" % stderr)
+    m = OVERHEAD_LINE.match(lines[0])
+    check(m, "overhead line does not parse: %r" % lines[0])
+    g = [x and x.replace(",", "") for x in m.groups()]
+    n = {"hits": int(g[0]), "allocEntries": int(g[1]), "returns": int(g[2]),
+         "releases": int(g[3]), "stepped": int(g[4]),
+         "wallNs": float(g[5]) * 1e9, "hitsPerSecond": int(g[6]),
+         "bpfNs": float(g[7]) * 1e6, "bpfRuns": int(g[8]),
+         "traps": float(g[9]) * 1e6, "emulated": float(g[10]) * 1e3,
+         "steppedNs": float(g[11]) * 1e3, "return": float(g[12]) * 1e3,
+         "costNs": float(g[13]) * 1e6, "costShare": float(g[14]) / 100,
+         "targetCpuNs": float(g[15]) * 1e6,
+         "slowdown": g[16] and float(g[16]) / 100}
+    check_eq(n["hits"], n["allocEntries"] + n["returns"] + n["releases"],
+             "hits are the sum of their kinds")
+    return lines[0], n
+
+
+def check_overhead_like_json(n, o):
+    """The overhead line's numbers are the JSON field's, as rounded."""
+    for k in ("allocEntries", "returns", "releases", "stepped",
+              "hitsPerSecond", "bpfRuns"):
+        check_eq(n[k], o[k], "overhead " + k)
+    for k, unit in (("wallNs", 1e6), ("bpfNs", 1e3), ("costNs", 1e3),
+                    ("targetCpuNs", 1e3), ("costShare", 1e-3)):
+        check(abs(n[k] - o[k]) <= unit / 2 + 1e-4,
+              "overhead %s: line %r, JSON %r" % (k, n[k], o[k]))
+    check(abs(n["traps"] - sum(o["trapsNs"].values())) <= 501,
+          "overhead traps: line %r, JSON %r" % (n["traps"], o["trapsNs"]))
+    for k, j in (("emulated", "emulated"), ("steppedNs", "stepped"),
+                 ("return", "return")):
+        check(abs(n[k] - o["trapNs"][j]) <= 5.1,
+              "overhead trap %s: line %r, JSON %r" % (j, n[k], o["trapNs"]))
+    check((n["slowdown"] is None) == (o["slowdown"] is None) and (
+        n["slowdown"] is None or abs(n["slowdown"] - o["slowdown"]) <= 0.00051),
+          "overhead slowdown: line %r, JSON %r" % (n["slowdown"], o["slowdown"]))
+
+
 # --- unit tests -----------------------------------------------------------
 
 def run_unit_tests():
@@ -1017,6 +1070,9 @@ def sampled_pprof_says_its_period():
 def profile_loads_in_the_real_viewer():
     mine, _ = trace([prog("t_alloc")], "t_alloc")
     path = os.path.join(WORK, "t_alloc.dhtrace.json")
+    # with dhtrace's own field, which the viewer must pass over
+    check(mine["dhtraceOverhead"]["allocEntries"] > 0,
+          "no overhead field: %r" % sorted(mine))
     r = subprocess.run(["node", VIEWER, path], capture_output=True, text=True,
                        timeout=60)
     check_eq(r.returncode, 0, "viewer exit status (%s)" % r.stderr.strip())
@@ -1024,6 +1080,79 @@ def profile_loads_in_the_real_viewer():
     want = "Total:     %s bytes" % format(t[0], ",")
     check(want in r.stdout, "viewer text lacks %r:\n%s" % (want, r.stdout[:800]))
     check("leak_one (t_alloc.c:" in r.stdout, "viewer shows no leak_one frame")
+
+
+# --- what tracing costs --------------------------------------------------
+
+def pairs_hits(n, extra=(), how=()):
+    """t_pairs N [HOW] traced: (the JSON's overhead field, the overhead
+    line's numbers, the profile, stderr)."""
+    p, r = trace([prog("t_pairs"), str(n)] + list(how),
+                 "pairs-%d" % n, extra)
+    _, line = overhead_numbers(r.stderr)
+    check_overhead_like_json(line, p["dhtraceOverhead"])
+    return p["dhtraceOverhead"], line, p, r.stderr
+
+
+@test
+def probe_hits_are_counted_exactly():
+    runs = {n: pairs_hits(n) for n in (1000, 3000)}
+    for n, (o, _, p, _) in runs.items():
+        blocks = totals(p)["total"][1]
+        what = "t_pairs %d: " % n
+        # one entry and one return per malloc, each one block
+        check_eq(o["allocEntries"], blocks, what + "allocation entries")
+        check_eq(o["returns"], blocks, what + "returns")
+        check_eq(o["stepped"], 0, what + "single-stepped (glibc's are emulated)")
+        check(o["bpfRuns"] >= o["allocEntries"] + o["returns"] + o["releases"],
+              what + "fewer BPF runs than hits: %r" % o)
+    a, b = runs[1000][0], runs[3000][0]
+    # 2000 more rounds: a malloc, a free and a free(NULL) each
+    check_eq(b["allocEntries"] - a["allocEntries"], 2000, "allocation entries")
+    check_eq(b["returns"] - a["returns"], 2000, "returns")
+    check_eq(b["releases"] - a["releases"], 4000, "releases")
+    # the floor's program counts the same hits
+    e = pairs_hits(3000, ["--empty-probes"])[0]
+    check_eq([e[k] for k in ("allocEntries", "returns", "releases")],
+             [b[k] for k in ("allocEntries", "returns", "releases")],
+             "hits with --empty-probes")
+    # glibc's reallocarray(NULL, ...) calls realloc, which calls malloc:
+    # three entries and three returns a block, nested ones too, one of
+    # them single-stepped when dhtrace says reallocarray's is
+    ra = {n: pairs_hits(n, how=["reallocarray"]) for n in (1000, 3000)}
+    a, b = ra[1000][0], ra[3000][0]
+    blocks = totals(ra[3000][2])["total"][1] - totals(ra[1000][2])["total"][1]
+    check_eq(blocks, 2000, "reallocarray blocks")
+    check_eq(b["allocEntries"] - a["allocEntries"], 6000,
+             "reallocarray allocation entries")
+    check_eq(b["returns"] - a["returns"], 6000, "reallocarray returns")
+    m = re.search(r"^dhtrace: probes single-stepped .*: (.*)$", ra[3000][3], re.M)
+    stepped = 2000 if m and "reallocarray" in m.group(1) else 0
+    check_eq(b["stepped"] - a["stepped"], stepped,
+             "single-stepped entries (%s)" % (m and m.group(1)))
+
+
+@test
+def overhead_estimate_is_reckoned_from_its_parts():
+    o = pairs_hits(2000)[0]
+    t = o["trapNs"]
+    check(all(v > 0 for v in t.values()), "trap costs calibrated: %r" % t)
+    for kind, cost in (("allocEntries", "emulated"), ("returns", "return"),
+                       ("releases", "emulated")):
+        # the cost per trap is written to 0.001 ns
+        check(abs(o["trapsNs"][kind] - o[kind] * t[cost]) <= o[kind] * 0.0005 + 1,
+              "%s traps %r = hits x calibrated cost %r" % (kind, o["trapsNs"], t))
+    check_eq(o["costNs"], sum(o["trapsNs"].values()) + o["bpfNs"],
+             "cost = traps + BPF")
+    check(o["targetCpuNs"] > o["costNs"], "target CPU %r" % o)
+    check(abs(o["costShare"] - o["costNs"] / o["targetCpuNs"]) < 0.0001,
+          "cost share %r" % o)
+    want = o["costNs"] / (o["targetCpuNs"] - o["costNs"])
+    check(abs(o["slowdown"] - want) < 0.0001,
+          "slowdown %r, want cost / (CPU - cost) = %r" % (o["slowdown"], want))
+    check(abs(o["hitsPerSecond"] - (o["allocEntries"] + o["returns"] +
+                                    o["releases"]) * 1e9 / o["wallNs"]) <= 1,
+          "hits per second %r" % o)
 
 
 @test
@@ -1177,11 +1306,15 @@ def pprof_stack(raw, ids):
 
 def check_pprof_like_json(pb, p):
     """The pprof file holds the JSON's call sites: the same stacks with
-    the same numbers, so the same totals per sample type."""
+    the same numbers, so the same totals per sample type; and what
+    tracing cost."""
     raw = pprof_raw(pb)
     check_eq(raw["types"], PPROF_TYPES, "sample types")
-    check_eq(raw["comments"], ["cmd: " + p["cmd"], "pid: %d" % p["pid"]],
+    check_eq(raw["comments"][:2], ["cmd: " + p["cmd"], "pid: %d" % p["pid"]],
              "comments")
+    check_eq(len(raw["comments"]), 3, "comments: %r" % raw["comments"])
+    _, n = overhead_numbers("dhtrace: " + raw["comments"][2])
+    check_overhead_like_json(n, p["dhtraceOverhead"])
     mine = sorted((vals, pprof_stack(raw, ids)) for vals, ids, _ in raw["samples"])
     theirs = sorted((tuple(pp[c] for c in PPROF_COLUMNS), json_stack(p, pp))
                     for pp in p["pps"])

@@ -5,7 +5,8 @@ First what a run costs besides its events (start, attach, detach), and
 what an untraced process pays while another is traced. For each workload: native time, time under dhtrace (frame-pointer and DWARF
 unwinding), time under empty uprobes on the same functions (the floor this
 design cannot go below: the kernel's uprobe trap), and time under valgrind
---tool=dhat. Then the size and build time of the unwinding tables of a few
+--tool=dhat; and the slowdown dhtrace estimates at the end of each run
+against the slowdown measured. Then the size and build time of the unwinding tables of a few
 big objects. The machine is
 noisy: every figure is the median of several runs, and only ratios within
 this run mean anything.
@@ -16,6 +17,7 @@ parsers Debian packages (yajl, jansson, json-c), by dhtrace's reader, and
 converted by `dhtrace convert` to folded stacks and to pprof, written to
 real files: MB/s, peak memory, and time as a multiple of the plain read's.
 """
+import json
 import os
 import shutil
 import statistics
@@ -75,6 +77,70 @@ def workload(name, cmd, pairs, stdin=None):
     print("  dhtrace's own work over the floor: fp %+.0f%%, DWARF %+.0f%%"
           % tuple((t - floor) / (floor - native) * 100 for t in (fp, traced)))
     print("  events lost: %s" % ("YES" if events_lost(err) else "none"))
+
+
+def native_usage(cmd, stdin=None):
+    """Wall and CPU seconds (user + system) of one untraced run."""
+    f = open(stdin) if stdin else subprocess.DEVNULL
+    t = time.monotonic()
+    p = subprocess.Popen(cmd, stdin=f, stdout=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - t
+    if stdin:
+        f.close()
+    if status:
+        sys.exit("bench: %s failed" % cmd[0])
+    return wall, ru.ru_utime + ru.ru_stime
+
+
+def traced_usage(extra, cmd, stdin=None):
+    """One run under dhtrace: its estimate of the cost (traps + BPF
+    seconds), the target's CPU seconds as it measured them, and the
+    target's lifetime (t-end)."""
+    out = os.path.join(WORK, "estimate.json")
+    f = open(stdin) if stdin else subprocess.DEVNULL
+    r = subprocess.run([DHTRACE, "-o", out] + extra + ["--"] + cmd, stdin=f,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       text=True)
+    if stdin:
+        f.close()
+    if r.returncode:
+        sys.exit("bench: dhtrace %s failed: %s" % (cmd[0], r.stderr[-500:]))
+    with open(out) as j:
+        p = json.load(j)
+    o = p["dhtraceOverhead"]
+    return o["costNs"] / 1e9, o["targetCpuNs"] / 1e9, p["te"] / 1e6
+
+
+def percent(x):
+    return "%+.0f%%" % (x * 100) if x is not None else "unknown"
+
+
+def estimate_against_measured(name, cmd, stdin=None):
+    """dhtrace's own estimate of what it cost the target (its overhead
+    line: traps and BPF time) against what it measurably cost: the
+    target's CPU time under dhtrace less its native CPU time; that as a
+    share of the target's CPU time; and the slowdown each makes
+    (dhtrace's: the cost over the target's CPU time less the cost;
+    measured: CPU time and lifetime over the native ones). Medians of
+    REPEAT runs."""
+    native = [native_usage(cmd, stdin) for _ in range(REPEAT)]
+    wall = statistics.median(w for w, _ in native)
+    cpu = statistics.median(c for _, c in native)
+    print("%s (native %.3f s, %.3f s CPU): dhtrace's estimate against "
+          "the measured cost" % (name, wall, cpu))
+    for what, extra in (("empty probes", ["--empty-probes"]),
+                        ("dhtrace", [])):
+        runs = [traced_usage(extra, cmd, stdin) for _ in range(REPEAT)]
+        cost, tcpu, life = (statistics.median(r[i] for r in runs)
+                            for i in range(3))
+        est = cost / (tcpu - cost) if tcpu > cost else None
+        print("  %-13s added CPU: estimated %.3f s, measured %.3f s (x%.2f), "
+              "%.1f%% and %.1f%% of the target's; slowdown: estimated %s, "
+              "measured %s in CPU, %s in lifetime (which includes attaching)"
+              % (what, cost, tcpu - cpu, cost / (tcpu - cpu),
+                 cost / tcpu * 100, (tcpu - cpu) / tcpu * 100, percent(est),
+                 percent(tcpu / cpu - 1), percent(life / wall - 1)))
 
 
 def fixed_cost():
@@ -250,6 +316,12 @@ def main():
     if shutil.which("sqlite3"):
         workload("sqlite3 running a 20,000-row script",
                  ["sqlite3", ":memory:"], 0, stdin=sqlite_script())
+    estimate_against_measured("malloc+free microbenchmark (%d pairs)" % pairs,
+                              [os.path.join(BUILD, "bench", "mallocfree"),
+                               str(pairs)])
+    if shutil.which("sqlite3"):
+        estimate_against_measured("sqlite3 running a 20,000-row script",
+                                  ["sqlite3", ":memory:"], sqlite_script())
     pair_costs(pairs)
     redis_set_rate()
     fixed_cost()

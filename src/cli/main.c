@@ -258,7 +258,7 @@ int main(int argc, char **argv)
 		{ "max-frames", required_argument, NULL, 'F' },
 		{ "ringbuf-size", required_argument, NULL, 'R' },
 		{ "empty-probes", no_argument, NULL, 'E' },
-		{ "sample-bytes", required_argument, NULL, 'S' },
+		{ "sample-bytes", required_argument, NULL, 'B' },
 		{ "unwind", required_argument, NULL, 'U' },
 		{ "no-follow", no_argument, NULL, 'N' },
 		{ "all", no_argument, NULL, 'a' },
@@ -387,7 +387,7 @@ int main(int argc, char **argv)
 		case 'E':
 			o.empty_probes = true;
 			break;
-		case 'S':
+		case 'B':
 			o.sample_bytes = parse_size(optarg);
 			if (!o.sample_bytes || o.sample_bytes > 1ULL << 40)
 				return bad_arg("--sample-bytes (1 to 1T)", optarg);

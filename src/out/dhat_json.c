@@ -103,6 +103,66 @@ static int put_pp(FILE *f, const struct profile_pp *pp)
 	return put_str(f, "]}");
 }
 
+/* A number, or null when unknown. */
+static int put_known(FILE *f, const char *key, bool known, uint64_t v)
+{
+	int n = known ? fprintf(f, ",\"%s\":%" PRIu64, key, v) :
+			fprintf(f, ",\"%s\":null", key);
+
+	return n < 0 ? neg_errno() : 0;
+}
+
+/*
+ * What tracing cost (a field of dhtrace's own: the viewer reads only the
+ * fields it knows). Times in ns; unknowns are null.
+ */
+static int put_overhead(FILE *f, const struct out_overhead *o)
+{
+	int err;
+
+	if (fprintf(f, "\n,\"dhtraceOverhead\":{\"allocEntries\":%" PRIu64
+		    ",\"returns\":%" PRIu64 ",\"releases\":%" PRIu64
+		    ",\"stepped\":%" PRIu64 ",\"wallNs\":%" PRIu64
+		    ",\"hitsPerSecond\":%" PRIu64, o->alloc_hits,
+		    o->return_hits, o->release_hits, o->stepped_hits,
+		    o->wall_ns, o->hits_per_sec) < 0)
+		return neg_errno();
+	err = put_known(f, "bpfNs", o->bpf_known, o->bpf_ns);
+	if (!err)
+		err = put_known(f, "bpfRuns", o->bpf_known, o->bpf_runs);
+	if (err)
+		return err;
+	if (o->calibrated) {
+		if (fprintf(f, ",\"trapNs\":{\"emulated\":%.3f,\"stepped\":%.3f"
+			    ",\"return\":%.3f},\"trapsNs\":{\"allocEntries\":%"
+			    PRIu64 ",\"returns\":%" PRIu64 ",\"releases\":%"
+			    PRIu64 "}", o->trap_emulated_ns, o->trap_stepped_ns,
+			    o->trap_return_ns, o->traps_alloc_ns,
+			    o->traps_return_ns, o->traps_release_ns) < 0)
+			return neg_errno();
+	} else {
+		err = put_str(f, ",\"trapNs\":null,\"trapsNs\":null,"
+			      "\"calibration\":");
+		if (!err)
+			err = put_json_string(f, o->why);
+		if (err)
+			return err;
+	}
+	err = put_known(f, "costNs", o->calibrated, o->cost_ns);
+	if (!err)
+		err = put_known(f, "targetCpuNs", o->cpu_ns, o->cpu_ns);
+	if (err)
+		return err;
+	err = o->share < 0 ? put_str(f, ",\"costShare\":null") :
+	      fprintf(f, ",\"costShare\":%.4f", o->share) < 0 ? neg_errno() : 0;
+	if (err)
+		return err;
+	if (o->slowdown < 0)
+		return put_str(f, ",\"slowdown\":null}");
+	return fprintf(f, ",\"slowdown\":%.4f}", o->slowdown) < 0 ?
+	       neg_errno() : 0;
+}
+
 int out_dhat_json_fprint(const struct profile *p, FILE *f)
 {
 	uint64_t te = p->totals.tend_ns / 1000;
@@ -132,6 +192,9 @@ int out_dhat_json_fprint(const struct profile *p, FILE *f)
 		    "}", p->sample_bytes, p->requested_bytes,
 		    p->requested_blocks) < 0)
 		return neg_errno();
+	err = p->overhead ? put_overhead(f, p->overhead) : 0;
+	if (err)
+		return err;
 	err = put_str(f, "\n,\"pps\":\n[");
 	if (err)
 		return err;

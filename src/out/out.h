@@ -29,9 +29,40 @@ struct profile_pp {
  *  - every frame id is < nftbl and is not 0;
  *  - strings are NUL-terminated; cmd is not NULL.
  */
+/*
+ * What tracing cost, as the recorder reckoned it (README "Overhead"): the
+ * probe hits by kind, the BPF programs' run time, the traps' time from
+ * their calibrated cost, and the slowdown of the target that makes.
+ */
+struct out_overhead {
+	uint64_t alloc_hits;		/* entries of allocation functions */
+	uint64_t return_hits;		/* their returns */
+	uint64_t release_hits;		/* entries of release functions */
+	uint64_t stepped_hits;		/* entries single-stepped */
+	uint64_t wall_ns;		/* since tracing started */
+	uint64_t hits_per_sec;
+	bool bpf_known;			/* run-time stats were on */
+	uint64_t bpf_ns, bpf_runs;
+	bool calibrated;		/* else why not: */
+	char why[80];
+	double trap_emulated_ns, trap_stepped_ns, trap_return_ns;
+	/* The traps' time, by hit kind, from their cost. */
+	uint64_t traps_alloc_ns, traps_return_ns, traps_release_ns;
+	uint64_t cost_ns;		/* traps + BPF */
+	uint64_t cpu_ns;		/* the target's CPU time; 0: unknown */
+	double share;			/* cost / cpu; < 0: unknown */
+	double slowdown;		/* cost / (cpu - cost); < 0: unknown */
+};
+
+/* @o in one line, "overhead: 3,000 probe hits (...) ...": the end of run
+ * summary and the pprof comment. */
+const char *out_overhead_text(const struct out_overhead *o, char *buf,
+			      size_t len);
+
 struct profile {
 	const char *cmd;	/* executable and arguments, space-separated */
 	int pid;
+	const struct out_overhead *overhead;	/* NULL: none */
 	struct heap_totals totals;
 	const struct profile_pp *pps;
 	size_t npps;
@@ -130,6 +161,8 @@ struct pprof_value_type {
 struct pprof_profile {
 	const char *cmd;	/* a comment "cmd: ..." */
 	int pid;		/* a comment "pid: ..." */
+	const char *const *comments;	/* more of them */
+	size_t ncomments;
 	int64_t time_nanos;	/* wall clock at the start (since the epoch);
 				 * 0: unknown */
 	int64_t duration_nanos;	/* 0: unknown */

@@ -49,8 +49,7 @@ struct writer {
 	size_t ncolumns;
 	uint32_t label_bytes;		/* string ids, interned first */
 	uint32_t types[NCOLUMNS][2];
-	uint32_t comments[3];	/* cmd, pid, sampling */
-	size_t ncomments;
+	uint32_t comments[2];
 	uint32_t period_type[2];
 	uint64_t max_location;		/* the highest id a sample used */
 	int err;			/* the first failure */
@@ -175,16 +174,9 @@ static void intern_fixed(struct writer *w)
 	}
 	w->comments[1] = str(w, s);
 	free(s);
-	w->ncomments = 2;
-	if (!p->sample_bytes)
-		return;
-	if (asprintf(&s, "sampled: a block in every %" PRIu64 " bytes on "
-		     "average, values estimated", p->sample_bytes) < 0) {
-		w->err = -ENOMEM;
-		return;
-	}
-	w->comments[w->ncomments++] = str(w, s);
-	free(s);
+	/* the table is written before the trailer that names them */
+	for (size_t i = 0; i < p->ncomments; i++)
+		str(w, p->comments[i]);
 }
 
 static void put_sample(struct writer *w, const struct pprof_sample *s)
@@ -291,15 +283,24 @@ static void put_function(struct writer *w, uint32_t id)
 static void put_trailer(struct writer *w)
 {
 	const struct pprof_profile *p = w->p;
-	uint64_t comments[3] = { w->comments[0], w->comments[1],
-				 w->comments[2] };
+	size_t n = 2 + p->ncomments;
+	uint64_t *comments = malloc(n * sizeof(*comments));
 
+	if (!comments) {
+		w->err = -ENOMEM;
+		return;
+	}
+	comments[0] = w->comments[0];
+	comments[1] = w->comments[1];
+	for (size_t i = 0; i < p->ncomments; i++)
+		comments[2 + i] = str(w, p->comments[i]);	/* interned: found */
 	pb_uint(&w->buf, PROFILE_TIME_NANOS, (uint64_t)p->time_nanos);
 	pb_uint(&w->buf, PROFILE_DURATION_NANOS, (uint64_t)p->duration_nanos);
 	put_value_type(w, PROFILE_PERIOD_TYPE, w->period_type);
 	/* every block counted, or one in every sample_bytes bytes */
 	pb_uint(&w->buf, PROFILE_PERIOD, p->sample_bytes ? p->sample_bytes : 1);
-	pb_packed(&w->buf, PROFILE_COMMENT, comments, w->ncomments);
+	pb_packed(&w->buf, PROFILE_COMMENT, comments, n);
+	free(comments);
 	/* alloc_space: every call site that allocated shows, where the
 	 * in-use and peak views show only what was live */
 	pb_uint(&w->buf, PROFILE_DEFAULT_SAMPLE_TYPE, w->types[1][0]);

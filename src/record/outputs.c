@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The files of a recording: their names, and each process's profile. */
 #include <errno.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,16 +104,17 @@ int outputs_check(const struct record_opts *o)
 	return err;
 }
 
-static int write_dhat(const struct proc *r, uint64_t sample_bytes,
+static int write_dhat(const struct shared *sh, const struct proc *r,
+		      const struct out_overhead *cost,
 		      const char *path)
 {
 	size_t npps = sites_count(r->sites), nftbl = sym_frame_count(r->sym);
 	struct profile_pp *pps = calloc(npps ? npps : 1, sizeof(*pps));
 	const char **ftbl = calloc(nftbl ? nftbl : 1, sizeof(*ftbl));
 	struct profile p = {
-		.cmd = r->cmd, .pid = r->pid, .pps = pps, .npps = npps,
-		.ftbl = ftbl, .nftbl = nftbl,
-		.sample_bytes = sample_bytes,
+		.cmd = r->cmd, .pid = r->pid, .overhead = cost, .pps = pps,
+		.npps = npps, .ftbl = ftbl, .nftbl = nftbl,
+		.sample_bytes = sh->sample_bytes,
 		.requested_bytes = r->requested.bytes,
 		.requested_blocks = r->requested.blocks,
 	};
@@ -135,14 +137,28 @@ out:
 }
 
 static int write_pprof(const struct shared *sh, const struct proc *r,
-		       bool all_frames, const char *path)
+		       const struct out_overhead *cost, bool all_frames,
+		       const char *path)
 {
+	char text[512], sampled[128];
+	const char *comments[2];
+	size_t n = 0;
 	struct heap_totals t;
 	struct pprof_profile p = {
 		.cmd = r->cmd, .pid = r->pid, .time_nanos = sh->wall_start_ns,
 		.sample_bytes = sh->sample_bytes,
+		.comments = comments,
 	};
 
+	if (sh->sample_bytes) {
+		snprintf(sampled, sizeof(sampled), "sampled: a block in every "
+			 "%" PRIu64 " bytes on average, values estimated",
+			 sh->sample_bytes);
+		comments[n++] = sampled;
+	}
+	if (cost)
+		comments[n++] = out_overhead_text(cost, text, sizeof(text));
+	p.ncomments = n;
 	heap_totals(r->heap, &t);
 	p.duration_nanos = (int64_t)t.tend_ns;
 	return pprof_record_write(&p, r->sites, r->sym, r->heap, r->exe,
@@ -150,7 +166,7 @@ static int write_pprof(const struct shared *sh, const struct proc *r,
 }
 
 int outputs_write(const struct shared *sh, const struct proc *p,
-		  const struct outputs *out)
+		  const struct outputs *out, const struct out_overhead *cost)
 {
 	int first = 0;
 
@@ -160,8 +176,8 @@ int outputs_write(const struct shared *sh, const struct proc *p,
 
 		if (!path)
 			continue;
-		err = i ? write_pprof(sh, p, out->all_frames, path) :
-			  write_dhat(p, sh->sample_bytes, path);
+		err = i ? write_pprof(sh, p, cost, out->all_frames, path) :
+			  write_dhat(sh, p, cost, path);
 		if (err) {
 			fprintf(stderr, "dhtrace: cannot write %s: %s\n", path,
 				strerror(-err));

@@ -98,6 +98,16 @@ void filter_free(struct proc_filter *f);
 /* @comm: its name at its exec (NULL: now, from /proc). */
 bool filter_match(const struct proc_filter *f, pid_t pid, const char *comm);
 
+/* What tracing cost (overhead.c). */
+struct out_overhead;
+
+/* The CPU time of process @pid, user and system, with the children it
+ * waited for, from /proc (a zombie's too); 0 when it is gone. */
+uint64_t proc_cpu_ns(pid_t pid);
+/* The run's cost so far, over @cpu_ns of the target's CPU (0: unknown). */
+void overhead_measure(const struct shared *sh, uint64_t cpu_ns,
+		      struct out_overhead *o);
+
 /* Output files (outputs.c). */
 struct outputs {
 	char *path[2];			/* [0] DHAT JSON, [1] pprof */
@@ -112,10 +122,11 @@ int outputs_name(const struct record_opts *o, pid_t pid, bool root,
  * asked. Says why on stderr. */
 int outputs_check(const struct record_opts *o);
 void outputs_free(struct outputs *out);
-/* Write @p's profile (after heap_finish) to each file. Returns 0, or the
- * first negative errno (said on stderr). */
+/* Write @p's profile (after heap_finish) to each file, with what tracing
+ * cost (@cost; NULL: nothing). Returns 0, or the first negative errno
+ * (said on stderr). */
 int outputs_write(const struct shared *sh, const struct proc *p,
-		  const struct outputs *out);
+		  const struct outputs *out, const struct out_overhead *cost);
 
 /* Snapshots (snapshot.c): one at a time, written by a forked child. */
 struct snapshot {
@@ -126,10 +137,11 @@ struct snapshot {
 };
 
 /* The profile so far of @procs, as of @now (their heaps closed on the
- * child's copy), to their files. -EBUSY while one is being written. */
+ * child's copy), to their files, with the cost so far @cost. -EBUSY
+ * while one is being written. */
 int snapshot_start(struct snapshot *sn, const struct shared *sh,
-		   const struct record_opts *o, struct proc *const *procs,
-		   size_t n, uint64_t now, bool told);
+		   const struct record_opts *o, const struct out_overhead *cost,
+		   struct proc *const *procs, size_t n, uint64_t now, bool told);
 /* Waits for the one being written, if any (@sn->fd readable: at once),
  * and says how it went if told; a file it could not write it names on
  * stderr itself. */

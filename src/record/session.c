@@ -63,6 +63,11 @@ struct session {
 	uint64_t nevents;		/* read from the kernel so far */
 	struct snapshot snap;
 	struct status status;
+	/* What tracing cost, as of the last profile written; over the CPU
+	 * time of the roots (with the children they waited for), or of
+	 * every process when there is no root (-a). */
+	struct out_overhead cost;
+	uint64_t cpu_roots, cpu_others;
 };
 
 static uint64_t clock_ns(clockid_t clock)
@@ -269,8 +274,18 @@ static void snapshot_finished(struct session *s)
 	snapshot_done(&s->snap);
 }
 
-/* The process is gone, or tracing ends: its profile is final. */
-static int finish(struct session *s, struct proc *p)
+/* The run's cost so far, with @p's CPU time, @cpu_ns. */
+static void measure_cost(struct session *s, const struct proc *p,
+			 uint64_t cpu_ns)
+{
+	*(p->root ? &s->cpu_roots : &s->cpu_others) += cpu_ns;
+	overhead_measure(&s->sh, s->cpu_roots ? s->cpu_roots : s->cpu_others,
+			 &s->cost);
+}
+
+/* The process is gone (it used @cpu_ns of CPU), or tracing ends: its
+ * profile is final. */
+static int finish(struct session *s, struct proc *p, uint64_t cpu_ns)
 {
 	struct done *d;
 	int err;
@@ -282,6 +297,7 @@ static int finish(struct session *s, struct proc *p)
 		probes_totals(s->sh.probes, p->pid, &p->requested);
 		probes_totals_forget(s->sh.probes, p->pid);
 	}
+	measure_cost(s, p, cpu_ns);
 	err = grow(&s->done, &s->done_cap, s->ndone + 1, sizeof(*s->done));
 	if (err)
 		return err;
@@ -296,7 +312,7 @@ static int finish(struct session *s, struct proc *p)
 	d->requested = p->requested;
 	err = outputs_name(s->o, p->pid, p->root, &d->out);
 	if (!err)
-		err = outputs_write(&s->sh, p, &d->out) ? -EIO : 0;
+		err = outputs_write(&s->sh, p, &d->out, &s->cost) ? -EIO : 0;
 	if (!err && s->o->on_done)
 		s->o->on_done(s->o->done_ctx, p->pid, p->cmd, &d->totals);
 	procs_remove(s, p);
@@ -333,7 +349,7 @@ static int on_follow(struct session *s, const struct follow_event *ev)
 					 WEXITSTATUS(ev->status);
 		}
 		if (p)
-			err = finish(s, p);
+			err = finish(s, p, ev->cpu_ns);
 		break;
 	}
 	return err;
@@ -404,8 +420,10 @@ static int take_snapshot(struct session *s, bool told)
 	err = drain(s);
 	if (err)
 		return err;
-	err = snapshot_start(&s->snap, &s->sh, s->o, s->procs, s->nprocs,
-			     now_ns(), told);
+	overhead_measure(&s->sh, s->cpu_roots ? s->cpu_roots : s->cpu_others,
+			 &s->cost);
+	err = snapshot_start(&s->snap, &s->sh, s->o, &s->cost, s->procs,
+			     s->nprocs, now_ns(), told);
 	if (!err)
 		return epoll_add(s->epfd, s->snap.fd);
 	if (told && err == -EBUSY)
@@ -523,7 +541,7 @@ static int trace_loop(struct session *s)
 					continue;
 				err = drain(s);
 				if (!err)
-					err = finish(s, p);
+					err = finish(s, p, proc_cpu_ns(p->pid));
 				break;
 			}
 		}
@@ -586,13 +604,24 @@ static void print_sampling(const struct session *s, const struct done *d)
 		out_thousands(s->sh.sample_bytes, n),
 		out_thousands(d->requested.bytes, b),
 		out_thousands(d->requested.blocks, k),
-		out_thousands(c[DH_CNT_RETURNS], r));
+		out_thousands(c[DH_CNT_HIT_RETURN], r));
 	if (c[DH_CNT_SAMPLED_LOST])
 		fprintf(stderr, "dhtrace: sampled blocks not followed (table "
 			"full): %s\n", out_thousands(c[DH_CNT_SAMPLED_LOST], r));
 	if (!probes_session(s->sh.probes))
 		fprintf(stderr, "dhtrace: sampled without uprobe.session (kernel "
 			"before 6.10): every call still pays its return probe\n");
+}
+
+/* The numbers the last profile got: the whole run's by then. */
+static void print_cost(struct session *s)
+{
+	char text[512];
+
+	if (!s->ndone)
+		overhead_measure(&s->sh, 0, &s->cost);
+	fprintf(stderr, "dhtrace: %s\n", out_overhead_text(&s->cost, text,
+							     sizeof(text)));
 }
 
 static int by_peak(const void *a, const void *b)
@@ -630,6 +659,7 @@ static void print_summary(struct session *s)
 	if (first && s->sh.sample_bytes)
 		print_sampling(s, first);
 	print_losses(s);
+	print_cost(s);
 	if (first)
 		out_summary_fprint_tracer(&first->totals, stderr);
 	if (first && first->allocator)
@@ -933,7 +963,8 @@ int record(const struct record_opts *o)
 	follow_stop(s.follow);
 	s.follow = NULL;
 	while (s.nprocs) {
-		int ferr = finish(&s, s.procs[s.nprocs - 1]);
+		struct proc *p = s.procs[s.nprocs - 1];
+		int ferr = finish(&s, p, proc_cpu_ns(p->pid));
 
 		err = err ? err : ferr;
 	}

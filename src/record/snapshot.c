@@ -25,7 +25,8 @@
 
 /* In the child: every process's files. Returns the first error. */
 static int write_all(const struct shared *sh, const struct record_opts *o,
-		     struct proc *const *procs, size_t n, uint64_t now)
+		     const struct out_overhead *cost, struct proc *const *procs,
+		     size_t n, uint64_t now)
 {
 	struct outputs out = { 0 };
 	int first = 0;
@@ -37,7 +38,7 @@ static int write_all(const struct shared *sh, const struct record_opts *o,
 		heap_finish(p->heap, now);
 		err = outputs_name(o, p->pid, p->root, &out);
 		if (!err)
-			err = outputs_write(sh, p, &out);
+			err = outputs_write(sh, p, &out, cost);
 		first = first ? first : err;
 	}
 	outputs_free(&out);
@@ -45,8 +46,8 @@ static int write_all(const struct shared *sh, const struct record_opts *o,
 }
 
 int snapshot_start(struct snapshot *sn, const struct shared *sh,
-		   const struct record_opts *o, struct proc *const *procs,
-		   size_t n, uint64_t now, bool told)
+		   const struct record_opts *o, const struct out_overhead *cost,
+		   struct proc *const *procs, size_t n, uint64_t now, bool told)
 {
 	int fds[2], err;
 	pid_t pid;
@@ -64,7 +65,7 @@ int snapshot_start(struct snapshot *sn, const struct shared *sh,
 	}
 	if (!pid) {
 		close(fds[0]);
-		err = write_all(sh, o, procs, n, now);
+		err = write_all(sh, o, cost, procs, n, now);
 		/* Nothing of the parent's (atexit, stdio buffers) runs here. */
 		_exit(write(fds[1], &err, sizeof(err)) != sizeof(err));
 	}

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -108,10 +109,11 @@ static pid_t tgid_of(pid_t tid)
 }
 
 static void send_event(struct follow *f, enum follow_kind kind, pid_t pid,
-		       pid_t parent, int status)
+		       pid_t parent, int status, uint64_t cpu_ns)
 {
 	struct follow_event ev = {
 		.kind = kind, .pid = pid, .parent = parent, .status = status,
+		.cpu_ns = cpu_ns,
 	};
 
 	/* The recorder reads on; a full pipe would mean it is gone. */
@@ -184,7 +186,7 @@ static void on_new_task(struct follow *f, pid_t creator)
 	if (!t)
 		t = task_add(f, tid, tgid, TASK_UNSEEN);
 	if (t && tgid == tid && f->children) {
-		send_event(f, FOLLOW_FORK, tid, c ? c->tgid : creator, 0);
+		send_event(f, FOLLOW_FORK, tid, c ? c->tgid : creator, 0, 0);
 		if (t->state == TASK_EARLY)
 			t->state = TASK_HELD;
 	} else if (t && t->state == TASK_EARLY) {
@@ -249,17 +251,25 @@ static void on_exec(struct follow *f, pid_t pid)
 		return;
 	}
 	t->state = TASK_HELD;
-	send_event(f, FOLLOW_EXEC, pid, 0, 0);
+	send_event(f, FOLLOW_EXEC, pid, 0, 0, 0);
 }
 
-static void on_wait(struct follow *f, pid_t tid, int status)
+static uint64_t cpu_ns_of(const struct rusage *ru)
+{
+	return (ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000000ULL +
+	       (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1000ULL;
+}
+
+static void on_wait(struct follow *f, pid_t tid, int status,
+		    const struct rusage *ru)
 {
 	struct task *t = task_find(f, tid);
 	int sig = WSTOPSIG(status);
 
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		/* The leader is reported last: its usage is the process's */
 		if (t && t->tid == t->tgid)
-			send_event(f, FOLLOW_EXIT, tid, 0, status);
+			send_event(f, FOLLOW_EXIT, tid, 0, status, cpu_ns_of(ru));
 		if (t)
 			task_drop(f, t);
 		return;
@@ -358,6 +368,7 @@ static void *tracer(void *arg)
 	while (run) {
 		struct signalfd_siginfo si;
 		struct epoll_event got[2];
+		struct rusage ru;
 		int status, n = epoll_wait(ep, got, ARRAY_SIZE(got), 1000);
 		pid_t tid;
 
@@ -367,8 +378,8 @@ static void *tracer(void *arg)
 		while (read(sfd, &si, sizeof(si)) == sizeof(si))
 			;
 		/* SIGCHLD coalesces: reap until nothing is left. */
-		while ((tid = waitpid(-1, &status, __WALL | WNOHANG)) > 0)
-			on_wait(f, tid, status);
+		while ((tid = wait4(-1, &status, __WALL | WNOHANG, &ru)) > 0)
+			on_wait(f, tid, status, &ru);
 	}
 out:
 	if (sfd >= 0)

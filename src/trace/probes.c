@@ -48,11 +48,15 @@ struct probes {
 	unsigned int closing;	/* closer threads running */
 	unsigned int retries;	/* attach calls that had to be retried */
 	bool slot_used[DH_UNWIND_SLOTS];	/* of unwind_mappings */
+	int stats_fd;		/* keeps BPF run-time stats on; -1: off */
+	uint64_t bpf_ns0, bpf_runs0;	/* the calibration's */
+	struct trap_costs traps;
 };
 
 /* The links of one process: fds of uprobe_multi links, or perf links. */
 struct probe_links {
 	struct probes *p;
+	bool empty;		/* of the cost floor's program */
 	int *fds;
 	struct bpf_link **perf;
 	size_t n;
@@ -133,6 +137,55 @@ static int load(struct probes *p, const struct probes_opts *o)
 	return err;
 }
 
+/* Every loaded program's run time and runs, as the kernel counts them. */
+void probes_bpf_time(const struct probes *p, uint64_t *ns, uint64_t *runs)
+{
+	struct bpf_program *prog;
+
+	*ns = *runs = 0;
+	bpf_object__for_each_program(prog, p->skel->obj) {
+		struct bpf_prog_info info = { 0 };
+		uint32_t len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		*ns += info.run_time_ns;
+		*runs += info.run_cnt;
+	}
+}
+
+static void counters_clear(const struct probes *p)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *zeros = ncpu > 0 ? calloc(ncpu, sizeof(*zeros)) : NULL;
+
+	for (uint32_t k = 0; zeros && k < DH_CNT_COUNT; k++)
+		bpf_map_update_elem(bpf_map__fd(p->skel->maps.counters), &k,
+				    zeros, BPF_ANY);
+	free(zeros);
+}
+
+/* Run-time stats on while we are loaded, the traps timed; what the
+ * calibration's probes ran is not the run's. */
+static void start_costs(struct probes *p)
+{
+	p->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	trap_calibrate(p, &p->traps);
+	counters_clear(p);
+	probes_bpf_time(p, &p->bpf_ns0, &p->bpf_runs0);
+}
+
+void probes_cost(const struct probes *p, struct probes_cost *out)
+{
+	probes_counters(p, out->hits);
+	out->bpf_stats = p->stats_fd >= 0;
+	probes_bpf_time(p, &out->bpf_ns, &out->bpf_runs);
+	out->bpf_ns -= p->bpf_ns0;
+	out->bpf_runs -= p->bpf_runs0;
+	out->traps = p->traps;
+}
+
 int probes_open(struct probes **out, const struct probes_opts *o,
 		event_fn on_event, void *ctx)
 {
@@ -146,6 +199,7 @@ int probes_open(struct probes **out, const struct probes_opts *o,
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->idle, NULL);
+	p->stats_fd = -1;
 	p->on_event = on_event;
 	p->ctx = ctx;
 	p->max_frames = o->max_frames;
@@ -185,6 +239,7 @@ int probes_open(struct probes **out, const struct probes_opts *o,
 		err = -errno;
 		goto fail;
 	}
+	start_costs(p);
 	*out = p;
 	return 0;
 fail:
@@ -209,23 +264,29 @@ enum link_kind {
 	LINK_SESSION,	/* --sample-bytes: an allocation's entry and return */
 };
 
-static struct bpf_program *program_for(struct probes *p, enum link_kind k)
+static struct bpf_program *program_for(const struct probe_links *l,
+				       enum link_kind k)
 {
-	if (p->empty)
-		return p->skel->progs.dh_empty;
+	const struct dhtrace_bpf *skel = l->p->skel;
+
+	if (l->empty)
+		return skel->progs.dh_empty;
 	if (k == LINK_SESSION)
-		return p->skel->progs.dh_alloc_session;
-	return k == LINK_RETURN ? p->skel->progs.dh_alloc_return :
-				  p->skel->progs.dh_entry;
+		return skel->progs.dh_alloc_session;
+	return k == LINK_RETURN ? skel->progs.dh_alloc_return :
+				  skel->progs.dh_entry;
 }
 
-static uint64_t cookie_of(pid_t pid, const struct alloc_site *s)
+static uint64_t cookie_of(pid_t pid, const struct alloc_site *s, bool ret)
 {
 	uint32_t regs = 0;
 
 	for (unsigned int a = 0; a < DH_ARGS; a++)
 		regs |= (uint32_t)s->place.arg_reg[a] << (4 * a);
-	return DH_COOKIE(pid, s->fn, regs);
+	if (ret)
+		return DH_COOKIE(pid, s->fn, regs) | DH_COOKIE_RETURN;
+	return DH_COOKIE(pid, s->fn, regs) |
+	       (s->place.stepped ? DH_COOKIE_STEPPED : 0);
 }
 
 /* The kernel refuses a uprobe at an address another tracer is busy
@@ -247,7 +308,7 @@ static int link_multi(struct probes *p, struct probe_links *l, pid_t pid,
 		      const uint64_t *cookies, uint32_t cnt, enum link_kind k)
 {
 	struct uprobe_multi_attr a = {
-		.prog_fd = bpf_program__fd(program_for(p, k)),
+		.prog_fd = bpf_program__fd(program_for(l, k)),
 		.attach_type = k == LINK_SESSION ? BPF_TRACE_UPROBE_SESSION :
 						   BPF_TRACE_UPROBE_MULTI,
 		.path = (uintptr_t)path,
@@ -276,11 +337,11 @@ static int link_perf(struct probes *p, struct probe_links *l, pid_t pid,
 		     const struct alloc_site *s, enum link_kind k)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = k == LINK_RETURN,
-		    .bpf_cookie = cookie_of(pid, s));
+		    .bpf_cookie = cookie_of(pid, s, k == LINK_RETURN));
 	struct bpf_link *link = NULL;
 
 	for (int try = 0; try < ATTACH_TRIES && !link; try++) {
-		link = bpf_program__attach_uprobe_opts(program_for(p, k), pid,
+		link = bpf_program__attach_uprobe_opts(program_for(l, k), pid,
 						       s->path, s->place.offset, &opts);
 		if (link || !transient(-errno))
 			break;
@@ -294,14 +355,17 @@ static int link_perf(struct probes *p, struct probe_links *l, pid_t pid,
 }
 
 /* Whether site @s is in a link of kind @k. */
-static bool probed(const struct probes *p, const struct alloc_site *s,
+static bool probed(const struct probe_links *l, const struct alloc_site *s,
 		   enum link_kind k)
 {
 	if (s->unprobed)
 		return false;
 	if (is_release(s->fn))
 		return k == LINK_ENTRY;
-	return p->session ? k == LINK_SESSION : k != LINK_SESSION;
+	/* the floor (calibration's too) never skips a return */
+	if (l->p->session && !l->empty)
+		return k == LINK_SESSION;
+	return k != LINK_SESSION;
 }
 
 /* The sites of one object (those from @first on with its path) of link
@@ -321,10 +385,10 @@ static int attach_object(struct probes *p, struct probe_links *l, pid_t pid,
 	for (size_t i = first; i < sites->n; i++) {
 		const struct alloc_site *s = &sites->v[i];
 
-		if (strcmp(s->path, path) || !probed(p, s, k))
+		if (strcmp(s->path, path) || !probed(l, s, k))
 			continue;
 		offsets[cnt] = s->place.offset;
-		cookies[cnt++] = cookie_of(pid, s);
+		cookies[cnt++] = cookie_of(pid, s, k == LINK_RETURN);
 	}
 	err = cnt ? link_multi(p, l, pid, path, offsets, cookies, cnt, k) : 0;
 out:
@@ -348,8 +412,8 @@ static bool first_of_object(const struct alloc_sites *sites, size_t i)
  * frame would pass for nested ones and go uncounted. A return without its
  * entry (a call under way at attach time) is ignored.
  */
-int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
-		  struct probe_links **out)
+static int attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
+		  bool empty, struct probe_links **out)
 {
 	struct probe_links *l = calloc(1, sizeof(*l));
 	int err = -ENOMEM;
@@ -358,6 +422,7 @@ int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
 	if (!l)
 		return -ENOMEM;
 	l->p = p;
+	l->empty = empty;
 	/* At most two links per site, fewer with uprobe_multi. */
 	if (p->multi)
 		l->fds = calloc(2 * sites->n + 1, sizeof(*l->fds));
@@ -372,7 +437,7 @@ int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
 
 			if (p->multi && first_of_object(sites, i))
 				err = attach_object(p, l, pid, sites, i, k);
-			else if (!p->multi && probed(p, s, k))
+			else if (!p->multi && probed(l, s, k))
 				err = link_perf(p, l, pid, s, k);
 		}
 	}
@@ -383,6 +448,19 @@ int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
 fail:
 	probes_detach(l);
 	return err;
+}
+
+int probes_attach(struct probes *p, pid_t pid, const struct alloc_sites *sites,
+		  struct probe_links **out)
+{
+	return attach(p, pid, sites, p->empty, out);
+}
+
+int probes_attach_floor(struct probes *p, pid_t pid,
+			const struct alloc_sites *sites,
+			struct probe_links **out)
+{
+	return attach(p, pid, sites, true, out);
 }
 
 /* One link being closed. */
@@ -647,6 +725,8 @@ void probes_close(struct probes *p)
 	bpf_link__destroy(p->fork_link);
 	bpf_link__destroy(p->exec_link);
 	ring_buffer__free(p->rb);
+	if (p->stats_fd >= 0)
+		close(p->stats_fd);
 	dhtrace_bpf__destroy(p->skel);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->idle);

@@ -108,6 +108,26 @@ struct probes_opts {
 	uint64_t sample_bytes;		/* --sample-bytes; 0: every call */
 };
 
+/*
+ * What one trap costs on this kernel, the BPF program's run time left
+ * out: timed at load on functions of dhtrace's own (calibrate.c).
+ */
+struct trap_costs {
+	bool calibrated;
+	char why[80];			/* when not calibrated */
+	double emulated_ns;		/* an entry whose instruction is emulated */
+	double stepped_ns;		/* an entry single-stepped */
+	double return_ns;		/* a return probe, beyond its entry */
+};
+
+/* What the programs attached so far have cost, calibration left out. */
+struct probes_cost {
+	uint64_t hits[DH_CNT_COUNT];	/* the counters */
+	bool bpf_stats;			/* BPF run-time stats were on */
+	uint64_t bpf_ns, bpf_runs;	/* every program's */
+	struct trap_costs traps;
+};
+
 typedef int (*event_fn)(void *ctx, const struct dh_event *e);
 
 int probes_open(struct probes **out, const struct probes_opts *o,
@@ -146,6 +166,16 @@ void probes_totals_forget(const struct probes *p, pid_t pid);
 /* --sample-bytes: block @addr of @pid is followed (a forked child's
  * copies of its parent's). */
 int probes_sampled_add(const struct probes *p, pid_t pid, uint64_t addr);
+void probes_cost(const struct probes *p, struct probes_cost *out);
+/* The cost floor's program (it counts hits, nothing else) on @sites of
+ * @pid, whatever the mode: for calibration. */
+int probes_attach_floor(struct probes *p, pid_t pid,
+			const struct alloc_sites *sites,
+			struct probe_links **out);
+/* Every BPF program's run time and runs so far (0 without stats). */
+void probes_bpf_time(const struct probes *p, uint64_t *ns, uint64_t *runs);
+/* Time the traps on this kernel (calibrate.c): well under 50 ms. */
+void trap_calibrate(struct probes *p, struct trap_costs *out);
 /* Unwinding tables: rows at [first, first + n). */
 int probes_set_rows(struct probes *p, uint32_t first,
 		    const struct dh_unwind_row *rows, uint32_t n);
@@ -257,6 +287,8 @@ struct follow_event {
 	enum follow_kind kind;
 	pid_t pid, parent;
 	int status;
+	uint64_t cpu_ns;	/* FOLLOW_EXIT: CPU time, user and system, of
+				 * the process and the children it waited for */
 };
 
 /* @children: follow forks (else execs only). */
