@@ -146,7 +146,12 @@ demo: deps
 BENCH_BINS := $(BUILD)/bench/mallocfree $(BUILD)/bench/heap_replay \
 	      $(BUILD)/bench/parse_yajl $(BUILD)/bench/parse_jansson \
 	      $(BUILD)/bench/parse_json_c $(BUILD)/bench/newdelete \
-	      $(BUILD)/bench/rustpairs $(BUILD)/bench/rustpairs-arena
+	      $(BUILD)/bench/rustpairs $(BUILD)/bench/rustpairs-arena \
+	      $(BUILD)/bench/churn
+
+$(BUILD)/bench/churn: tests/bench/churn.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Werror $< -o $@
 
 $(BUILD)/bench/newdelete: tests/bench/newdelete.cc
 	@mkdir -p $(@D)

@@ -19,6 +19,7 @@ real files: MB/s, peak memory, and time as a multiple of the plain read's.
 """
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -57,12 +58,19 @@ def events_lost(stderr):
     return "events lost" in stderr or "stacks lost" in stderr
 
 
+def return_hits(stderr):
+    """The return probes run, from the overhead line."""
+    m = re.search(r"([\d,]+) returns", stderr)
+    return m.group(1) if m else "?"
+
+
 def workload(name, cmd, pairs, stdin=None):
     native, _ = timed(cmd, stdin)
-    floor, _ = timed(dhtrace(["--empty-probes"], cmd), stdin)
+    floor, floor_err = timed(dhtrace(["--empty-probes"], cmd), stdin)
     fp, _ = timed(dhtrace(["--unwind=fp"], cmd), stdin)
     traced, err = timed(dhtrace([], cmd), stdin)
-    sampled, _ = timed(dhtrace(["--sample-bytes", "512K"], cmd), stdin)
+    sampled, sampled_err = timed(dhtrace(["--sample-bytes", "512K"], cmd),
+                                 stdin)
     vg, _ = timed(["valgrind", "--tool=dhat", "--dhat-out-file=" +
                    os.path.join(WORK, "vg.json")] + cmd, stdin)
     print("%s:" % name)
@@ -76,6 +84,8 @@ def workload(name, cmd, pairs, stdin=None):
               % tuple((t - native) / pairs * 1e6 for t in (floor, fp, traced)))
     print("  dhtrace's own work over the floor: fp %+.0f%%, DWARF %+.0f%%"
           % tuple((t - floor) / (floor - native) * 100 for t in (fp, traced)))
+    print("  return probes run: exact %s, --sample-bytes 512K %s, empty probes %s"
+          % (return_hits(err), return_hits(sampled_err), return_hits(floor_err)))
     print("  events lost: %s" % ("YES" if events_lost(err) else "none"))
 
 
@@ -249,6 +259,41 @@ def redis_set_rate():
                                                attached / untraced))
 
 
+def rss_mib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def memory_over_time(seconds):
+    """dhtrace -p on a service with churn (a bounded heap, ever new
+    events) for @seconds: its RSS along the way must not grow with the
+    events."""
+    churn = subprocess.Popen([os.path.join(BUILD, "bench", "churn")])
+    out = os.path.join(WORK, "churn.json")
+    t = subprocess.Popen([DHTRACE, "-p", str(churn.pid), "-o", out],
+                         stderr=subprocess.PIPE, text=True)
+    marks = sorted({max(5, seconds // 10), seconds // 2, seconds})
+    rss, start = {}, time.monotonic()
+    for m in marks:
+        time.sleep(max(0, start + m - time.monotonic()))
+        rss[m] = rss_mib(t.pid)
+    t.send_signal(2)
+    err = t.communicate()[1]
+    churn.kill()
+    churn.wait()
+    hits = re.search(r"overhead: ([\d,]+) probe hits", err)
+    with open(out) as f:
+        p = json.load(f)
+    live = sum(pp["ebk"] for pp in p["pps"])
+    print("dhtrace -p on a churning service for %d s (%s probe hits; %d live "
+          "blocks, %d program points at the end): RSS %s"
+          % (seconds, hits.group(1) if hits else "?", live, len(p["pps"]),
+             ", ".join("%.0f MiB at %d s" % (rss[m], m) for m in marks)))
+
+
 def sqlite_script():
     path = os.path.join(WORK, "bench.sql")
     with open(path, "w") as f:
@@ -326,6 +371,7 @@ def main():
     redis_set_rate()
     fixed_cost()
     untraced_beside_traced(pairs)
+    memory_over_time(int(os.environ.get("BENCH_CHURN_SECONDS", "600")))
     r = subprocess.run([os.path.join(BUILD, "bench", "heap_replay")],
                        capture_output=True, text=True)
     print(r.stdout.strip())
