@@ -1064,6 +1064,29 @@ def sampled_pprof_says_its_period():
     check("sampled: a block in every 1048576 bytes" in raw, "no comment in:\n" + raw[:400])
 
 
+@test
+def heap_over_time_is_in_the_profile():
+    # t_sample allocates and frees without realloc: the series' highest
+    # point is At t-gmax, its last At t-end, its allocations the total
+    # blocks and its frees the blocks freed; no bucket is wider than the
+    # series' width, nor are there more than 2,000.
+    p, _ = trace([prog("t_sample")], "t_sample-timeline")
+    tl = p["dhtraceTimeline"]
+    t = totals(p)
+    n = len(tl["t"])
+    check(0 < n <= 2000, "%d buckets" % n)
+    for k in ("bytesMin", "bytesMax", "bytesLast", "blocksMin", "blocksMax",
+              "blocksLast", "allocs", "frees"):
+        check_eq(len(tl[k]), n, "length of " + k)
+    check_eq(tl["t"], [i * tl["bucketUs"] for i in range(n)], "bucket starts")
+    check_eq(max(tl["bytesMax"]), t["gmax"][0], "the highest point")
+    check_eq((tl["bytesLast"][-1], tl["blocksLast"][-1]), t["end"], "the last point")
+    check_eq(sum(tl["allocs"]), t["total"][1], "allocations")
+    check_eq(sum(tl["frees"]), t["total"][1] - t["end"][1], "frees")
+    check(all(a <= b for a, b in zip(tl["bytesMin"], tl["bytesMax"])), "min <= max")
+    check(tl["t"][-1] <= p["te"], "the series ends by t-end")
+
+
 # --- the file and the viewer ----------------------------------------------
 
 @test
@@ -1080,6 +1103,7 @@ def profile_loads_in_the_real_viewer():
     want = "Total:     %s bytes" % format(t[0], ",")
     check(want in r.stdout, "viewer text lacks %r:\n%s" % (want, r.stdout[:800]))
     check("leak_one (t_alloc.c:" in r.stdout, "viewer shows no leak_one frame")
+    check("dhtraceTimeline" in mine, "the file the viewer loaded has no series")
 
 
 # --- what tracing costs --------------------------------------------------

@@ -10,6 +10,7 @@
 
 #include "heap/blocks.h"
 #include "heap/heap.h"
+#include "heap/timeline.h"
 
 /*
  * One program point. s.eb/s.ebk are its current bytes/blocks all along:
@@ -28,6 +29,7 @@ struct pending {
 
 struct heap {
 	struct block_table blocks;
+	struct timeline timeline;	/* the heap over time */
 	struct pp_info *pps;
 	size_t pp_cap, pp_count;
 	/*
@@ -134,6 +136,14 @@ static void note_peaks(struct heap *h, struct pp_info *pp)
 	}
 }
 
+/* The heap's size now, in the series. Out of memory, a point is left
+ * out: the numbers do not depend on it. */
+static void note_time(struct heap *h, enum timeline_event ev)
+{
+	timeline_note(&h->timeline, h->now - h->t0, h->curr_bytes,
+		      h->curr_blocks, ev);
+}
+
 static void intro(struct heap *h, struct pp_info *pp, uint64_t size)
 {
 	uint64_t w = weight(h, size);
@@ -148,6 +158,7 @@ static void intro(struct heap *h, struct pp_info *pp, uint64_t size)
 	pp->s.eb += size * w;
 	pp->s.ebk += w;
 	note_peaks(h, pp);
+	note_time(h, TIMELINE_ALLOC);
 }
 
 /* The lifetime of @b until now, weighted, in units of 1/unit ns. */
@@ -174,6 +185,7 @@ static void retire(struct heap *h, const struct block *b)
 	pp->s.eb -= b->size * w;
 	pp->s.ebk -= w;
 	pp->s.tl_ns += lifetime(h, b);
+	note_time(h, TIMELINE_FREE);
 }
 
 /* One more block of @size in the totals; PP and allocation time stay. */
@@ -195,6 +207,7 @@ static void resize(struct heap *h, struct block *b, uint64_t size)
 	pp->s.ebk = pp->s.ebk - weight(h, b->size) + w;
 	b->size = size;
 	note_peaks(h, pp);
+	note_time(h, TIMELINE_ALLOC);
 }
 
 /*
@@ -259,6 +272,7 @@ struct heap *heap_new(uint64_t t0_ns)
 	}
 	h->t0 = h->now = h->tgmax = t0_ns;
 	h->unit = 1;
+	timeline_init(&h->timeline);
 	return h;
 }
 
@@ -283,7 +297,13 @@ struct heap *heap_clone(const struct heap *parent)
 	h->pending = NULL;
 	h->pending_cap = h->pending_count = 0;
 	h->pps = malloc((parent->pp_cap ? parent->pp_cap : 1) * sizeof(*h->pps));
-	if (!h->pps || block_table_copy(&h->blocks, &parent->blocks)) {
+	if (!h->pps || timeline_copy(&h->timeline, &parent->timeline)) {
+		free(h->pps);
+		free(h);
+		return NULL;
+	}
+	if (block_table_copy(&h->blocks, &parent->blocks)) {
+		timeline_destroy(&h->timeline);
 		free(h->pps);
 		free(h);
 		return NULL;
@@ -297,6 +317,7 @@ void heap_free(struct heap *h)
 	if (!h)
 		return;
 	block_table_destroy(&h->blocks);
+	timeline_destroy(&h->timeline);
 	free(h->pps);
 	free(h->pending);
 	free(h);
@@ -485,6 +506,34 @@ void heap_each_block(const struct heap *h,
 		fn(ctx, h->pending[i].b.addr);
 }
 
+size_t heap_timeline_len(const struct heap *h)
+{
+	return h->timeline.n;
+}
+
+uint64_t heap_timeline_width_ns(const struct heap *h)
+{
+	return h->timeline.width_ns;
+}
+
+void heap_timeline_point(const struct heap *h, size_t i,
+			 struct heap_tl_point *out)
+{
+	const struct timeline_bucket *b = &h->timeline.v[i];
+
+	*out = (struct heap_tl_point){
+		.t_ns = i * h->timeline.width_ns,
+		.bytes_min = whole(h, b->bytes_min),
+		.bytes_max = whole(h, b->bytes_max),
+		.bytes_last = whole(h, b->bytes_last),
+		.blocks_min = whole(h, b->blocks_min),
+		.blocks_max = whole(h, b->blocks_max),
+		.blocks_last = whole(h, b->blocks_last),
+		.allocs = b->allocs,
+		.frees = b->frees,
+	};
+}
+
 size_t heap_live_blocks(const struct heap *h)
 {
 	return h->blocks.count + h->pending_count;
@@ -494,5 +543,6 @@ size_t heap_memory_bytes(const struct heap *h)
 {
 	return sizeof(*h) + block_table_bytes(&h->blocks) +
 	       h->pp_cap * sizeof(*h->pps) +
-	       h->pending_cap * sizeof(*h->pending);
+	       h->pending_cap * sizeof(*h->pending) +
+	       h->timeline.cap * sizeof(*h->timeline.v);
 }

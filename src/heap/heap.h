@@ -95,6 +95,18 @@ size_t heap_pp_count(const struct heap *h);	/* 1 + highest PP id seen */
 void heap_pp_stats(const struct heap *h, uint32_t pp,
 		   struct heap_pp_stats *out);
 
+/* The heap over time (heap/timeline.h): every bucket from time zero to
+ * the last event, each of the width heap_timeline_width_ns(). */
+struct heap_tl_point {
+	uint64_t t_ns;			/* the bucket's start */
+	uint64_t bytes_min, bytes_max, bytes_last;
+	uint64_t blocks_min, blocks_max, blocks_last;
+	uint64_t allocs, frees;		/* calls, resizes counted as allocs */
+};
+size_t heap_timeline_len(const struct heap *h);
+uint64_t heap_timeline_width_ns(const struct heap *h);
+void heap_timeline_point(const struct heap *h, size_t i,
+			 struct heap_tl_point *out);
 /* @fn for the address of every live block. */
 void heap_each_block(const struct heap *h,
 		     void (*fn)(void *ctx, uint64_t addr), void *ctx);

@@ -35,6 +35,58 @@ static int put_str(FILE *f, const char *s)
 	return put(f, s, strlen(s));
 }
 
+enum tl_column { TL_T, TL_BYTES_MIN, TL_BYTES_MAX, TL_BYTES_LAST,
+		 TL_BLOCKS_MIN, TL_BLOCKS_MAX, TL_BLOCKS_LAST, TL_ALLOCS,
+		 TL_FREES, TL_COLUMNS };
+
+static const char *const tl_names[TL_COLUMNS] = {
+	"t", "bytesMin", "bytesMax", "bytesLast", "blocksMin", "blocksMax",
+	"blocksLast", "allocs", "frees",
+};
+
+static uint64_t tl_value(const struct heap_tl_point *b, enum tl_column c)
+{
+	switch (c) {
+	case TL_T: return b->t_ns / 1000;	/* µs, as te and tg */
+	case TL_BYTES_MIN: return b->bytes_min;
+	case TL_BYTES_MAX: return b->bytes_max;
+	case TL_BYTES_LAST: return b->bytes_last;
+	case TL_BLOCKS_MIN: return b->blocks_min;
+	case TL_BLOCKS_MAX: return b->blocks_max;
+	case TL_BLOCKS_LAST: return b->blocks_last;
+	case TL_ALLOCS: return b->allocs;
+	default: return b->frees;
+	}
+}
+
+/* One column of the heap over time: "name":[v,v,...]. */
+static int put_column(FILE *f, const struct profile *p, enum tl_column c)
+{
+	if (fprintf(f, ",\"%s\":[", tl_names[c]) < 0)
+		return neg_errno();
+	for (size_t i = 0; i < p->ntimeline; i++)
+		if (fprintf(f, "%s%" PRIu64, i ? "," : "",
+			    tl_value(&p->timeline[i], c)) < 0)
+			return neg_errno();
+	return put_str(f, "]");
+}
+
+/*
+ * The heap over time, dhtrace's own (the viewer ignores it): bucket
+ * starts in µs, the file's unit, then a column per measure.
+ */
+static int put_timeline(FILE *f, const struct profile *p)
+{
+	int err = 0;
+
+	if (fprintf(f, "\n,\"dhtraceTimeline\":{\"bucketUs\":%" PRIu64,
+		    p->timeline_width_ns / 1000) < 0)
+		return neg_errno();
+	for (int c = 0; c < TL_COLUMNS && !err; c++)
+		err = put_column(f, p, c);
+	return err ? err : put_str(f, "}");
+}
+
 /*
  * @s as a JSON string: '"' and '\' escaped, bytes below 0x20 as \u00xx,
  * invalid UTF-8 replaced by U+FFFD. Runs of bytes that need no change are
@@ -193,6 +245,8 @@ int out_dhat_json_fprint(const struct profile *p, FILE *f)
 		    p->requested_blocks) < 0)
 		return neg_errno();
 	err = p->overhead ? put_overhead(f, p->overhead) : 0;
+	if (!err && p->ntimeline)
+		err = put_timeline(f, p);
 	if (err)
 		return err;
 	err = put_str(f, "\n,\"pps\":\n[");

@@ -72,6 +72,11 @@ struct profile {
 	 * estimates; the requests were counted exactly. */
 	uint64_t sample_bytes;
 	uint64_t requested_bytes, requested_blocks;
+	/* The heap over time, @ntimeline buckets of @timeline_width_ns
+	 * (none: not written). */
+	const struct heap_tl_point *timeline;
+	size_t ntimeline;
+	uint64_t timeline_width_ns;
 };
 
 /*

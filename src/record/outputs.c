@@ -111,6 +111,7 @@ static int write_dhat(const struct shared *sh, const struct proc *r,
 	size_t npps = sites_count(r->sites), nftbl = sym_frame_count(r->sym);
 	struct profile_pp *pps = calloc(npps ? npps : 1, sizeof(*pps));
 	const char **ftbl = calloc(nftbl ? nftbl : 1, sizeof(*ftbl));
+	struct heap_tl_point *timeline;
 	struct profile p = {
 		.cmd = r->cmd, .pid = r->pid, .overhead = cost, .pps = pps,
 		.npps = npps, .ftbl = ftbl, .nftbl = nftbl,
@@ -120,8 +121,14 @@ static int write_dhat(const struct shared *sh, const struct proc *r,
 	};
 	int err = -ENOMEM;
 
-	if (!pps || !ftbl)
+	p.ntimeline = heap_timeline_len(r->heap);
+	timeline = calloc(p.ntimeline ? p.ntimeline : 1, sizeof(*timeline));
+	if (!pps || !ftbl || !timeline)
 		goto out;
+	for (size_t i = 0; i < p.ntimeline; i++)
+		heap_timeline_point(r->heap, i, &timeline[i]);
+	p.timeline = timeline;
+	p.timeline_width_ns = heap_timeline_width_ns(r->heap);
 	heap_totals(r->heap, &p.totals);
 	for (size_t i = 0; i < npps; i++) {
 		heap_pp_stats(r->heap, i, &pps[i].stats);
@@ -133,6 +140,7 @@ static int write_dhat(const struct shared *sh, const struct proc *r,
 out:
 	free(pps);
 	free(ftbl);
+	free(timeline);
 	return err;
 }
 
