@@ -1085,6 +1085,35 @@ def heap_over_time_is_in_the_profile():
     check_eq(sum(tl["frees"]), t["total"][1] - t["end"][1], "frees")
     check(all(a <= b for a, b in zip(tl["bytesMin"], tl["bytesMax"])), "min <= max")
     check(tl["t"][-1] <= p["te"], "the series ends by t-end")
+    # report draws it: a column per bucket (up to 60), eighths of the
+    # highest, a caret under the column of t-gmax
+    path = os.path.join(WORK, "t_sample-timeline.dhtrace.json")
+    r = subprocess.run([DHTRACE, "report", path, "--top", "1"],
+                       capture_output=True, text=True)
+    m = re.search(r"^Over time:  (.*)\n {12}( *)\^ t-gmax$", r.stdout, re.M)
+    check(m, "no sparkline in:\n" + r.stdout)
+    w = min(60, n)
+    bars = " " + "".join(chr(0x2581 + i) for i in range(8))
+    top = max(tl["bytesMax"])
+    part = [0] * w
+    for i, v in enumerate(tl["bytesMax"]):
+        part[i * w // n] = max(part[i * w // n], v)
+    check_eq(m.group(1), "".join(bars[(v * 8 + top - 1) // top] for v in part),
+             "the sparkline")
+    check_eq(len(m.group(2)), min(p["tg"] // tl["bucketUs"] * w // n, w - 1),
+             "the caret's column")
+    # a series whose columns differ in length is refused in one line
+    with open(path) as f:
+        bad = json.load(f)
+    bad["dhtraceTimeline"]["frees"].append(1)
+    bad_path = os.path.join(WORK, "bad-timeline.json")
+    with open(bad_path, "w") as f:
+        json.dump(bad, f)
+    r = subprocess.run([DHTRACE, "report", bad_path], capture_output=True,
+                       text=True)
+    check_eq(r.returncode, 1, "exit status of a bad series")
+    check(re.match(r"^dhtrace: .*dhtraceTimeline: a column missing, or columns "
+                   r"of different lengths\n$", r.stderr), "error: " + r.stderr)
 
 
 # --- the file and the viewer ----------------------------------------------
@@ -3214,9 +3243,10 @@ def analysis_needs_no_root_and_reports_bad_files():
 # --- report and diff on pprof files ----------------------------------------
 
 def without_json_only(text):
-    """A text report without what pprof files cannot carry: lifetimes and
-    the time of t-gmax."""
+    """A text report without what pprof files cannot carry: lifetimes, the
+    time of t-gmax and the heap over time."""
     text = re.sub(r", at [\d,]+ of [\d,]+ µs\n", "\n", text)
+    text = re.sub(r"^Over time: .*\n.*\^ t-gmax\n", "", text, flags=re.M)
     return re.sub(r"^    avg lifetime .*\n", "", text, flags=re.M)
 
 

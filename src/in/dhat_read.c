@@ -38,11 +38,15 @@ enum state {
 	S_PP,		/* in a program point object */
 	S_FS,		/* in a program point's fs array */
 	S_FTBL,		/* in the ftbl array */
+	S_TL,		/* in dhtrace's dhtraceTimeline object */
+	S_TL_COL,	/* in one of its columns */
 	S_END,		/* after the top-level object */
 };
 
 /* Keys of the top-level object beyond the header fields. */
-enum { K_PPS = DHAT_M_NFIELDS, K_FTBL };
+enum { K_PPS = DHAT_M_NFIELDS, K_FTBL, K_TL };
+/* The key of the timeline beyond its columns. */
+enum { K_TL_BUCKET = DHAT_TL_NCOLS };
 /* The key of a program point beyond its stats. */
 enum { K_FS = DHAT_NSTATS };
 
@@ -76,6 +80,20 @@ static const struct key top_keys[] = {
 	META("tg", DHAT_M_TG, J_NUM, tg),
 	KEY("pps", K_PPS, J_ARRAY),
 	KEY("ftbl", K_FTBL, J_ARRAY),
+	KEY("dhtraceTimeline", K_TL, J_MAP),
+};
+
+static const struct key tl_keys[] = {
+	KEY("bucketUs", K_TL_BUCKET, J_NUM),
+	KEY("t", DHAT_TL_T, J_ARRAY),
+	KEY("bytesMin", DHAT_TL_BYTES_MIN, J_ARRAY),
+	KEY("bytesMax", DHAT_TL_BYTES_MAX, J_ARRAY),
+	KEY("bytesLast", DHAT_TL_BYTES_LAST, J_ARRAY),
+	KEY("blocksMin", DHAT_TL_BLOCKS_MIN, J_ARRAY),
+	KEY("blocksMax", DHAT_TL_BLOCKS_MAX, J_ARRAY),
+	KEY("blocksLast", DHAT_TL_BLOCKS_LAST, J_ARRAY),
+	KEY("allocs", DHAT_TL_ALLOCS, J_ARRAY),
+	KEY("frees", DHAT_TL_FREES, J_ARRAY),
 };
 
 static const char *const stat_names[DHAT_NSTATS] = {
@@ -105,6 +123,7 @@ struct reader {
 	int depth;		/* of the container the parser is in */
 	int skip_depth;		/* > 0: inside an ignored value opened there */
 	const struct key *key;	/* whose value comes next, NULL if unknown */
+	int tl_col;		/* S_TL_COL: the column being read */
 	uint32_t seen;		/* top-level keys read, bits 1 << id */
 
 	struct dhat_pp pp;	/* the program point being read */
@@ -183,6 +202,14 @@ static const char *place(const struct reader *r, char *buf, size_t len)
 		break;
 	case S_FTBL:
 		snprintf(buf, len, "ftbl[%u]", r->nftbl);
+		break;
+	case S_TL:
+		snprintf(buf, len, "dhtraceTimeline.%s", r->key->name);
+		break;
+	case S_TL_COL:
+		snprintf(buf, len, "dhtraceTimeline.%s[%zu]",
+			 tl_keys[r->tl_col + 1].name,
+			 r->meta->timeline.len[r->tl_col]);
 		break;
 	default:
 		snprintf(buf, len, "the top level");
@@ -357,6 +384,44 @@ static int ftbl_value(struct reader *r, const char *s, size_t len)
 	return 1;
 }
 
+static int tl_value(struct reader *r, const char *s, size_t len)
+{
+	struct dhat_timeline *tl = &r->meta->timeline;
+	int c = r->tl_col;
+	uint64_t v;
+
+	if (!number(r, s, len, &v))
+		return 0;
+	if (tl->len[c] == tl->cap[c]) {
+		size_t cap = tl->cap[c] ? 2 * tl->cap[c] : 256;
+		uint64_t *p = realloc(tl->col[c], cap * sizeof(*p));
+
+		if (!p) {
+			fail_at(r, offset(r), -ENOMEM, "out of memory");
+			return 0;
+		}
+		tl->col[c] = p;
+		tl->cap[c] = cap;
+	}
+	tl->col[c][tl->len[c]++] = v;
+	return 1;
+}
+
+/* The timeline is complete: every column there, all of one length. */
+static int end_timeline(struct reader *r)
+{
+	struct dhat_timeline *tl = &r->meta->timeline;
+
+	for (int c = 0; c < DHAT_TL_NCOLS; c++)
+		if (!tl->col[c] || tl->len[c] != tl->len[0]) {
+			fail_at(r, offset(r), -EINVAL, "dhtraceTimeline: a "
+				"column missing, or columns of different lengths");
+			return 0;
+		}
+	tl->n = tl->len[0];
+	return 1;
+}
+
 /* A container opens: one level deeper. */
 static int deeper(struct reader *r)
 {
@@ -414,6 +479,12 @@ static int value(struct reader *r, enum jtype t, const char *s, size_t len,
 					  k->type == J_BOOL ? "true or false" :
 					  jtype_name[k->type], t);
 		}
+		if (k->id == K_TL) {
+			if (r->seen & (1u << k->id))
+				return fail_here(r, "appears twice");
+			r->seen |= 1u << k->id;
+			return open_container(r, S_TL);
+		}
 		if (k->id == K_PPS || k->id == K_FTBL) {
 			if (r->seen & (1u << k->id))
 				return fail_here(r, "appears twice");
@@ -450,6 +521,31 @@ static int value(struct reader *r, enum jtype t, const char *s, size_t len,
 		if (t != J_STR)
 			return wrong_type(r, "a string", t);
 		return ftbl_value(r, s, len);
+	case S_TL:
+		if (!k)
+			return skip(r, open);
+		if (k->id == K_TL_BUCKET) {
+			if (t != J_NUM)
+				return wrong_type(r, "a non-negative integer", t);
+			return number(r, s, len, &r->meta->timeline.bucket);
+		}
+		if (t != J_ARRAY)
+			return wrong_type(r, "an array", t);
+		if (r->meta->timeline.col[k->id])
+			return fail_here(r, "appears twice");
+		r->tl_col = k->id;
+		/* an empty column is there all the same */
+		r->meta->timeline.col[k->id] = malloc(sizeof(uint64_t));
+		r->meta->timeline.cap[k->id] = 1;
+		if (!r->meta->timeline.col[k->id]) {
+			fail_at(r, offset(r), -ENOMEM, "out of memory");
+			return 0;
+		}
+		return open_container(r, S_TL_COL);
+	case S_TL_COL:
+		if (t != J_NUM)
+			return wrong_type(r, "a non-negative integer", t);
+		return tl_value(r, s, len);
 	case S_END:
 		break;
 	}
@@ -517,6 +613,12 @@ static int close_container(struct reader *r)
 	case S_FS:
 		r->state = S_PP;
 		return 1;
+	case S_TL:
+		r->state = S_TOP;
+		return end_timeline(r);
+	case S_TL_COL:
+		r->state = S_TL;
+		return 1;
 	default:
 		return 1;
 	}
@@ -580,6 +682,8 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t len)
 		r->key = find_key(top_keys, ARRAY_SIZE(top_keys), s, len);
 	else if (r->state == S_PP)
 		r->key = find_key(pp_keys, ARRAY_SIZE(pp_keys), s, len);
+	else if (r->state == S_TL)
+		r->key = find_key(tl_keys, ARRAY_SIZE(tl_keys), s, len);
 	return 1;
 }
 
@@ -719,5 +823,7 @@ void dhat_meta_free(struct dhat_meta *m)
 	free(m->tu);
 	free(m->mtu);
 	free(m->cmd);
+	for (int c = 0; c < DHAT_TL_NCOLS; c++)
+		free(m->timeline.col[c]);
 	memset(m, 0, sizeof(*m));
 }

@@ -55,8 +55,26 @@ enum dhat_meta_field {
 	DHAT_M_NFIELDS
 };
 
+/* dhtrace's heap over time ("dhtraceTimeline", README "The heap over
+ * time"): columns of equal length, 0 of them when the file has none. */
+enum dhat_tl_col {
+	DHAT_TL_T,		/* bucket start, in the file's time unit */
+	DHAT_TL_BYTES_MIN, DHAT_TL_BYTES_MAX, DHAT_TL_BYTES_LAST,
+	DHAT_TL_BLOCKS_MIN, DHAT_TL_BLOCKS_MAX, DHAT_TL_BLOCKS_LAST,
+	DHAT_TL_ALLOCS, DHAT_TL_FREES,
+	DHAT_TL_NCOLS
+};
+
+struct dhat_timeline {
+	uint64_t bucket;	/* width, in the file's time unit */
+	size_t n;		/* rows */
+	uint64_t *col[DHAT_TL_NCOLS];
+	size_t len[DHAT_TL_NCOLS], cap[DHAT_TL_NCOLS];	/* while read */
+};
+
 struct dhat_meta {
 	uint32_t present;	/* bits 1 << DHAT_M_x */
+	struct dhat_timeline timeline;
 	uint64_t version, tuth, pid, te, tg;	/* 0 when absent */
 	bool bklt, bkacc;	/* false when absent */
 	/* NULL when absent; never contain a NUL character */

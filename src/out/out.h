@@ -279,6 +279,10 @@ struct out_style {
 
 /* `dhtrace report`: text for a person, or JSON (keys in README.md). Both
  * return 0 or a negative errno from the first failed write. */
+/* "Over time:  ▁▂▅█▃▁" and a caret under t-gmax (@tg, in the file's
+ * time unit) on the next line, after @indent (sparkline.c). */
+void out_sparkline_fprint(const struct dhat_timeline *tl, uint64_t tg,
+			  const char *indent, FILE *f);
 int out_report_fprint(const struct an_report *r, const struct dhat_file *df,
 		      const struct an_opts *o, const struct out_style *st,
 		      FILE *f);

@@ -57,6 +57,8 @@ static void summary(FILE *f, const struct an_report *r,
 	fprintf(f, "\nAt t-end:   ");
 	amount(f, m[AN_END], m[AN_END_BLOCKS]);
 	fputc('\n', f);
+	if (meta->timeline.n)
+		out_sparkline_fprint(&meta->timeline, meta->tg, "            ", f);
 }
 
 /* The text after "0x...: ": the same frame reads the same in every run. */
