@@ -817,6 +817,14 @@ def static_binaries_have_the_dynamic_ones_numbers():
         check_eq(sites_by_line(mine, "t_alloc.c"), want, "%s's call sites" % libc)
         check(re.search(r"^dhtrace: allocator: malloc… in t_alloc$", r.stderr, re.M),
               "the layer traced: " + r.stderr)
+        # A static image's malloc is in the file the exec predicted, under
+        # another name (/proc/PID/root/...) when it is seen mapped: the
+        # probes must not be bound twice (every call would count twice
+        # until the first links close, and the nesting marker be lost).
+        hits = re.search(r"overhead: [\d,]+ probe hits \(([\d,]+) allocation "
+                         r"entries, ([\d,]+) returns", r.stderr)
+        check(hits, "no overhead line: " + r.stderr)
+        check_eq(hits.group(1), hits.group(2), "%s: entries and returns" % libc)
 
 
 @test

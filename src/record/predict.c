@@ -70,6 +70,14 @@ static int rebind(const struct shared *sh, struct proc *p)
 	if (err)
 		return 0;	/* gone, or still nothing we know */
 	p->alloc_seen = true;
+	/* The predicted allocator by another name (a static image, and a
+	 * mapping of the image before its exec): links on the same
+	 * functions twice would count every call twice while the old ones
+	 * close. */
+	if (p->links && proc_same_sites(&alloc, &p->alloc)) {
+		alloc_sites_free(&alloc);
+		return 0;
+	}
 	probes_detach(p->links);
 	p->links = NULL;
 	alloc_sites_free(&p->alloc);

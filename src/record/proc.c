@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -150,13 +151,27 @@ struct proc *proc_fork(const struct proc *parent, pid_t pid)
 	return p;
 }
 
-static bool same_sites(const struct alloc_sites *a, const struct alloc_sites *b)
+/* Whether two paths name one file: /proc/PID/root/usr/lib/x and
+ * /usr/lib/x do, seen from the same mount namespace. */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (!strcmp(a, b))
+		return true;
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+bool proc_same_sites(const struct alloc_sites *a, const struct alloc_sites *b)
 {
 	if (a->n != b->n)
 		return false;
 	for (size_t i = 0; i < a->n; i++)
 		if (a->v[i].place.offset != b->v[i].place.offset ||
-		    a->v[i].fn != b->v[i].fn || strcmp(a->v[i].path, b->v[i].path))
+		    a->v[i].fn != b->v[i].fn ||
+		    a->v[i].unprobed != b->v[i].unprobed ||
+		    !same_file(a->v[i].path, b->v[i].path))
 			return false;
 	return true;
 }
@@ -204,7 +219,7 @@ int proc_exec(const struct shared *sh, struct proc *p, uint64_t now_ns)
 	}
 	/* Links bound to the process outlive its exec: the same allocator
 	 * keeps them. */
-	if (!err && p->links && same_sites(&alloc, &p->alloc)) {
+	if (!err && p->links && proc_same_sites(&alloc, &p->alloc)) {
 		alloc_sites_free(&alloc);
 	} else {
 		probes_detach(p->links);

@@ -59,6 +59,8 @@ struct proc *proc_fork(const struct proc *parent, pid_t pid);
 int proc_exec(const struct shared *sh, struct proc *p, uint64_t now_ns);
 /* Probes on @p's allocator (@p->alloc), bound to it. */
 int proc_attach(const struct shared *sh, struct proc *p);
+/* Whether @a and @b probe the same functions of the same files. */
+bool proc_same_sites(const struct alloc_sites *a, const struct alloc_sites *b);
 int proc_event(const struct shared *sh, struct proc *p,
 	       const struct dh_event *e);
 int proc_add_mapping(const struct shared *sh, struct proc *p,
