@@ -1032,6 +1032,11 @@ def sampled_estimates_are_within_their_error():
               "%s: %d bytes estimated, %d true, sd %.0f" % (fn, tb, size * n, sd_bytes))
         check(abs(tbk - n) <= 4 * sd_blocks + 1,
               "%s: %d blocks estimated, %d true, sd %.1f" % (fn, tbk, n, sd_blocks))
+    # the series counts sampled calls by their weight, as the totals
+    allocs = sum(est["dhtraceTimeline"]["allocs"])
+    est_blocks = sum(pp["tbk"] for pp in est["pps"])
+    check(abs(allocs - est_blocks) <= len(est["dhtraceTimeline"]["t"]),
+          "the series' %d allocations against %d blocks" % (allocs, est_blocks))
     want = summary_number(r.stderr, r"^dhtrace: Total: +([\d,]+) bytes in ([\d,]+) blocks")
     check_eq(summary_number(rs.stderr, r"requested exactly: ([\d,]+) bytes in ([\d,]+) blocks"),
              want, "requests counted exactly")
@@ -1122,6 +1127,16 @@ def heap_over_time_is_in_the_profile():
     check_eq(r.returncode, 1, "exit status of a bad series")
     check(re.match(r"^dhtrace: .*dhtraceTimeline: a column missing, or columns "
                    r"of different lengths\n$", r.stderr), "error: " + r.stderr)
+    # and one whose buckets do not start at multiples of its width
+    bad["dhtraceTimeline"]["frees"].pop()
+    bad["dhtraceTimeline"]["t"][-1] += 1
+    with open(bad_path, "w") as f:
+        json.dump(bad, f)
+    r = subprocess.run([DHTRACE, "report", bad_path], capture_output=True,
+                       text=True)
+    check(r.returncode == 1 and re.match(
+        r"^dhtrace: .*dhtraceTimeline: bucket \d+ does not start at \d+ "
+        r"bucketUs\n$", r.stderr), "error: " + r.stderr)
 
 
 # --- the file and the viewer ----------------------------------------------

@@ -138,10 +138,10 @@ static void note_peaks(struct heap *h, struct pp_info *pp)
 
 /* The heap's size now, in the series. Out of memory, a point is left
  * out: the numbers do not depend on it. */
-static void note_time(struct heap *h, enum timeline_event ev)
+static void note_time(struct heap *h, enum timeline_event ev, uint64_t w)
 {
 	timeline_note(&h->timeline, h->now - h->t0, h->curr_bytes,
-		      h->curr_blocks, ev);
+		      h->curr_blocks, ev, w);
 }
 
 static void intro(struct heap *h, struct pp_info *pp, uint64_t size)
@@ -158,7 +158,7 @@ static void intro(struct heap *h, struct pp_info *pp, uint64_t size)
 	pp->s.eb += size * w;
 	pp->s.ebk += w;
 	note_peaks(h, pp);
-	note_time(h, TIMELINE_ALLOC);
+	note_time(h, TIMELINE_ALLOC, w);
 }
 
 /* The lifetime of @b until now, weighted, in units of 1/unit ns. */
@@ -185,7 +185,7 @@ static void retire(struct heap *h, const struct block *b)
 	pp->s.eb -= b->size * w;
 	pp->s.ebk -= w;
 	pp->s.tl_ns += lifetime(h, b);
-	note_time(h, TIMELINE_FREE);
+	note_time(h, TIMELINE_FREE, w);
 }
 
 /* One more block of @size in the totals; PP and allocation time stay. */
@@ -207,7 +207,7 @@ static void resize(struct heap *h, struct block *b, uint64_t size)
 	pp->s.ebk = pp->s.ebk - weight(h, b->size) + w;
 	b->size = size;
 	note_peaks(h, pp);
-	note_time(h, TIMELINE_ALLOC);
+	note_time(h, TIMELINE_ALLOC, w);
 }
 
 /*
@@ -529,8 +529,8 @@ void heap_timeline_point(const struct heap *h, size_t i,
 		.blocks_min = whole(h, b->blocks_min),
 		.blocks_max = whole(h, b->blocks_max),
 		.blocks_last = whole(h, b->blocks_last),
-		.allocs = b->allocs,
-		.frees = b->frees,
+		.allocs = whole(h, b->allocs),
+		.frees = whole(h, b->frees),
 	};
 }
 

@@ -103,7 +103,7 @@ static int extend(struct timeline *t, size_t k)
 }
 
 int timeline_note(struct timeline *t, uint64_t t_ns, uint64_t bytes,
-		  uint64_t blocks, enum timeline_event ev)
+		  uint64_t blocks, enum timeline_event ev, uint64_t n)
 {
 	struct timeline_bucket *b;
 	size_t k;
@@ -125,8 +125,8 @@ int timeline_note(struct timeline *t, uint64_t t_ns, uint64_t bytes,
 	b->bytes_last = bytes;
 	b->blocks_last = blocks;
 	if (ev == TIMELINE_ALLOC)
-		b->allocs++;
+		b->allocs += n;
 	else
-		b->frees++;
+		b->frees += n;
 	return 0;
 }

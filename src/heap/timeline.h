@@ -35,8 +35,9 @@ void timeline_destroy(struct timeline *t);
 /* @dst (uninitialized) becomes a copy of @src. 0 or -ENOMEM. */
 int timeline_copy(struct timeline *dst, const struct timeline *src);
 /* At @t_ns from time zero, the heap became @bytes in @blocks through
- * @ev. 0, or -ENOMEM (nothing recorded). */
+ * @ev, which counts @n (a sampled block stands for more than one: the
+ * accounting's units). 0, or -ENOMEM (nothing recorded). */
 int timeline_note(struct timeline *t, uint64_t t_ns, uint64_t bytes,
-		  uint64_t blocks, enum timeline_event ev);
+		  uint64_t blocks, enum timeline_event ev, uint64_t n);
 
 #endif

@@ -419,6 +419,13 @@ static int end_timeline(struct reader *r)
 			return 0;
 		}
 	tl->n = tl->len[0];
+	/* every bucket from zero: the report's time axis counts on it */
+	for (size_t i = 0; i < tl->n; i++)
+		if (!tl->bucket || tl->col[DHAT_TL_T][i] != i * tl->bucket) {
+			fail_at(r, offset(r), -EINVAL, "dhtraceTimeline: bucket "
+				"%zu does not start at %zu bucketUs", i, i);
+			return 0;
+		}
 	return 1;
 }
 

@@ -17,11 +17,11 @@ static void test_buckets_keep_min_max_last(void)
 	struct timeline t;
 
 	timeline_init(&t);
-	CHECK(!timeline_note(&t, 0, 100, 1, TIMELINE_ALLOC));
-	CHECK(!timeline_note(&t, MS / 2, 300, 2, TIMELINE_ALLOC));
-	CHECK(!timeline_note(&t, MS / 2, 200, 1, TIMELINE_FREE));
+	CHECK(!timeline_note(&t, 0, 100, 1, TIMELINE_ALLOC, 1));
+	CHECK(!timeline_note(&t, MS / 2, 300, 2, TIMELINE_ALLOC, 1));
+	CHECK(!timeline_note(&t, MS / 2, 200, 1, TIMELINE_FREE, 1));
 	/* bucket 1 has no event; bucket 2 starts from its state */
-	CHECK(!timeline_note(&t, 2 * MS + 1, 0, 0, TIMELINE_FREE));
+	CHECK(!timeline_note(&t, 2 * MS + 1, 0, 0, TIMELINE_FREE, 1));
 	CHECK_U64(t.n, 3);
 	CHECK_U64(t.v[0].bytes_min, 0);	/* the heap was empty at zero */
 	CHECK_U64(t.v[0].bytes_max, 300);
@@ -49,7 +49,7 @@ static void test_width_doubles_and_peak_stays(void)
 	for (uint64_t ms = 0; ms < 10000; ms++) {
 		uint64_t bytes = ms == 4321 ? 7777 : ms % 100;
 
-		CHECK(!timeline_note(&t, ms * MS, bytes, 1, TIMELINE_ALLOC));
+		CHECK(!timeline_note(&t, ms * MS, bytes, 1, TIMELINE_ALLOC, 1));
 		allocs++;
 	}
 	CHECK(t.n <= TIMELINE_MAX);
