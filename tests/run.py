@@ -2292,14 +2292,17 @@ def all_by_comm_traces_running_and_new_processes():
                               os.path.join(d, "x.json")],
                              stderr=subprocess.PIPE, text=True)
         try:
-            wait_for(lambda: has_int3(procs[1].pid) or t.poll() is not None,
-                     "no int3 in a running t_spin's malloc")
+            # free has an entry probe only, and the entries' link is made
+            # after the returns': its breakpoint means both are there
+            wait_for(lambda: all(has_int3(procs[i].pid, "free") for i in (0, 1))
+                     or t.poll() is not None,
+                     "no int3 in a running t_spin's free")
             if t.poll() is not None:
                 raise Fail("dhtrace ended (%s): %s" % (t.returncode,
                                                       t.communicate()[1]))
             procs.append(start_spin("60"))
-            wait_for(lambda: has_int3(procs[3].pid) or t.poll() is not None,
-                     "no int3 in the malloc of a t_spin started later")
+            wait_for(lambda: has_int3(procs[3].pid, "free") or t.poll() is not None,
+                     "no int3 in the free of a t_spin started later")
             check(t.poll() is None, "dhtrace ended before the later t_spin was seen")
             mem, orig = code_bytes(procs[2].pid, "malloc")
             check_eq(mem.hex(), orig.hex(), "malloc of a process of another name")
