@@ -18,7 +18,10 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 SRCS      := $(wildcard src/*/*.c)
 LIB_SRCS  := $(filter-out src/cli/%,$(SRCS))
 CLI_SRCS  := $(filter src/cli/%,$(SRCS))
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# The page `dhtrace view` writes: its markup, style and script, embedded
+# at build time (tools/embed.sh), so the page needs nothing at run time.
+VIEW_ASSETS := src/view/view.html src/view/view.css src/view/view.js
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/view_assets.o
 # Stages without BPF: what unit tests link against.
 PURE_OBJS := $(filter-out $(BUILD)/src/trace/% $(BUILD)/src/record/%,$(LIB_OBJS))
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
@@ -55,6 +58,14 @@ $(BUILD)/dhtrace.skel.h: $(BUILD)/dhtrace.bpf.o
 
 $(BUILD)/src/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/view_assets.c: $(VIEW_ASSETS) tools/embed.sh
+	@mkdir -p $(@D)
+	tools/embed.sh $(VIEW_ASSETS) > $@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/view_assets.o: $(BUILD)/view_assets.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(filter $(BUILD)/src/trace/% $(BUILD)/src/record/%,$(LIB_OBJS)) $(CLI_OBJS): $(BUILD)/dhtrace.skel.h

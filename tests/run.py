@@ -1158,6 +1158,187 @@ def profile_loads_in_the_real_viewer():
     check("dhtraceTimeline" in mine, "the file the viewer loaded has no series")
 
 
+
+# --- dhtrace view: the page in a real browser ------------------------------
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "viewer"))
+
+
+def open_view(html, shot):
+    """Opens the page @html in headless Chromium; returns the browser,
+    after checking it drew, threw nothing and asked for nothing else, and
+    keeping a screenshot as build/@shot."""
+    from browser import Browser
+    b = Browser()
+    try:
+        url = "file://" + html
+        b.open(url)
+        b.wait_js("document.body.dataset.ready")
+        check_eq(b.errors(), [], "JavaScript errors")
+        check_eq(b.requests(), [url], "requests made by the page")
+        b.screenshot(os.path.join(BUILD, shot))
+    except BaseException:
+        b.close()
+        raise
+    return b
+
+
+def summary_cells(b):
+    return b.js("Object.fromEntries([...document.querySelectorAll("
+                "'#summary td[data-key]')].map(td => [td.dataset.key, "
+                "td.textContent]))")
+
+
+@test
+def view_shows_a_profile_in_chromium():
+    fixture = os.path.join(FIXTURES, "view.json")
+    html = os.path.join(WORK, "view.html")
+    r = dhtrace(["view", fixture, "-o", html])
+    check_eq((r.returncode, r.stderr), (0, ""), "dhtrace view")
+    with open(html, encoding="utf-8") as f:
+        page = f.read()
+    # one script block of data, whose frame "</script><!--<script>" is
+    # escaped; nothing to fetch
+    check_eq(page.count("</script>"), 2, "script blocks ended")
+    check(not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page),
+          "the page refers to another file")
+    want = json.loads(dhtrace(["report", fixture, "--json"]).stdout)
+    text = dhtrace(["report", fixture]).stdout
+    b = open_view(html, "view-profile.png")
+    try:
+        cells = summary_cells(b)
+        for key, line in (("Total", "Total:"), ("At t-gmax", "At t-gmax:"),
+                          ("At t-end", "At t-end:")):
+            m = re.search("^%s +(.*)$" % re.escape(line), text, re.M)
+            check_eq(cells[key], m.group(1), "summary " + key)
+        check("%s B" % format(want["total"], ",") in cells["Total"], "total")
+        check_eq(cells["Command"], want["cmd"], "command")
+        check_eq(cells["PID"], str(want["pid"]), "pid")
+        check_eq(cells["Duration"], "2,100,000 µs", "duration")
+        check(cells["Sampling"].startswith("a block in every 524,288 bytes"),
+              "sampling: " + cells["Sampling"])
+        check(cells["Overhead"].startswith("798 probe hits (268 allocation "
+                                           "entries"), "overhead")
+        # the chart: a step per bucket, t-gmax and t-end marked, the
+        # values of the bucket under the mouse
+        with open(fixture) as f:
+            tl = json.load(f)["dhtraceTimeline"]
+        n = len(tl["t"])
+        check_eq(b.js("document.querySelector('#chart .line').dataset.buckets"),
+                 str(n), "buckets drawn")
+        check_eq(b.js("document.querySelector('#chart .line').points.length"),
+                 2 * n, "points of the line")
+        check_eq(b.js("[...document.querySelectorAll('#chart .mark')].map("
+                      "m => m.dataset.mark + '@' + m.dataset.t).join()"),
+                 "t-gmax@%d,t-end@%d" % (want["t_gmax"], want["t_end"]),
+                 "marks")
+        box = b.js("(r => [r.left, r.top, r.width, r.height])(document."
+                   "querySelector('#chart svg').getBoundingClientRect())")
+        # bucket 2 (1,000,000-1,500,000 µs) of a 2,500,000 µs axis, with
+        # the plot from x=80 to width-10
+        x = box[0] + 80 + (box[2] - 90) * 1250000 / 2500000
+        b.mouse("mouseMoved", x, box[1] + box[3] / 2)
+        tip = b.js("document.getElementById('chart-tip').textContent")
+        check(tip.startswith("1,000,000–1,500,000 µs: 2,200,000 B (2.1 MiB) "
+                             "live at its end, highest 2,200,132 B (2.1 MiB)"),
+              "chart tip: " + tip)
+        # the flame graph: its root is the total; a click on a frame
+        # zooms to it
+        fl = b.js("Object.assign({}, document.getElementById('flame').dataset)")
+        check_eq(fl["rootValue"], str(want["total"]), "flame graph root")
+        q = b.js("dhtraceView.flameRect('handle_request (server.c:88)')")
+        check(q, "no handle_request frame drawn")
+        b.click(q["x"] + 5, q["y"] + q["h"] / 2)
+        fl = b.js("Object.assign({}, document.getElementById('flame').dataset)")
+        check_eq((fl["zoom"], fl["zoomValue"]),
+                 ("handle_request (server.c:88)", "3300000"), "zoomed")
+        # leaked bytes: the root is At t-end
+        b.js("(s => { s.value = 'eb'; s.dispatchEvent(new Event('change')); })"
+             "(document.getElementById('flame-metric'))")
+        check_eq(b.js("document.getElementById('flame').dataset.rootValue"),
+                 str(want["end"]), "flame graph of t-end")
+        b.js("(s => { s.value = 'parse'; s.dispatchEvent(new Event('input')); })"
+             "(document.getElementById('flame-search'))")
+        check_eq(b.js("document.getElementById('flame-found').textContent"),
+                 "1 frames match: 0 B (0.0%)", "search at t-end")
+        # the table: every site, by total bytes; a row opens its stack
+        rows = b.js("[...document.querySelectorAll('#sites tr.site')].map("
+                    "tr => [...tr.cells].map(c => c.textContent))")
+        check_eq(len(rows), want["matched"], "rows")
+        check_eq([r[1] for r in rows],
+                 [format(w["total"], ",") for w in want["rows"]], "totals")
+        check_eq(rows[2][0], "render<'</script><!--<script>'> (page.c:7)  "
+                 "(+1 frames)", "the frame with markup in it")
+        b.js("document.querySelector('#sites tr.site').click()")
+        check_eq(b.js("document.querySelector('#sites tr.stack').innerText"),
+                 "0x501136: grow_cache (cache.c:42)\n0x501200: handle_request "
+                 "(server.c:88)\n0x5012A0: main (server.c:120)", "stack")
+        b.js("document.querySelectorAll('#sites th')[5].click()")
+        check_eq(b.js("document.querySelector('#sites tr.site').cells[5]"
+                      ".textContent"), "2,200,000", "sorted by t-gmax")
+        check_eq(b.errors(), [], "JavaScript errors")
+        b.screenshot(os.path.join(BUILD, "view-profile-zoomed.png"))
+    finally:
+        b.close()
+
+
+@test
+def view_shows_a_diff_in_chromium():
+    html = os.path.join(WORK, "view-diff.html")
+    r = dhtrace(["view", os.path.join(FIXTURES, "base.json"),
+                 os.path.join(FIXTURES, "new.json"), "-o", html])
+    check_eq((r.returncode, r.stderr), (0, ""), "dhtrace view A B")
+    want = json.loads(analyze(["diff", "base.json", "new.json", "-n", "0",
+                               "--json"]).stdout)
+    b = open_view(html, "view-diff.png")
+    try:
+        rows = b.js("[...document.querySelectorAll('#sites tr.site')].map("
+                    "tr => tr.cells[1].textContent)")
+        check_eq(len(rows), len(want["sites"]), "rows of the diff")
+        check_eq(b.js("document.getElementById('flame').dataset.rootValue"),
+                 str(want["new"]["total"]), "flame graph of NEW")
+    finally:
+        b.close()
+
+
+@test
+def view_of_20000_sites_opens():
+    big = os.path.join(WORK, "big-20k.json")
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen-dhat.py"),
+                    big, "5"], check=True)
+    with open(big) as f:
+        nsites = len(json.load(f)["pps"])
+    html = os.path.join(WORK, "view-big.html")
+    r = dhtrace(["view", big, "-o", html])
+    check_eq((r.returncode, r.stderr), (0, ""), "dhtrace view")
+    b = open_view(html, "view-big.png")
+    try:
+        check_eq(b.js("document.getElementById('table-title').textContent"),
+                 "Call sites: %s" % format(nsites, ","), "sites")
+        check(nsites >= 20000, "%d sites" % nsites)
+    finally:
+        b.close()
+
+
+@test
+def real_dh_view_html_shows_our_totals_in_chromium():
+    mine, _ = trace([prog("t_alloc")], "t_alloc-chromium")
+    path = os.path.join(WORK, "t_alloc-chromium.dhtrace.json")
+    from browser import Browser
+    b = Browser()
+    try:
+        b.open("file:///usr/libexec/valgrind/dh_view.html")
+        b.set_file("input[type=file]", path)
+        t = totals(mine)["total"]
+        want = "Total:     %s bytes" % format(t[0], ",")
+        b.wait_js("document.body.innerText.includes(%s)" % json.dumps(want))
+        check("leak_one (t_alloc.c:" in b.js("document.body.innerText"),
+              "no leak_one frame in the tree")
+        check_eq(b.errors(), [], "errors in dh_view.html")
+        b.screenshot(os.path.join(BUILD, "view-dh_view.png"))
+    finally:
+        b.close()
+
 # --- what tracing costs --------------------------------------------------
 
 def pairs_hits(n, extra=(), how=()):

@@ -17,8 +17,10 @@ BUILD_PKGS="make gcc g++ clang libbpf-dev bpftool libelf-dev libdw-dev zlib1g-de
 # the pprof files), jansson and json-c (the JSON parsers `make bench`
 # compares with yajl), jemalloc, tcmalloc and mimalloc (programs linked with
 # or preloading another allocator), musl-tools (a static musl binary),
-# redis (a real server on jemalloc, for `make bench`).
-TEST_PKGS="valgrind python3 nodejs sqlite3 binutils libc6-dbg rustc golang-go libjansson-dev libjson-c-dev libjemalloc2 libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev musl-tools redis-server redis-tools"
+# redis (a real server on jemalloc, for `make bench`), chromium (the
+# browser the pages of `dhtrace view` and valgrind's dh_view.html are
+# checked in, headless).
+TEST_PKGS="valgrind python3 nodejs sqlite3 binutils libc6-dbg rustc golang-go libjansson-dev libjson-c-dev libjemalloc2 libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev musl-tools redis-server redis-tools chromium"
 
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS; do

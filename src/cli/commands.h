@@ -18,6 +18,7 @@ int cmd_convert(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_baseline(int argc, char **argv);
+int cmd_view(int argc, char **argv);
 /* dhtrace probes [--allocator NAME] PROGRAM (probes.c) */
 int cmd_probes(int argc, char **argv);
 

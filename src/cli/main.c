@@ -24,7 +24,8 @@ static const char usage[] =
 "Usage: dhtrace [OPTIONS] -- COMMAND [ARGS...]   trace a command from its start\n"
 "       dhtrace [OPTIONS] -p PID                 trace a running process\n"
 "       dhtrace [OPTIONS] -a [FILTERS]           trace every process\n"
-"       dhtrace convert|report|diff|baseline ... read saved profiles (no root;\n"
+"       dhtrace convert|report|diff|baseline|view ...\n"
+"                                                read saved profiles (no root;\n"
 "                                                see dhtrace COMMAND --help)\n"
 "       dhtrace probes PROGRAM                   where its probes would go\n"
 "\n"
@@ -93,6 +94,7 @@ static const struct {
 	{ "report", cmd_report },
 	{ "diff", cmd_diff },
 	{ "baseline", cmd_baseline },
+	{ "view", cmd_view },
 	{ "probes", cmd_probes },
 };
 

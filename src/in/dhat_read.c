@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
 
 #include "in/in.h"
@@ -44,7 +45,7 @@ enum state {
 };
 
 /* Keys of the top-level object beyond the header fields. */
-enum { K_PPS = DHAT_M_NFIELDS, K_FTBL, K_TL };
+enum { K_PPS = DHAT_M_NFIELDS, K_FTBL, K_TL, K_SAMPLING, K_OVERHEAD };
 /* The key of the timeline beyond its columns. */
 enum { K_TL_BUCKET = DHAT_TL_NCOLS };
 /* The key of a program point beyond its stats. */
@@ -81,6 +82,8 @@ static const struct key top_keys[] = {
 	KEY("pps", K_PPS, J_ARRAY),
 	KEY("ftbl", K_FTBL, J_ARRAY),
 	KEY("dhtraceTimeline", K_TL, J_MAP),
+	KEY("dhtraceSampling", K_SAMPLING, J_MAP),
+	KEY("dhtraceOverhead", K_OVERHEAD, J_MAP),
 };
 
 static const struct key tl_keys[] = {
@@ -122,6 +125,11 @@ struct reader {
 	enum state state;
 	int depth;		/* of the container the parser is in */
 	int skip_depth;		/* > 0: inside an ignored value opened there */
+	/* Keeping an object whole (dhtraceSampling, dhtraceOverhead): its
+	 * events go to a generator until the depth falls below keep_depth. */
+	yajl_gen keep;
+	int keep_depth;
+	char **keep_to;		/* where its text goes at the end */
 	const struct key *key;	/* whose value comes next, NULL if unknown */
 	int tl_col;		/* S_TL_COL: the column being read */
 	uint32_t seen;		/* top-level keys read, bits 1 << id */
@@ -439,6 +447,81 @@ static int deeper(struct reader *r)
 	return 0;
 }
 
+/* Start keeping the object that opens here whole, as JSON text for @to. */
+static int keep_begin(struct reader *r, char **to)
+{
+	if (*to)
+		return fail_here(r, "appears twice");
+	r->keep = yajl_gen_alloc(NULL);
+	if (!r->keep) {
+		fail_at(r, offset(r), -ENOMEM, "out of memory");
+		return 0;
+	}
+	r->keep_to = to;
+	r->keep_depth = r->depth + 1;
+	yajl_gen_map_open(r->keep);
+	return deeper(r);
+}
+
+/* An event inside a kept object. */
+static int keep_value(struct reader *r, enum jtype t, const char *s,
+		      size_t len, int b)
+{
+	yajl_gen g = r->keep;
+	yajl_gen_status st;
+
+	switch (t) {
+	case J_NULL:
+		st = yajl_gen_null(g);
+		break;
+	case J_BOOL:
+		st = yajl_gen_bool(g, b);
+		break;
+	case J_NUM:
+		st = yajl_gen_number(g, s, len);
+		break;
+	case J_STR:
+		st = yajl_gen_string(g, (const unsigned char *)s, len);
+		break;
+	case J_MAP:
+		st = yajl_gen_map_open(g);
+		break;
+	default:
+		st = yajl_gen_array_open(g);
+		break;
+	}
+	if (st != yajl_gen_status_ok) {
+		fail_at(r, offset(r), -ENOMEM, "out of memory");
+		return 0;
+	}
+	return t == J_MAP || t == J_ARRAY ? deeper(r) : 1;
+}
+
+/* A container inside a kept object closes (@map: an object); the kept
+ * object's own close stores its text. */
+static int keep_close(struct reader *r, bool map)
+{
+	const unsigned char *buf;
+	size_t len;
+
+	r->depth--;
+	if (map)
+		yajl_gen_map_close(r->keep);
+	else
+		yajl_gen_array_close(r->keep);
+	if (r->depth >= r->keep_depth)
+		return 1;
+	if (yajl_gen_get_buf(r->keep, &buf, &len) != yajl_gen_status_ok ||
+	    !(*r->keep_to = strndup((const char *)buf, len))) {
+		fail_at(r, offset(r), -ENOMEM, "out of memory");
+		return 0;
+	}
+	yajl_gen_free(r->keep);
+	r->keep = NULL;
+	r->key = NULL;
+	return 1;
+}
+
 static int open_container(struct reader *r, enum state next)
 {
 	r->state = next;
@@ -467,6 +550,8 @@ static int value(struct reader *r, enum jtype t, const char *s, size_t len,
 
 	if (r->skip_depth)
 		return skip(r, open);
+	if (r->keep)
+		return keep_value(r, t, s, len, b);
 
 	switch (r->state) {
 	case S_START:
@@ -486,6 +571,10 @@ static int value(struct reader *r, enum jtype t, const char *s, size_t len,
 					  k->type == J_BOOL ? "true or false" :
 					  jtype_name[k->type], t);
 		}
+		if (k->id == K_SAMPLING)
+			return keep_begin(r, &r->meta->sampling);
+		if (k->id == K_OVERHEAD)
+			return keep_begin(r, &r->meta->overhead);
 		if (k->id == K_TL) {
 			if (r->seen & (1u << k->id))
 				return fail_here(r, "appears twice");
@@ -593,10 +682,13 @@ static int end_pp(struct reader *r)
 	return 1;
 }
 
-/* A container closes. */
-static int close_container(struct reader *r)
+/* A container closes (@map: an object). */
+static int close_container(struct reader *r, bool map)
 {
 	int skipping = r->skip_depth;
+
+	if (r->keep && !skipping)
+		return keep_close(r, map);
 
 	r->depth--;
 	if (skipping) {
@@ -661,9 +753,14 @@ static int on_start_array(void *ctx)
 	return value(ctx, J_ARRAY, NULL, 0, 0);
 }
 
-static int on_end(void *ctx)
+static int on_end_map(void *ctx)
 {
-	return close_container(ctx);
+	return close_container(ctx, true);
+}
+
+static int on_end_array(void *ctx)
+{
+	return close_container(ctx, false);
 }
 
 static const struct key *find_key(const struct key *keys, size_t n,
@@ -685,6 +782,12 @@ static int on_map_key(void *ctx, const unsigned char *s, size_t len)
 	r->key = NULL;
 	if (r->skip_depth)
 		return 1;
+	if (r->keep && yajl_gen_string(r->keep, s, len) != yajl_gen_status_ok) {
+		fail_at(r, offset(r), -ENOMEM, "out of memory");
+		return 0;
+	}
+	if (r->keep)
+		return 1;
 	if (r->state == S_TOP)
 		r->key = find_key(top_keys, ARRAY_SIZE(top_keys), s, len);
 	else if (r->state == S_PP)
@@ -701,9 +804,9 @@ static const yajl_callbacks callbacks = {
 	.yajl_string = on_string,
 	.yajl_start_map = on_start_map,
 	.yajl_map_key = on_map_key,
-	.yajl_end_map = on_end,
+	.yajl_end_map = on_end_map,
 	.yajl_start_array = on_start_array,
-	.yajl_end_array = on_end,
+	.yajl_end_array = on_end_array,
 };
 
 /* yajl stopped with an error of its own: bad JSON. */
@@ -813,6 +916,8 @@ int dhat_read(FILE *f, const char *name, const struct dhat_read_ops *ops,
 		return fail_at(&r, 0, -ENOMEM, "out of memory");
 	ret = parse(&r, f);
 	yajl_free(r.h);
+	if (r.keep)
+		yajl_gen_free(r.keep);
 	free(r.fs);
 	free(r.str);
 	if (ret)
@@ -830,6 +935,8 @@ void dhat_meta_free(struct dhat_meta *m)
 	free(m->tu);
 	free(m->mtu);
 	free(m->cmd);
+	free(m->sampling);
+	free(m->overhead);
 	for (int c = 0; c < DHAT_TL_NCOLS; c++)
 		free(m->timeline.col[c]);
 	memset(m, 0, sizeof(*m));

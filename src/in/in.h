@@ -79,6 +79,10 @@ struct dhat_meta {
 	bool bklt, bkacc;	/* false when absent */
 	/* NULL when absent; never contain a NUL character */
 	char *mode, *verb, *bu, *bsu, *bksu, *tu, *mtu, *cmd;
+	/* dhtrace's "dhtraceSampling" and "dhtraceOverhead" objects, kept
+	 * whole as compact JSON text (numbers as written) for the commands
+	 * that show them; NULL when absent. */
+	char *sampling, *overhead;
 };
 
 /* The numbers of a program point, in the order DHAT writes them. */

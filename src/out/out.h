@@ -307,6 +307,22 @@ const char *out_gate_reason(const struct an_gate *g,
  * Returns 0 or a negative errno with nothing left behind. */
 int out_baseline_write(const struct an_summary *s, const char *path);
 
+/*
+ * `dhtrace view`: one HTML page that needs nothing else (README.md
+ * "dhtrace view"): each input's summary, heap over time, call sites
+ * (every row of @r, with its frames shown) and frames; with @d (two
+ * inputs: base, new) the diff's rows too. Returns 0 or a negative errno.
+ */
+struct out_view_input {
+	const char *name;		/* the file's name, as given */
+	const struct dhat_file *df;	/* empty for a baseline */
+	const struct an_summary *summary;
+	const struct an_report *r;	/* by site, all rows */
+};
+
+int out_view_fprint(const struct out_view_input *in, size_t n,
+		    const struct an_diff *d, FILE *f);
+
 /* JSON through yajl's generator, into memory, then to a stream: the first
  * error sticks and json_end() returns it. */
 struct json_out {
