@@ -245,6 +245,19 @@ static bool site_known(const struct alloc_sites *s, const char *path,
 	return false;
 }
 
+/* A site's own copies of its object's path and its function's name. */
+static int site_own_strings(struct alloc_site *v, const char *path,
+			    const char *name)
+{
+	v->path = strdup(path);
+	v->name = strdup(name);
+	if (v->path && v->name)
+		return 0;
+	free(v->path);
+	free(v->name);
+	return -ENOMEM;
+}
+
 static int site_add(struct alloc_sites *s, struct decoder *d,
 		    const struct elf_code *code, const char *path,
 		    uint64_t func_offset, const struct want *w)
@@ -268,14 +281,9 @@ static int site_add(struct alloc_sites *s, struct decoder *d,
 		.fn = w->fn->fn,
 		.layer = w->layer,
 		.prefix = w->prefix,
-		.path = strdup(path),
-		.name = strdup(w->name),
 	};
-	if (!v->path || !v->name) {
-		free(v->path);
-		free(v->name);
+	if (site_own_strings(v, path, w->name))
 		return -ENOMEM;
-	}
 	s->n++;
 	return 0;
 }
@@ -445,13 +453,8 @@ int alloc_sites_copy(struct alloc_sites *dst, const struct alloc_sites *src)
 		struct alloc_site *v = &dst->v[i];
 
 		*v = src->v[i];
-		v->path = strdup(src->v[i].path);
-		v->name = strdup(src->v[i].name);
-		if (!v->path || !v->name) {
-			free(v->path);
-			free(v->name);
+		if (site_own_strings(v, src->v[i].path, src->v[i].name))
 			return -ENOMEM;
-		}
 		dst->n++;
 	}
 	return 0;
