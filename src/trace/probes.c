@@ -577,26 +577,40 @@ bool probes_session(const struct probes *p)
 	return p->session;
 }
 
-int probes_totals(const struct probes *p, pid_t pid, struct dh_totals *out)
+/*
+ * A per-CPU map's value under key, read as nfields u64 and summed over the
+ * CPUs into out[0..nfields).
+ */
+static int percpu_sum_u64(int fd, uint32_t key, uint64_t *out, size_t nfields)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct dh_totals *percpu;
-	uint32_t key = pid;
+	uint64_t *percpu;
 	int err = 0;
 
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, nfields * sizeof(*out));
 	if (ncpu <= 0)
 		return -EINVAL;
-	percpu = calloc(ncpu, sizeof(*percpu));
+	percpu = calloc((size_t)ncpu * nfields, sizeof(*percpu));
 	if (!percpu)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.totals), &key, percpu))
+	if (bpf_map_lookup_elem(fd, &key, percpu))
 		err = -ENOENT;
-	for (int c = 0; !err && c < ncpu; c++) {
-		out->bytes += percpu[c].bytes;
-		out->blocks += percpu[c].blocks;
-	}
+	for (int c = 0; !err && c < ncpu; c++)
+		for (size_t f = 0; f < nfields; f++)
+			out[f] += percpu[(size_t)c * nfields + f];
 	free(percpu);
+	return err;
+}
+
+int probes_totals(const struct probes *p, pid_t pid, struct dh_totals *out)
+{
+	uint64_t sum[2];
+	int err;
+
+	_Static_assert(sizeof(*out) == sizeof(sum), "dh_totals is two u64");
+	err = percpu_sum_u64(bpf_map__fd(p->skel->maps.totals), pid, sum, 2);
+	out->bytes = sum[0];
+	out->blocks = sum[1];
 	return err;
 }
 
@@ -618,23 +632,10 @@ void probes_totals_forget(const struct probes *p, pid_t pid)
 
 void probes_counters(const struct probes *p, uint64_t out[DH_CNT_COUNT])
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *percpu;
+	int fd = bpf_map__fd(p->skel->maps.counters);
 
-	memset(out, 0, DH_CNT_COUNT * sizeof(*out));
-	if (ncpu <= 0)
-		return;
-	percpu = calloc(ncpu, sizeof(*percpu));
-	if (!percpu)
-		return;
-	for (uint32_t k = 0; k < DH_CNT_COUNT; k++) {
-		if (bpf_map_lookup_elem(bpf_map__fd(p->skel->maps.counters),
-					&k, percpu))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			out[k] += percpu[c];
-	}
-	free(percpu);
+	for (uint32_t k = 0; k < DH_CNT_COUNT; k++)
+		percpu_sum_u64(fd, k, &out[k], 1);
 }
 
 /* Array keys first, first + 1, ...: what a batch update takes. */
