@@ -555,7 +555,9 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie,
 
 	st->unsampled = false;
 	if (sample_bytes) {
-		totals_add(size);
+		/* realloc(p, 0) frees p: no block, as valgrind counts it */
+		if (!old || size || fn != DH_FN_REALLOC)
+			totals_add(size);
 		/* A resize of a sampled block is followed; of another, it
 		 * is a request like any, and sampled stands for a new one. */
 		if (old && !sampled_take(old)) {
@@ -563,8 +565,10 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie,
 			if (fn != DH_FN_POSIX_MEMALIGN)
 				fn = DH_FN_MALLOC;
 		}
+		/* An unsampled call keeps its return only if it may call
+		 * another allocation function, which must then see it. */
 		if (!old && !sample(&st->countdown, &st->armed, size)) {
-			if (session)
+			if (session && !(cookie & DH_COOKIE_NESTS))
 				return ENTRY_SKIP;
 			st->unsampled = true;
 		}

@@ -20,13 +20,15 @@
  * where the probe is (4 bits each from bit 8, x86 numbering: a probe past
  * a function's first instructions may find one moved), whether the probe
  * is a return probe (DH_COOKIE_RETURN) or an entry probe the kernel
- * single-steps (DH_COOKIE_STEPPED), and enum dh_fn (bits 0-7).
+ * single-steps (DH_COOKIE_STEPPED), whether the function may call another
+ * probed allocation function (DH_COOKIE_NESTS), and enum dh_fn (bits 0-7).
  */
 #define DH_ARGS 4
 #define DH_COOKIE(pid, fn, regs) \
 	((__u64)(pid) << 32 | (__u64)(regs) << 8 | (fn))
 #define DH_COOKIE_STEPPED (1ULL << 24)
 #define DH_COOKIE_RETURN (1ULL << 25)
+#define DH_COOKIE_NESTS (1ULL << 26)
 #define DH_COOKIE_FN(c) ((__u32)(c) & 0xff)
 #define DH_COOKIE_REG(c, i) ((__u32)((c) >> (8 + 4 * (i))) & 0xf)
 

@@ -1051,6 +1051,32 @@ def sampled_estimates_are_within_their_error():
 
 
 @test
+def sampled_requests_are_counted_as_dhat_counts():
+    # The exact totals a sampled run prints are DHAT's: malloc(0) is a
+    # byte, realloc(p, 0) a free, and an allocation function that calls
+    # another (glibc's realloc(NULL, n) calls malloc, reallocarray calls
+    # realloc) one request; such a function's return is kept, so most
+    # unsampled calls still skip theirs. Where realloc(p, 0) returns a
+    # block (musl, mimalloc) the exact run counts it and the requests,
+    # decided before the call returns, take it for glibc's free.
+    alloc = os.path.join(BUILD, "progs-alloc", "t_alloc-")
+    cases = [(prog("t_nest"), (600, 3)), (prog("t_alloc"), (5145, 14)),
+             (alloc + "jemalloc", None), (alloc + "tcmalloc", None),
+             (os.path.join(BUILD, "progs-musl", "t_alloc"), (5145, 14)),
+             (alloc + "mimalloc", (5145, 14))]
+    for exe, want in cases:
+        r = dhtrace(["-o", os.path.join(WORK, "requests.json"), "--", exe])
+        exact = summary_number(r.stderr, r"^dhtrace: Total: +([\d,]+) bytes in ([\d,]+) blocks")
+        rs = dhtrace(["-o", os.path.join(WORK, "requests.json"),
+                      "--sample-bytes", "1M", "--", exe])
+        check_eq(rs.returncode, 0, "%s: exit status (%s)" % (exe, rs.stderr.strip()))
+        got = summary_number(rs.stderr, r"requested exactly: ([\d,]+) bytes in ([\d,]+) blocks")
+        check_eq(got, want or exact, exe + ": requests counted")
+        if exe == prog("t_nest"):
+            check_eq(exact, want, "t_nest's exact totals")
+
+
+@test
 def sampled_children_follow_their_inherited_blocks():
     # With a mean of 1 byte every block of 8 bytes or more is sampled,
     # at a weight of 1 (t_fork's are): the sampled numbers of each

@@ -23,8 +23,10 @@ static const char probes_usage[] =
 "object, function, file offset of its start, bytes into it where the\n"
 "probes go, and how the kernel takes them: emulated (cheap), single-\n"
 "stepped (about 10 times the cost), or wrapper (not probed: it always\n"
-"calls a function probed below it). Then the registers the first\n"
-"arguments are read from, where a probe past the start finds one moved.\n";
+"calls a function probed below it). Then \"nests\" where the function may\n"
+"call another probed allocation function (a sampled run keeps its return\n"
+"probe), and the registers the first arguments are read from, where a\n"
+"probe past the start finds one moved.\n";
 
 static const char *const reg_names[16] = {
 	"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -41,6 +43,8 @@ static void print_site(const struct alloc_site *s)
 	       (unsigned long long)(s->place.offset - s->func_offset),
 	       s->unprobed ? "wrapper" :
 	       s->place.stepped ? "single-stepped" : "emulated");
+	if (s->nests)
+		fputs("\tnests", stdout);
 	for (unsigned int a = 0; a < s->place.nargs; a++)
 		moved |= s->place.arg_reg[a] != abi[a];
 	for (unsigned int a = 0; moved && a < s->place.nargs; a++)

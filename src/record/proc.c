@@ -171,6 +171,7 @@ bool proc_same_sites(const struct alloc_sites *a, const struct alloc_sites *b)
 		if (a->v[i].place.offset != b->v[i].place.offset ||
 		    a->v[i].fn != b->v[i].fn ||
 		    a->v[i].unprobed != b->v[i].unprobed ||
+		    a->v[i].nests != b->v[i].nests ||
 		    !same_file(a->v[i].path, b->v[i].path))
 			return false;
 	return true;

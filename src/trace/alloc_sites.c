@@ -347,20 +347,40 @@ static bool releases(enum dh_fn fn)
 	return fn == DH_FN_FREE || fn == DH_FN_DELETE;
 }
 
-/* Whether wrapper @i always calls another site of its kind: then that
- * site's probes see its calls, and its own would only double the traps. */
-static bool seen_inside(const struct alloc_sites *s, size_t i,
-			struct decoder *d, const struct elf_code *code,
-			const char **names)
+/* The names of the sites of @i's kind (allocations or releases) but @i. */
+static size_t names_of_kind(const struct alloc_sites *s, size_t i,
+			    const char **names)
 {
 	size_t n = 0;
 
 	for (size_t j = 0; j < s->n; j++)
 		if (j != i && releases(s->v[j].fn) == releases(s->v[i].fn))
 			names[n++] = s->v[j].name;
+	return n;
+}
+
+/* Whether wrapper @i always calls another site of its kind: then that
+ * site's probes see its calls, and its own would only double the traps. */
+static bool seen_inside(const struct alloc_sites *s, size_t i,
+			struct decoder *d, const struct elf_code *code,
+			const char **names)
+{
+	size_t n = names_of_kind(s, i, names);
+
 	return fn_always_calls(d, code,
 			       elf_code_addr(code, s->v[i].func_offset),
 			       names, n);
+}
+
+/* Whether allocation @i may call another allocation site (see wrappers.c). */
+static bool nests_another(const struct alloc_sites *s, size_t i,
+			  struct decoder *d, const struct elf_code *code,
+			  const char **names)
+{
+	size_t n = names_of_kind(s, i, names);
+
+	return fn_may_call(d, code, elf_code_addr(code, s->v[i].func_offset),
+			   names, n);
 }
 
 /* Rust's shim, and operator new and delete, may be mere wrappers. An
@@ -372,7 +392,9 @@ static bool may_wrap(const struct alloc_site *v)
 		(v->fn == DH_FN_DELETE || !strstr(v->name, "align_val_t")));
 }
 
-static int mark_wrappers(struct alloc_sites *s, struct decoder *d)
+/* Which sites are wrappers left unprobed, and which allocations may call
+ * another (both decided by reading their code). */
+static int mark_calls(struct alloc_sites *s, struct decoder *d)
 {
 	const char **names = calloc(s->n, sizeof(*names));
 	struct elf_code *code = NULL;
@@ -380,16 +402,22 @@ static int mark_wrappers(struct alloc_sites *s, struct decoder *d)
 	int err = names ? 0 : -ENOMEM;
 
 	for (size_t i = 0; i < s->n && !err; i++) {
-		const struct alloc_site *v = &s->v[i];
-		if (!may_wrap(v))
+		struct alloc_site *v = &s->v[i];
+		bool wrap = may_wrap(v), alloc = !releases(v->fn);
+
+		if (!wrap && !alloc)
 			continue;
 		if (!open_path || strcmp(open_path, v->path)) {
 			elf_code_close(code);
 			err = elf_code_open(v->path, &code);
 			open_path = v->path;
 		}
-		if (!err)
-			s->v[i].unprobed = seen_inside(s, i, d, code, names);
+		if (err)
+			break;
+		if (wrap)
+			v->unprobed = seen_inside(s, i, d, code, names);
+		if (alloc && !v->unprobed)
+			v->nests = nests_another(s, i, d, code, names);
 	}
 	elf_code_close(code);
 	free(names);
@@ -423,7 +451,7 @@ int alloc_sites_find(struct alloc_sites *out, char *const *objects, size_t n,
 		err = sites_of_object(out, &w, &d, objects[o], file, names,
 				      offsets);
 	if (!err)
-		err = mark_wrappers(out, &d);
+		err = mark_calls(out, &d);
 	free(names);
 	free(offsets);
 	wants_free(&w);

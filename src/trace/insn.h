@@ -58,5 +58,9 @@ void probe_place(struct decoder *d, const struct elf_code *code,
  */
 bool fn_always_calls(struct decoder *d, const struct elf_code *code,
 		     uint64_t addr, const char *const *names, size_t n);
+/* Whether some instruction of the function at @addr calls or jumps to one
+ * of @names, directly, through the PLT or a GOT slot. */
+bool fn_may_call(struct decoder *d, const struct elf_code *code,
+		 uint64_t addr, const char *const *names, size_t n);
 
 #endif

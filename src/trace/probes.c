@@ -286,7 +286,8 @@ static uint64_t cookie_of(pid_t pid, const struct alloc_site *s, bool ret)
 	if (ret)
 		return DH_COOKIE(pid, s->fn, regs) | DH_COOKIE_RETURN;
 	return DH_COOKIE(pid, s->fn, regs) |
-	       (s->place.stepped ? DH_COOKIE_STEPPED : 0);
+	       (s->place.stepped ? DH_COOKIE_STEPPED : 0) |
+	       (s->nests ? DH_COOKIE_NESTS : 0);
 }
 
 /* The kernel refuses a uprobe at an address another tracer is busy

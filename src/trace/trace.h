@@ -41,6 +41,7 @@ struct alloc_site {
 	uint64_t func_offset;	/* where the function starts */
 	char *name;		/* the function, as looked for */
 	bool unprobed;		/* a wrapper that always calls another site */
+	bool nests;		/* an allocation that may call another site */
 	enum dh_fn fn;
 	enum alloc_layer layer;
 	const char *prefix;	/* ALLOC_LAYER_PREFIXED: "je_" … */

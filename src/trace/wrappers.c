@@ -7,6 +7,11 @@
  * walk follows every branch of the function; a way through it that
  * returns, jumps somewhere unknown or leaves the function's bounds
  * without that call makes the answer no.
+ *
+ * And may a function call another probed one at all? glibc's realloc(NULL,
+ * n) calls malloc, reallocarray calls realloc, musl's calloc its malloc:
+ * the inner call is the outer one's, which a sampled run that skips the
+ * outer call's return can only tell if that return is kept.
  */
 #include <string.h>
 
@@ -185,4 +190,35 @@ bool fn_always_calls(struct decoder *d, const struct elf_code *code,
 	struct walk w = { d, code, names, n };
 
 	return addr && all_ways_call(&w, addr, 0);
+}
+
+/* Whether any instruction of the function at @start calls or jumps to one
+ * of the names (one function deep: enough for a direct call). */
+static bool some_way_calls(const struct walk *w, uint64_t start)
+{
+	uint64_t end = function_end(w->code, start, MAX_FUNCTION);
+	struct insn_view v;
+
+	for (uint64_t at = start; at < end; at += v.size) {
+		const cs_insn *i = decode_at(w->d, w->code, at);
+
+		if (!i)
+			return false;
+		view_of(i, &v);
+		if (v.via_slot && named(w, elf_code_slot(w->code, v.target)))
+			return true;
+		if (v.direct && (v.call || v.jmp || v.jcc) &&
+		    (v.target < start || v.target >= end) &&
+		    reaches_named(w, v.target))
+			return true;
+	}
+	return false;
+}
+
+bool fn_may_call(struct decoder *d, const struct elf_code *code,
+		 uint64_t addr, const char *const *names, size_t n)
+{
+	struct walk w = { d, code, names, n };
+
+	return addr && some_way_calls(&w, addr);
 }
