@@ -93,11 +93,6 @@ static void summary(struct json_out *j, const struct out_view_input *in)
 
 static void timeline(struct json_out *j, const struct dhat_timeline *tl)
 {
-	static const char *const names[DHAT_TL_NCOLS] = {
-		"t", "bytesMin", "bytesMax", "bytesLast", "blocksMin",
-		"blocksMax", "blocksLast", "allocs", "frees",
-	};
-
 	json_key(j, "timeline");
 	if (!tl->n) {
 		json_str(j, NULL);
@@ -107,7 +102,7 @@ static void timeline(struct json_out *j, const struct dhat_timeline *tl)
 	json_key(j, "bucketUs");
 	json_u64(j, tl->bucket);
 	for (int c = 0; c < DHAT_TL_NCOLS; c++) {
-		json_key(j, names[c]);
+		json_key(j, dhat_tl_names[c]);
 		json_open(j, '[');
 		for (size_t i = 0; i < tl->n; i++)
 			json_u64(j, tl->col[c][i]);
