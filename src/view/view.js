@@ -52,20 +52,6 @@
       '(--sample-bytes), numbers estimated; requested exactly: ' +
       thousands(s.requestedBytes) + ' bytes in ' + thousands(s.requestedBlocks) + ' blocks';
   }
-  function overheadText(json) {
-    const o = JSON.parse(json);
-    const ms = (ns) => (ns / 1e6).toFixed(3) + ' ms';
-    let t = thousands(o.allocEntries + o.returns + o.releases) + ' probe hits (' +
-      thousands(o.allocEntries) + ' allocation entries, ' + thousands(o.returns) +
-      ' returns, ' + thousands(o.releases) + ' releases; ' + thousands(o.stepped) +
-      ' single-stepped) in ' + (o.wallNs / 1e9).toFixed(3) + ' s';
-    t += o.bpfNs === null ? '; BPF time unknown' :
-      '; BPF ' + ms(o.bpfNs) + ' in ' + thousands(o.bpfRuns) + ' runs';
-    if (o.costNs !== null && o.costNs !== undefined) t += '; cost ' + ms(o.costNs);
-    if (typeof o.costShare === 'number') t += ', ' + (o.costShare * 100).toFixed(1) + '% of the target\'s CPU';
-    if (typeof o.slowdown === 'number') t += ': estimated slowdown +' + (o.slowdown * 100).toFixed(1) + '%';
-    return t;
-  }
   function summaryRows(f) {
     const s = f.summary;
     const rows = [['Command', s.cmd || '?']];
@@ -75,7 +61,7 @@
     rows.push(['At t-gmax', s.peak + (s.when ? ', ' + s.when : '')]);
     rows.push(['At t-end', s.end]);
     if (s.sampling) rows.push(['Sampling', samplingText(s.sampling)]);
-    if (s.overhead) rows.push(['Overhead', overheadText(s.overhead)]);
+    if (s.overhead) rows.push(['Overhead', s.overhead]); // formatted by C
     return rows;
   }
   function showSummary() {

@@ -402,6 +402,91 @@ static void test_stat_names(void)
 	CHECK_U64(dhat_stat_parse("fs"), (uint64_t)-1);
 }
 
+/* --- dhtrace's own fields --------------------------------------------- */
+
+/* An overhead object that is not what dhtrace writes is named by its
+ * first wrong field. */
+static void test_overhead_errors(void)
+{
+	static const struct {
+		const char *json, *msg;
+	} cases[] = {
+		{ "[]", "not a JSON object" },
+		{ "{\"allocEntries\"", "not a JSON object" },
+		{ "{}", "allocEntries: missing, or not what dhtrace writes" },
+		{ "{\"allocEntries\":-1}", "allocEntries: missing, or not what dhtrace writes" },
+		{ "{\"allocEntries\":1,\"returns\":1.5}",
+		  "returns: missing, or not what dhtrace writes" },
+		{ "{\"allocEntries\":1,\"returns\":1,\"releases\":1,"
+		  "\"stepped\":0,\"wallNs\":1,\"hitsPerSecond\":1,"
+		  "\"bpfNs\":null,\"trapNs\":null,\"calibration\":7}",
+		  "calibration: missing, or not what dhtrace writes" },
+		{ "{\"allocEntries\":1,\"returns\":1,\"releases\":1,"
+		  "\"stepped\":0,\"wallNs\":1,\"hitsPerSecond\":1,"
+		  "\"bpfNs\":null,\"trapNs\":{\"emulated\":1,\"stepped\":\"2\","
+		  "\"return\":3}}", "trapNs: missing, or not what dhtrace writes" },
+		{ "{\"allocEntries\":1,\"returns\":1,\"releases\":1,"
+		  "\"stepped\":0,\"wallNs\":1,\"hitsPerSecond\":1,"
+		  "\"bpfNs\":null,\"trapNs\":null,\"calibration\":\"no\","
+		  "\"costNs\":5}", "costNs: missing, or not what dhtrace writes" },
+	};
+	struct out_overhead o;
+	char why[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		CHECK_U64(out_overhead_parse(cases[i].json, &o, why, sizeof(why)),
+			  (uint64_t)-EINVAL);
+		CHECK_STR(why, cases[i].msg);
+	}
+}
+
+/* What the recorder measured, through the file and back, prints the
+ * same line: calibrated or not, the CPU time known or not. */
+static void test_overhead_round_trip(void)
+{
+	static const struct out_overhead runs[] = {
+		{ .alloc_hits = 2000, .return_hits = 2000, .release_hits = 4000,
+		  .wall_ns = 119999999, .hits_per_sec = 66836, .bpf_known = true,
+		  .bpf_ns = 5181234, .bpf_runs = 8003, .calibrated = true,
+		  .trap_emulated_ns = 783.916, .trap_stepped_ns = 13133.395,
+		  .trap_return_ns = 634.475, .traps_alloc_ns = 1567832,
+		  .traps_return_ns = 1268950, .traps_release_ns = 3135664,
+		  .cost_ns = 11153680, .cpu_ns = 15028000 },
+		{ .alloc_hits = 3, .return_hits = 3, .stepped_hits = 1,
+		  .wall_ns = 1000, .hits_per_sec = 6000000,
+		  .why = "perf_event_open: Permission denied" },
+		{ .alloc_hits = 1, .return_hits = 1, .wall_ns = 1,
+		  .bpf_known = true, .bpf_ns = 10, .bpf_runs = 2,
+		  .calibrated = true, .trap_emulated_ns = 0.001,
+		  .trap_stepped_ns = 0.005, .trap_return_ns = 2.5,
+		  .traps_alloc_ns = 1, .traps_return_ns = 3, .cost_ns = 14,
+		  .cpu_ns = 14 },
+	};
+	static const char *const ftbl[] = { "[root]" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(runs); i++) {
+		struct out_overhead o = runs[i], back;
+		struct profile p = { .cmd = "x", .overhead = &o, .ftbl = ftbl,
+				     .nftbl = 1 };
+		char *buf = NULL, line[512], again[512], why[128];
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		struct dhat_file df;
+		struct dhat_err err;
+
+		out_overhead_ratios(&o);
+		CHECK_U64(out_dhat_json_fprint(&p, f), 0);
+		fclose(f);
+		CHECK_U64(load_str(buf, len, &df, &err), 0);
+		CHECK_U64(out_overhead_parse(df.meta.overhead, &back, why,
+					     sizeof(why)), 0);
+		CHECK_STR(out_overhead_text(&back, again, sizeof(again)),
+			  out_overhead_text(&o, line, sizeof(line)));
+		dhat_file_free(&df);
+		free(buf);
+	}
+}
+
 /* --- frame strings ------------------------------------------------------ */
 
 struct frame_case {
@@ -517,6 +602,8 @@ int main(void)
 	RUN(test_deep_nesting);
 	RUN(test_load_path);
 	RUN(test_stat_names);
+	RUN(test_overhead_errors);
+	RUN(test_overhead_round_trip);
 	RUN(test_frames);
 	UNIT_EXIT();
 }
