@@ -352,6 +352,14 @@ static void test_errors(void)
 		  "t.json: byte 108: pps[1]: missing field 'mb' (required when bklt is true)" },
 		{ HDR "\"pps\":[" OK_PP ",{\"tb\":1,\"tbk\":1," PP_REST ",\"fs\":[1,2,0]}]," FTBL "}",
 		  "t.json: byte 181: pps[1].fs[1]: frame 2 is outside ftbl (2 entries)" },
+		/* dhtrace's own fields */
+		{ HDR "\"dhtraceSampling\":5", "t.json: byte 52: dhtraceSampling: expected an object, got a number" },
+		{ HDR "\"dhtraceOverhead\":[]", "t.json: byte 52: dhtraceOverhead: expected an object, got an array" },
+		{ HDR "\"dhtraceOverhead\":{},\"dhtraceOverhead\":{}", "t.json: byte 73: dhtraceOverhead: appears twice" },
+		{ HDR "\"dhtraceTimeline\":{\"bucketUs\":-1", "t.json: byte 65: dhtraceTimeline.bucketUs: expected a non-negative integer, got -1" },
+		{ HDR "\"dhtraceTimeline\":{\"t\":[0,\"1\"]", "t.json: byte 62: dhtraceTimeline.t[1]: expected a non-negative integer, got a string" },
+		{ HDR "\"dhtraceTimeline\":{\"bytesMax\":{}", "t.json: byte 64: dhtraceTimeline.bytesMax: expected an array, got an object" },
+		{ HDR "\"dhtraceTimeline\":{\"bucketUs\":1,\"t\":[0]}", "t.json: byte 73: dhtraceTimeline: a column missing, or columns of different lengths" },
 	};
 	struct dhat_file df;
 	struct dhat_err err;
@@ -403,6 +411,89 @@ static void test_stat_names(void)
 }
 
 /* --- dhtrace's own fields --------------------------------------------- */
+
+/* A file of dhtrace's with its sampling, overhead and series, spaced out
+ * as a person might write it. */
+static const char dhtrace_fields[] =
+	"{\"dhatFileVersion\":2, \"bklt\":true,\n"
+	" \"dhtraceSampling\": {\"meanBytes\": 524288, \"requestedBytes\": 3303348,"
+	" \"requestedBlocks\": 268},\n"
+	" \"dhtraceOverhead\": {\"allocEntries\":268, \"returns\":268,"
+	" \"releases\":262, \"stepped\":3, \"wallNs\":2100000000,"
+	" \"hitsPerSecond\":380, \"bpfNs\":180000, \"bpfRuns\":800,"
+	" \"trapNs\":{\"emulated\":783.916, \"stepped\":13133.396,"
+	" \"return\":634.476}, \"trapsNs\":{\"allocEntries\":210089,"
+	" \"returns\":170039, \"releases\":205386}, \"costNs\":765514,"
+	" \"targetCpuNs\":50000000, \"costShare\":0.0153, \"slowdown\":0.0155},\n"
+	" \"dhtraceTimeline\": {\"bucketUs\":1000, \"t\":[0,1000,2000],"
+	" \"bytesMin\":[0,40,40], \"bytesMax\":[100,300,40],"
+	" \"bytesLast\":[100,40,40], \"blocksMin\":[0,1,1],"
+	" \"blocksMax\":[1,3,1], \"blocksLast\":[1,1,1],"
+	" \"allocs\":[1,2,0], \"frees\":[0,2,0]},\n"
+	" \"pps\":[], \"ftbl\":[\"[root]\"]}";
+
+/* The reader keeps dhtraceSampling and dhtraceOverhead whole, as compact
+ * JSON with the numbers as written, and the series column by column;
+ * the overhead reads back into the numbers and the line of the run. */
+static void test_dhtrace_fields(void)
+{
+	static const uint64_t want[DHAT_TL_NCOLS][3] = {
+		[DHAT_TL_T] = { 0, 1000, 2000 },
+		[DHAT_TL_BYTES_MIN] = { 0, 40, 40 },
+		[DHAT_TL_BYTES_MAX] = { 100, 300, 40 },
+		[DHAT_TL_BYTES_LAST] = { 100, 40, 40 },
+		[DHAT_TL_BLOCKS_MIN] = { 0, 1, 1 },
+		[DHAT_TL_BLOCKS_MAX] = { 1, 3, 1 },
+		[DHAT_TL_BLOCKS_LAST] = { 1, 1, 1 },
+		[DHAT_TL_ALLOCS] = { 1, 2, 0 },
+		[DHAT_TL_FREES] = { 0, 2, 0 },
+	};
+	const struct dhat_timeline *tl;
+	struct out_overhead o;
+	struct dhat_file df;
+	struct dhat_err err;
+	char line[512], why[128];
+
+	CHECK_U64(load(dhtrace_fields, &df, &err), 0);
+	CHECK_STR(err.msg, "");
+	CHECK_STR(df.meta.sampling, "{\"meanBytes\":524288,\"requestedBytes\":"
+		  "3303348,\"requestedBlocks\":268}");
+	CHECK_STR(df.meta.overhead, "{\"allocEntries\":268,\"returns\":268,"
+		  "\"releases\":262,\"stepped\":3,\"wallNs\":2100000000,"
+		  "\"hitsPerSecond\":380,\"bpfNs\":180000,\"bpfRuns\":800,"
+		  "\"trapNs\":{\"emulated\":783.916,\"stepped\":13133.396,"
+		  "\"return\":634.476},\"trapsNs\":{\"allocEntries\":210089,"
+		  "\"returns\":170039,\"releases\":205386},\"costNs\":765514,"
+		  "\"targetCpuNs\":50000000,\"costShare\":0.0153,"
+		  "\"slowdown\":0.0155}");
+	tl = &df.meta.timeline;
+	CHECK_U64(tl->bucket, 1000);
+	CHECK_U64(tl->n, 3);
+	for (int c = 0; c < DHAT_TL_NCOLS && tl->n == 3; c++)
+		for (size_t i = 0; i < 3; i++)
+			CHECK_U64(tl->col[c][i], want[c][i]);
+	CHECK_U64(out_overhead_parse(df.meta.overhead, &o, why, sizeof(why)), 0);
+	CHECK(o.alloc_hits == 268 && o.return_hits == 268 &&
+	      o.release_hits == 262 && o.stepped_hits == 3 &&
+	      o.wall_ns == 2100000000 && o.hits_per_sec == 380);
+	CHECK(o.bpf_known && o.bpf_ns == 180000 && o.bpf_runs == 800);
+	CHECK(o.calibrated && o.trap_emulated_ns == 783.916 &&
+	      o.trap_stepped_ns == 13133.396 && o.trap_return_ns == 634.476);
+	CHECK(o.traps_alloc_ns == 210089 && o.traps_return_ns == 170039 &&
+	      o.traps_release_ns == 205386);
+	CHECK(o.cost_ns == 765514 && o.cpu_ns == 50000000);
+	/* share and slowdown from the cost and the CPU time, as recorded */
+	CHECK(o.share == 765514.0 / 50000000.0);
+	CHECK(o.slowdown == 765514.0 / (50000000.0 - 765514.0));
+	CHECK_STR(out_overhead_text(&o, line, sizeof(line)),
+		  "overhead: 798 probe hits (268 allocation entries, 268 "
+		  "returns, 262 releases; 3 single-stepped) in 2.100 s, 380 a "
+		  "second; BPF 0.180 ms in 800 runs; traps 0.586 ms (0.78 \xc2\xb5s "
+		  "an emulated entry, 13.13 \xc2\xb5s a single-stepped one, 0.63 "
+		  "\xc2\xb5s a return); the cost, 0.766 ms, is 1.5% of the "
+		  "target's 50.000 ms of CPU: estimated slowdown +1.6%");
+	dhat_file_free(&df);
+}
 
 /* An overhead object that is not what dhtrace writes is named by its
  * first wrong field. */
@@ -602,6 +693,7 @@ int main(void)
 	RUN(test_deep_nesting);
 	RUN(test_load_path);
 	RUN(test_stat_names);
+	RUN(test_dhtrace_fields);
 	RUN(test_overhead_errors);
 	RUN(test_overhead_round_trip);
 	RUN(test_frames);
