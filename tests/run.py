@@ -2036,6 +2036,54 @@ def sigusr1_writes_a_snapshot():
     check_eq(snap["ftbl"], final["ftbl"], "frames")
 
 
+def check_series_to_te(p, what):
+    """p's series runs to t-end: its last bucket is the one t-end is in."""
+    tl = p["dhtraceTimeline"]
+    check_eq(len(tl["t"]), p["te"] // tl["bucketUs"] + 1,
+             "%s: buckets to t-end %d µs of %d µs" % (what, p["te"], tl["bucketUs"]))
+    return tl
+
+
+@test
+def snapshot_series_runs_to_the_snapshot():
+    # t_hold mallocs its 50 blocks of 100 bytes at once, then waits with
+    # no event for 2 s: a snapshot's series still runs to its t-end, the
+    # buckets after the last malloc holding those 5,000 bytes
+    out = os.path.join(WORK, "snap-series.json")
+    t = start_hold(out, ["--snapshot-every", "500ms"], stderr=subprocess.PIPE)
+    snaps = []
+    try:
+        def late_snapshot():
+            if not os.path.exists(out):
+                return False
+            with open(out) as f:
+                snaps.append(json.load(f))
+            return snaps[-1]["te"] >= snaps[-1]["tg"] + 2000000
+        wait_for(late_snapshot, "no snapshot 2 s after the mallocs")
+    finally:
+        stderr = t.communicate("", timeout=60)[1]
+    check_eq(t.returncode, 0, "exit status (%s)" % stderr.strip())
+    snap = snaps[-1]
+    check_eq(totals(snap), HOLD_HELD, "the snapshot")
+    tl = check_series_to_te(snap, "the snapshot")
+    last = snap["tg"] // tl["bucketUs"]   # the bucket of the last malloc
+    check(len(tl["t"]) - last > 2000000 // tl["bucketUs"] - 1,
+          "buckets after the last malloc: %d" % (len(tl["t"]) - last))
+    check_eq(max(tl["bytesMax"]), 5000, "the highest bytes")
+    check_eq((tl["bytesLast"][-1], tl["blocksLast"][-1]), (5000, 50), "the last point")
+    check_eq((sum(tl["allocs"]), sum(tl["frees"])), (50, 0), "allocations and frees")
+    held = [(tl[k][i] for k in ("bytesMin", "bytesMax", "bytesLast", "blocksMin",
+                                "blocksMax", "blocksLast", "allocs", "frees"))
+            for i in range(last + 1, len(tl["t"]))]
+    check_eq(set(tuple(h) for h in held), {(5000, 5000, 5000, 50, 50, 50, 0, 0)},
+             "the buckets after the last malloc")
+    with open(out) as f:
+        final = json.load(f)
+    check_eq(totals(final), HOLD_FINAL, "the final profile")
+    tl = check_series_to_te(final, "the final profile")
+    check_eq((tl["bytesLast"][-1], sum(tl["frees"])), (0, 50), "the final series' end")
+
+
 STATUS = re.compile(r"^dhtrace: (\d+\.\d)s  ([\d,]+) events/s  live (\d+(?:\.\d)? "
                     r"(?:B|[KMGTPE]iB)) in ([\d,]+) blocks  peak (\d+(?:\.\d)? "
                     r"(?:B|[KMGTPE]iB))  lost ([\d,]+)$")
