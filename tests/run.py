@@ -1139,6 +1139,47 @@ def heap_over_time_is_in_the_profile():
         r"bucketUs\n$", r.stderr), "error: " + r.stderr)
 
 
+def quiet_levels(tl):
+    """The series as levels and moves: the bytes of each run of buckets
+    without events (consecutive equal ones as one), and the (allocations,
+    frees) of each run of buckets with events between them."""
+    levels, moves, inside = [], [], False
+    for i in range(len(tl["t"])):
+        a, f = tl["allocs"][i], tl["frees"][i]
+        if a or f:
+            if not inside:
+                moves.append((0, 0))
+            moves[-1] = (moves[-1][0] + a, moves[-1][1] + f)
+            inside = True
+            continue
+        check_eq((tl["bytesMin"][i], tl["bytesMax"][i]), (tl["bytesLast"][i],) * 2,
+                 "bucket %d without events is level" % i)
+        if inside or not levels:
+            levels.append(tl["bytesLast"][i])
+        inside = False
+    return levels, moves
+
+
+@test
+def heap_over_time_shows_the_phases():
+    # t_phases: 0, then 40 blocks of 1,000 bytes, down to 10,000, up to
+    # 70,000 (the peak), down to 0, each level held 20 ms
+    p, _ = trace([prog("t_phases")], "t_phases")
+    t = totals(p)
+    check_eq(t, {"total": (100000, 100), "gmax": (70000, 70), "end": (0, 0)},
+             "totals")
+    tl = check_series_to_te(p, "t_phases")
+    check_eq(max(tl["bytesMax"]), t["gmax"][0], "the highest point: At t-gmax")
+    check_eq(max(tl["blocksMax"]), t["gmax"][1], "the most blocks: At t-gmax")
+    check_eq(tl["bytesMax"][p["tg"] // tl["bucketUs"]], 70000, "t-gmax's bucket")
+    check_eq((tl["bytesLast"][-1], tl["blocksLast"][-1]), t["end"], "the last point: At t-end")
+    check_eq(sum(tl["allocs"]), t["total"][1], "allocations: the total blocks")
+    check_eq(sum(tl["frees"]), t["total"][1] - t["end"][1], "frees")
+    levels, moves = quiet_levels(tl)
+    check_eq(levels, [0, 40000, 10000, 70000, 0], "the levels, in order")
+    check_eq(moves, [(40, 0), (0, 30), (60, 0), (0, 70)], "the phases' calls")
+
+
 # --- the file and the viewer ----------------------------------------------
 
 @test
