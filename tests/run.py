@@ -1358,6 +1358,57 @@ def view_shows_the_overhead_line_record_printed():
              "dhtrace view of a bad overhead")
 
 
+def view_stacks(b):
+    """Each row of the page's table: its title and its whole stack, as
+    (frame, folded) pairs, opened and closed again by a click."""
+    return b.js("[...document.querySelectorAll('#sites tr.site')].map(tr => {"
+                " tr.click(); const st = tr.nextSibling; const r = ["
+                " tr.cells[0].textContent, [...st.querySelectorAll('div')].map("
+                " d => [d.textContent, d.classList.contains('folded')])];"
+                " tr.click(); return r; })")
+
+
+@test
+def view_all_frames_shows_the_plumbing_in_chromium():
+    # t_stl's vector grows through std::__new_allocator, allocator_traits,
+    # _M_allocate and _M_realloc_insert from push_back: folded on the
+    # page (greyed in the stack, not in the flame graph) unless
+    # --all-frames
+    path = deep_trace([prog("t_stl")], "view-t_stl")
+    with open(path) as f:
+        p = json.load(f)
+    pp = max(p["pps"], key=lambda x: x["tbk"])   # push_back's 163 blocks
+    stack = [p["ftbl"][i] for i in pp["fs"]]
+    new_alloc = "std::__new_allocator<int>::allocate(unsigned long, void const*) (new_allocator.h:137)"
+    push_back = "std::vector<int, std::allocator<int> >::push_back(int const&) (stl_vector.h:1287)"
+    names = [re.sub(r"^0x[0-9A-Fa-f]+: ", "", f) for f in stack]   # as the page
+    line = lambda text: source_line("t_stl.cc", text)
+    check_eq(names[0], new_alloc, "the site's first frame")
+    check_eq(names[4:7], [push_back, "build() (t_stl.cc:%d)" % line("m[key].push_back(j)"),
+                          "main (t_stl.cc:%d)" % line("auto m = build()")],
+             "the program's frames")
+    check_eq(len(stack), 7, "frames of the site")
+    for all_frames in (False, True):
+        html = os.path.join(WORK, "view-t_stl%s.html" % ("-all" if all_frames else ""))
+        r = dhtrace(["view", path, "-o", html] + (["--all-frames"] if all_frames else []))
+        check_eq((r.returncode, r.stderr), (0, ""), "dhtrace view")
+        b = open_view(html, "view-t_stl%s.png" % ("-all-frames" if all_frames else ""))
+        try:
+            rows = [r for r in view_stacks(b) if r[1] and r[1][0][0] == stack[0]]
+            check_eq(len(rows), 1, "rows of the push_back site")
+            title, shown = rows[0]
+            want = [(f, not all_frames and not 5 <= i <= 6) for i, f in enumerate(stack)]
+            check_eq([tuple(x) for x in shown], want, "the stack, folded frames marked")
+            check_eq(title, (new_alloc + "  (+%d frames)" % (len(stack) - 1) if all_frames
+                             else names[5] + "  (+1 frames)"), "the row's title")
+            for name, drawn in ((new_alloc, all_frames), (push_back, all_frames),
+                                (names[5], True), (names[6], True)):
+                check_eq(bool(b.js("dhtraceView.flameRect(%s)" % json.dumps(name))),
+                         drawn, "flame graph frame %s (--all-frames %s)" % (name, all_frames))
+        finally:
+            b.close()
+
+
 @test
 def view_shows_a_diff_in_chromium():
     html = os.path.join(WORK, "view-diff.html")
