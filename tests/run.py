@@ -1280,8 +1280,8 @@ def view_shows_a_profile_in_chromium():
         box = b.js("(r => [r.left, r.top, r.width, r.height])(document."
                    "querySelector('#chart svg').getBoundingClientRect())")
         # bucket 2 (1,000,000-1,500,000 µs) of a 2,500,000 µs axis, with
-        # the plot from x=80 to width-10
-        x = box[0] + 80 + (box[2] - 90) * 1250000 / 2500000
+        # the plot from x=80 to width-40
+        x = box[0] + 80 + (box[2] - 120) * 1250000 / 2500000
         b.mouse("mouseMoved", x, box[1] + box[3] / 2)
         tip = b.js("document.getElementById('chart-tip').textContent")
         check(tip.startswith("1,000,000–1,500,000 µs: 2,200,000 B (2.1 MiB) "
