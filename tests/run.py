@@ -1208,7 +1208,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "viewer"))
 def open_view(html, shot):
     """Opens the page @html in headless Chromium; returns the browser,
     after checking it drew, threw nothing and asked for nothing else, and
-    keeping a screenshot as build/@shot."""
+    keeping a screenshot of its top (summary, chart, flame graph and the
+    table's first rows) as build/@shot."""
     from browser import Browser
     b = Browser()
     try:
@@ -1217,7 +1218,7 @@ def open_view(html, shot):
         b.wait_js("document.body.dataset.ready")
         check_eq(b.errors(), [], "JavaScript errors")
         check_eq(b.requests(), [url], "requests made by the page")
-        b.screenshot(os.path.join(BUILD, shot))
+        b.screenshot(os.path.join(BUILD, shot), most=2000)
     except BaseException:
         b.close()
         raise
@@ -1228,6 +1229,23 @@ def summary_cells(b):
     return b.js("Object.fromEntries([...document.querySelectorAll("
                 "'#summary td[data-key]')].map(td => [td.dataset.key, "
                 "td.textContent]))")
+
+
+SUMMARY_LINES = (("Total", "Total:"), ("At t-gmax", "At t-gmax:"),
+                 ("At t-end", "At t-end:"))
+
+
+def report_line(text, line):
+    """What follows LINE ("Total:") in report's text."""
+    m = re.search("^%s +(.*)$" % re.escape(line), text, re.M)
+    check(m, "no %r in report:\n%s" % (line, text[:500]))
+    return m.group(1)
+
+
+def check_summary_like_report(cells, text):
+    """The page's summary (cells by row name) says what report's TEXT says."""
+    for key, line in SUMMARY_LINES:
+        check_eq(cells[key], report_line(text, line), "summary " + key)
 
 
 @test
@@ -1248,10 +1266,7 @@ def view_shows_a_profile_in_chromium():
     b = open_view(html, "view-profile.png")
     try:
         cells = summary_cells(b)
-        for key, line in (("Total", "Total:"), ("At t-gmax", "At t-gmax:"),
-                          ("At t-end", "At t-end:")):
-            m = re.search("^%s +(.*)$" % re.escape(line), text, re.M)
-            check_eq(cells[key], m.group(1), "summary " + key)
+        check_summary_like_report(cells, text)
         check("%s B" % format(want["total"], ",") in cells["Total"], "total")
         check_eq(cells["Command"], want["cmd"], "command")
         check_eq(cells["PID"], str(want["pid"]), "pid")
@@ -1409,6 +1424,85 @@ def view_all_frames_shows_the_plumbing_in_chromium():
             b.close()
 
 
+def check_profile_page(b, path):
+    """The page of the profile at PATH shows what report shows: the
+    summary, a chart step per bucket with t-gmax and t-end marked, the
+    total at the flame graph's root, every site in the table."""
+    text = dhtrace(["report", path]).stdout
+    want = json.loads(dhtrace(["report", path, "--json", "-n", "0"]).stdout)
+    with open(path) as f:
+        tl = json.load(f)["dhtraceTimeline"]
+    check_summary_like_report(summary_cells(b), text)
+    check_eq(b.js("document.querySelector('#chart .line').dataset.buckets"),
+             str(len(tl["t"])), "buckets drawn")
+    check_eq(b.js("[...document.querySelectorAll('#chart .mark')].map("
+                  "m => m.dataset.mark + '@' + m.dataset.t).join()"),
+             "t-gmax@%d,t-end@%d" % (want["t_gmax"], want["t_end"]), "marks")
+    check_eq(b.js("document.getElementById('flame').dataset.rootValue"),
+             str(want["total"]), "flame graph root")
+    check_eq(b.js("document.getElementById('table-title').textContent"),
+             "Call sites: %s" % format(want["matched"], ","), "table title")
+    rows = b.js("[...document.querySelectorAll('#sites tr.site')].map("
+                "tr => tr.cells[1].textContent)")
+    check_eq(rows, [format(w["total"], ",") for w in want["rows"][:200]],
+             "the table's totals")
+
+
+def sqlite3_script(name, rows):
+    """A SQL script of ROWS inserts, an index and a query."""
+    script = os.path.join(WORK, name)
+    with open(script, "w") as f:
+        f.write("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);\nBEGIN;\n")
+        for i in range(rows):
+            f.write("INSERT INTO t(b) VALUES('row %d %s');\n" % (i, "y" * (i % 40)))
+        f.write("COMMIT;\nCREATE INDEX t_b ON t(b);\n"
+                "SELECT count(*), max(b) FROM t WHERE b LIKE 'row 1%';\n")
+    return script
+
+
+@test
+def view_screenshots_of_real_runs():
+    # build/view-sqlite3.png, view-rust.png and view-diff.png: the pages
+    # of Debian's sqlite3 on a SQL script, of the Rust test program, and
+    # of sqlite3 on 1,000 rows against 3,000
+    runs = {}
+    for name, cmd, stdin in (
+            ("sqlite3", ["sqlite3", ":memory:"], sqlite3_script("view-1000.sql", 1000)),
+            ("sqlite3-3000", ["sqlite3", ":memory:"], sqlite3_script("view-3000.sql", 3000)),
+            ("rust", [prog("t_rust")], None)):
+        trace(cmd, "view-" + name, stdin=stdin)
+        runs[name] = os.path.join(WORK, "view-%s.dhtrace.json" % name)
+    for name in ("sqlite3", "rust"):
+        html = os.path.join(WORK, "view-%s.html" % name)
+        r = dhtrace(["view", runs[name], "-o", html])
+        check_eq((r.returncode, r.stderr), (0, ""), "dhtrace view " + name)
+        b = open_view(html, "view-%s.png" % name)
+        try:
+            check_profile_page(b, runs[name])
+        finally:
+            b.close()
+    base, new = runs["sqlite3"], runs["sqlite3-3000"]
+    html = os.path.join(WORK, "view-diff-runs.html")
+    r = dhtrace(["view", base, new, "-o", html])
+    check_eq((r.returncode, r.stderr), (0, ""), "dhtrace view BASE NEW")
+    want = json.loads(dhtrace(["diff", base, new, "-n", "0", "--json"]).stdout)
+    b = open_view(html, "view-diff.png")
+    try:
+        rows = b.js("[...document.querySelectorAll('#summary tr')].map("
+                    "tr => [...tr.cells].map(c => c.textContent))")
+        total = [row for row in rows if row[0] == "Total"]
+        check_eq(total[0][1:3], [report_line(dhtrace(["report", f]).stdout, "Total:")
+                                 for f in (base, new)], "BASE's and NEW's totals")
+        check_eq(b.js("document.getElementById('flame').dataset.rootValue"),
+                 str(want["new"]["total"]), "flame graph of NEW")
+        check_eq(b.js("document.getElementById('table-title').textContent"),
+                 "What grew and what shrank: %s sites changed" %
+                 format(len(want["sites"]), ","), "the diff's table")
+        check(want["new"]["total"] > want["base"]["total"], "the runs differ: %r" % want)
+    finally:
+        b.close()
+
+
 @test
 def view_shows_a_diff_in_chromium():
     html = os.path.join(WORK, "view-diff.html")
@@ -1417,7 +1511,7 @@ def view_shows_a_diff_in_chromium():
     check_eq((r.returncode, r.stderr), (0, ""), "dhtrace view A B")
     want = json.loads(analyze(["diff", "base.json", "new.json", "-n", "0",
                                "--json"]).stdout)
-    b = open_view(html, "view-diff.png")
+    b = open_view(html, "view-diff-fixtures.png")
     try:
         rows = b.js("[...document.querySelectorAll('#sites tr.site')].map("
                     "tr => tr.cells[1].textContent)")
