@@ -1165,6 +1165,47 @@ def heap_over_time_is_in_the_profile():
         r"bucketUs\n$", r.stderr), "error: " + r.stderr)
 
 
+def quiet_levels(tl):
+    """The series as levels and moves: the bytes of each run of buckets
+    without events (consecutive equal ones as one), and the (allocations,
+    frees) of each run of buckets with events between them."""
+    levels, moves, inside = [], [], False
+    for i in range(len(tl["t"])):
+        a, f = tl["allocs"][i], tl["frees"][i]
+        if a or f:
+            if not inside:
+                moves.append((0, 0))
+            moves[-1] = (moves[-1][0] + a, moves[-1][1] + f)
+            inside = True
+            continue
+        check_eq((tl["bytesMin"][i], tl["bytesMax"][i]), (tl["bytesLast"][i],) * 2,
+                 "bucket %d without events is level" % i)
+        if inside or not levels:
+            levels.append(tl["bytesLast"][i])
+        inside = False
+    return levels, moves
+
+
+@test
+def heap_over_time_shows_the_phases():
+    # t_phases: 0, then 40 blocks of 1,000 bytes, down to 10,000, up to
+    # 70,000 (the peak), down to 0, each level held 20 ms
+    p, _ = trace([prog("t_phases")], "t_phases")
+    t = totals(p)
+    check_eq(t, {"total": (100000, 100), "gmax": (70000, 70), "end": (0, 0)},
+             "totals")
+    tl = check_series_to_te(p, "t_phases")
+    check_eq(max(tl["bytesMax"]), t["gmax"][0], "the highest point: At t-gmax")
+    check_eq(max(tl["blocksMax"]), t["gmax"][1], "the most blocks: At t-gmax")
+    check_eq(tl["bytesMax"][p["tg"] // tl["bucketUs"]], 70000, "t-gmax's bucket")
+    check_eq((tl["bytesLast"][-1], tl["blocksLast"][-1]), t["end"], "the last point: At t-end")
+    check_eq(sum(tl["allocs"]), t["total"][1], "allocations: the total blocks")
+    check_eq(sum(tl["frees"]), t["total"][1] - t["end"][1], "frees")
+    levels, moves = quiet_levels(tl)
+    check_eq(levels, [0, 40000, 10000, 70000, 0], "the levels, in order")
+    check_eq(moves, [(40, 0), (0, 30), (60, 0), (0, 70)], "the phases' calls")
+
+
 # --- the file and the viewer ----------------------------------------------
 
 @test
@@ -1193,7 +1234,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "viewer"))
 def open_view(html, shot):
     """Opens the page @html in headless Chromium; returns the browser,
     after checking it drew, threw nothing and asked for nothing else, and
-    keeping a screenshot as build/@shot."""
+    keeping a screenshot of its top (summary, chart, flame graph and the
+    table's first rows) as build/@shot."""
     from browser import Browser
     b = Browser()
     try:
@@ -1202,7 +1244,7 @@ def open_view(html, shot):
         b.wait_js("document.body.dataset.ready")
         check_eq(b.errors(), [], "JavaScript errors")
         check_eq(b.requests(), [url], "requests made by the page")
-        b.screenshot(os.path.join(BUILD, shot))
+        b.screenshot(os.path.join(BUILD, shot), most=2000)
     except BaseException:
         b.close()
         raise
@@ -1213,6 +1255,23 @@ def summary_cells(b):
     return b.js("Object.fromEntries([...document.querySelectorAll("
                 "'#summary td[data-key]')].map(td => [td.dataset.key, "
                 "td.textContent]))")
+
+
+SUMMARY_LINES = (("Total", "Total:"), ("At t-gmax", "At t-gmax:"),
+                 ("At t-end", "At t-end:"))
+
+
+def report_line(text, line):
+    """What follows LINE ("Total:") in report's text."""
+    m = re.search("^%s +(.*)$" % re.escape(line), text, re.M)
+    check(m, "no %r in report:\n%s" % (line, text[:500]))
+    return m.group(1)
+
+
+def check_summary_like_report(cells, text):
+    """The page's summary (cells by row name) says what report's TEXT says."""
+    for key, line in SUMMARY_LINES:
+        check_eq(cells[key], report_line(text, line), "summary " + key)
 
 
 @test
@@ -1233,18 +1292,19 @@ def view_shows_a_profile_in_chromium():
     b = open_view(html, "view-profile.png")
     try:
         cells = summary_cells(b)
-        for key, line in (("Total", "Total:"), ("At t-gmax", "At t-gmax:"),
-                          ("At t-end", "At t-end:")):
-            m = re.search("^%s +(.*)$" % re.escape(line), text, re.M)
-            check_eq(cells[key], m.group(1), "summary " + key)
+        check_summary_like_report(cells, text)
         check("%s B" % format(want["total"], ",") in cells["Total"], "total")
         check_eq(cells["Command"], want["cmd"], "command")
         check_eq(cells["PID"], str(want["pid"]), "pid")
         check_eq(cells["Duration"], "2,100,000 µs", "duration")
         check(cells["Sampling"].startswith("a block in every 524,288 bytes"),
               "sampling: " + cells["Sampling"])
-        check(cells["Overhead"].startswith("798 probe hits (268 allocation "
-                                           "entries"), "overhead")
+        check_eq(cells["Overhead"], "798 probe hits (268 allocation entries, "
+                 "268 returns, 262 releases; 0 single-stepped) in 2.100 s, 380 a "
+                 "second; BPF 0.180 ms in 800 runs; traps 0.586 ms (0.78 µs an "
+                 "emulated entry, 13.13 µs a single-stepped one, 0.63 µs a "
+                 "return); the cost, 0.766 ms, is 1.5% of the target's 50.000 ms "
+                 "of CPU: estimated slowdown +1.6%", "overhead")
         # the chart: a step per bucket, t-gmax and t-end marked, the
         # values of the bucket under the mouse
         with open(fixture) as f:
@@ -1261,8 +1321,8 @@ def view_shows_a_profile_in_chromium():
         box = b.js("(r => [r.left, r.top, r.width, r.height])(document."
                    "querySelector('#chart svg').getBoundingClientRect())")
         # bucket 2 (1,000,000-1,500,000 µs) of a 2,500,000 µs axis, with
-        # the plot from x=80 to width-10
-        x = box[0] + 80 + (box[2] - 90) * 1250000 / 2500000
+        # the plot from x=80 to width-40
+        x = box[0] + 80 + (box[2] - 120) * 1250000 / 2500000
         b.mouse("mouseMoved", x, box[1] + box[3] / 2)
         tip = b.js("document.getElementById('chart-tip').textContent")
         check(tip.startswith("1,000,000–1,500,000 µs: 2,200,000 B (2.1 MiB) "
@@ -1309,6 +1369,167 @@ def view_shows_a_profile_in_chromium():
 
 
 @test
+def view_shows_the_overhead_line_record_printed():
+    # the page's overhead is the line dhtrace printed at the end of the
+    # run, read back from the file and formatted by the same C code
+    p, r = trace([prog("t_alloc")], "t_alloc-overhead")
+    path = os.path.join(WORK, "t_alloc-overhead.dhtrace.json")
+    lines = [l for l in r.stderr.splitlines()
+             if l.startswith("dhtrace: overhead: ")]
+    check_eq(len(lines), 1, "overhead lines in %r" % r.stderr)
+    check("dhtraceOverhead" in p, "no dhtraceOverhead in the file")
+    html = os.path.join(WORK, "view-overhead.html")
+    v = dhtrace(["view", path, "-o", html])
+    check_eq((v.returncode, v.stderr), (0, ""), "dhtrace view")
+    b = open_view(html, "view-overhead.png")
+    try:
+        check_eq(summary_cells(b)["Overhead"],
+                 lines[0][len("dhtrace: overhead: "):], "the page's overhead")
+    finally:
+        b.close()
+    # a file whose overhead is not what dhtrace writes is refused, naming
+    # the field
+    p["dhtraceOverhead"]["wallNs"] = -1
+    bad = os.path.join(WORK, "bad-overhead.json")
+    with open(bad, "w") as f:
+        json.dump(p, f)
+    v = dhtrace(["view", bad, "-o", html])
+    check_eq((v.returncode, v.stderr), (1, "dhtrace: %s: dhtraceOverhead.wallNs: "
+                                        "missing, or not what dhtrace writes\n" % bad),
+             "dhtrace view of a bad overhead")
+
+
+def view_stacks(b):
+    """Each row of the page's table: its title and its whole stack, as
+    (frame, folded) pairs, opened and closed again by a click."""
+    return b.js("[...document.querySelectorAll('#sites tr.site')].map(tr => {"
+                " tr.click(); const st = tr.nextSibling; const r = ["
+                " tr.cells[0].textContent, [...st.querySelectorAll('div')].map("
+                " d => [d.textContent, d.classList.contains('folded')])];"
+                " tr.click(); return r; })")
+
+
+@test
+def view_all_frames_shows_the_plumbing_in_chromium():
+    # t_stl's vector grows through std::__new_allocator, allocator_traits,
+    # _M_allocate and _M_realloc_insert from push_back: folded on the
+    # page (greyed in the stack, not in the flame graph) unless
+    # --all-frames
+    path = deep_trace([prog("t_stl")], "view-t_stl")
+    with open(path) as f:
+        p = json.load(f)
+    pp = max(p["pps"], key=lambda x: x["tbk"])   # push_back's 163 blocks
+    stack = [p["ftbl"][i] for i in pp["fs"]]
+    new_alloc = "std::__new_allocator<int>::allocate(unsigned long, void const*) (new_allocator.h:137)"
+    push_back = "std::vector<int, std::allocator<int> >::push_back(int const&) (stl_vector.h:1287)"
+    names = [re.sub(r"^0x[0-9A-Fa-f]+: ", "", f) for f in stack]   # as the page
+    line = lambda text: source_line("t_stl.cc", text)
+    check_eq(names[0], new_alloc, "the site's first frame")
+    check_eq(names[4:7], [push_back, "build() (t_stl.cc:%d)" % line("m[key].push_back(j)"),
+                          "main (t_stl.cc:%d)" % line("auto m = build()")],
+             "the program's frames")
+    check_eq(len(stack), 7, "frames of the site")
+    for all_frames in (False, True):
+        html = os.path.join(WORK, "view-t_stl%s.html" % ("-all" if all_frames else ""))
+        r = dhtrace(["view", path, "-o", html] + (["--all-frames"] if all_frames else []))
+        check_eq((r.returncode, r.stderr), (0, ""), "dhtrace view")
+        b = open_view(html, "view-t_stl%s.png" % ("-all-frames" if all_frames else ""))
+        try:
+            rows = [r for r in view_stacks(b) if r[1] and r[1][0][0] == stack[0]]
+            check_eq(len(rows), 1, "rows of the push_back site")
+            title, shown = rows[0]
+            want = [(f, not all_frames and not 5 <= i <= 6) for i, f in enumerate(stack)]
+            check_eq([tuple(x) for x in shown], want, "the stack, folded frames marked")
+            check_eq(title, (new_alloc + "  (+%d frames)" % (len(stack) - 1) if all_frames
+                             else names[5] + "  (+1 frames)"), "the row's title")
+            for name, drawn in ((new_alloc, all_frames), (push_back, all_frames),
+                                (names[5], True), (names[6], True)):
+                check_eq(bool(b.js("dhtraceView.flameRect(%s)" % json.dumps(name))),
+                         drawn, "flame graph frame %s (--all-frames %s)" % (name, all_frames))
+        finally:
+            b.close()
+
+
+def check_profile_page(b, path):
+    """The page of the profile at PATH shows what report shows: the
+    summary, a chart step per bucket with t-gmax and t-end marked, the
+    total at the flame graph's root, every site in the table."""
+    text = dhtrace(["report", path]).stdout
+    want = json.loads(dhtrace(["report", path, "--json", "-n", "0"]).stdout)
+    with open(path) as f:
+        tl = json.load(f)["dhtraceTimeline"]
+    check_summary_like_report(summary_cells(b), text)
+    check_eq(b.js("document.querySelector('#chart .line').dataset.buckets"),
+             str(len(tl["t"])), "buckets drawn")
+    check_eq(b.js("[...document.querySelectorAll('#chart .mark')].map("
+                  "m => m.dataset.mark + '@' + m.dataset.t).join()"),
+             "t-gmax@%d,t-end@%d" % (want["t_gmax"], want["t_end"]), "marks")
+    check_eq(b.js("document.getElementById('flame').dataset.rootValue"),
+             str(want["total"]), "flame graph root")
+    check_eq(b.js("document.getElementById('table-title').textContent"),
+             "Call sites: %s" % format(want["matched"], ","), "table title")
+    rows = b.js("[...document.querySelectorAll('#sites tr.site')].map("
+                "tr => tr.cells[1].textContent)")
+    check_eq(rows, [format(w["total"], ",") for w in want["rows"][:200]],
+             "the table's totals")
+
+
+def sqlite3_script(name, rows):
+    """A SQL script of ROWS inserts, an index and a query."""
+    script = os.path.join(WORK, name)
+    with open(script, "w") as f:
+        f.write("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT);\nBEGIN;\n")
+        for i in range(rows):
+            f.write("INSERT INTO t(b) VALUES('row %d %s');\n" % (i, "y" * (i % 40)))
+        f.write("COMMIT;\nCREATE INDEX t_b ON t(b);\n"
+                "SELECT count(*), max(b) FROM t WHERE b LIKE 'row 1%';\n")
+    return script
+
+
+@test
+def view_screenshots_of_real_runs():
+    # build/view-sqlite3.png, view-rust.png and view-diff.png: the pages
+    # of Debian's sqlite3 on a SQL script, of the Rust test program, and
+    # of sqlite3 on 1,000 rows against 3,000
+    runs = {}
+    for name, cmd, stdin in (
+            ("sqlite3", ["sqlite3", ":memory:"], sqlite3_script("view-1000.sql", 1000)),
+            ("sqlite3-3000", ["sqlite3", ":memory:"], sqlite3_script("view-3000.sql", 3000)),
+            ("rust", [prog("t_rust")], None)):
+        trace(cmd, "view-" + name, stdin=stdin)
+        runs[name] = os.path.join(WORK, "view-%s.dhtrace.json" % name)
+    for name in ("sqlite3", "rust"):
+        html = os.path.join(WORK, "view-%s.html" % name)
+        r = dhtrace(["view", runs[name], "-o", html])
+        check_eq((r.returncode, r.stderr), (0, ""), "dhtrace view " + name)
+        b = open_view(html, "view-%s.png" % name)
+        try:
+            check_profile_page(b, runs[name])
+        finally:
+            b.close()
+    base, new = runs["sqlite3"], runs["sqlite3-3000"]
+    html = os.path.join(WORK, "view-diff-runs.html")
+    r = dhtrace(["view", base, new, "-o", html])
+    check_eq((r.returncode, r.stderr), (0, ""), "dhtrace view BASE NEW")
+    want = json.loads(dhtrace(["diff", base, new, "-n", "0", "--json"]).stdout)
+    b = open_view(html, "view-diff.png")
+    try:
+        rows = b.js("[...document.querySelectorAll('#summary tr')].map("
+                    "tr => [...tr.cells].map(c => c.textContent))")
+        total = [row for row in rows if row[0] == "Total"]
+        check_eq(total[0][1:3], [report_line(dhtrace(["report", f]).stdout, "Total:")
+                                 for f in (base, new)], "BASE's and NEW's totals")
+        check_eq(b.js("document.getElementById('flame').dataset.rootValue"),
+                 str(want["new"]["total"]), "flame graph of NEW")
+        check_eq(b.js("document.getElementById('table-title').textContent"),
+                 "What grew and what shrank: %s sites changed" %
+                 format(len(want["sites"]), ","), "the diff's table")
+        check(want["new"]["total"] > want["base"]["total"], "the runs differ: %r" % want)
+    finally:
+        b.close()
+
+
+@test
 def view_shows_a_diff_in_chromium():
     html = os.path.join(WORK, "view-diff.html")
     r = dhtrace(["view", os.path.join(FIXTURES, "base.json"),
@@ -1316,7 +1537,7 @@ def view_shows_a_diff_in_chromium():
     check_eq((r.returncode, r.stderr), (0, ""), "dhtrace view A B")
     want = json.loads(analyze(["diff", "base.json", "new.json", "-n", "0",
                                "--json"]).stdout)
-    b = open_view(html, "view-diff.png")
+    b = open_view(html, "view-diff-fixtures.png")
     try:
         rows = b.js("[...document.querySelectorAll('#sites tr.site')].map("
                     "tr => tr.cells[1].textContent)")
@@ -2025,6 +2246,54 @@ def sigusr1_writes_a_snapshot():
     check_eq([(x["tb"], x["tbk"], x["fs"]) for x in snap["pps"]],
              [(x["tb"], x["tbk"], x["fs"]) for x in final["pps"]], "program points")
     check_eq(snap["ftbl"], final["ftbl"], "frames")
+
+
+def check_series_to_te(p, what):
+    """p's series runs to t-end: its last bucket is the one t-end is in."""
+    tl = p["dhtraceTimeline"]
+    check_eq(len(tl["t"]), p["te"] // tl["bucketUs"] + 1,
+             "%s: buckets to t-end %d µs of %d µs" % (what, p["te"], tl["bucketUs"]))
+    return tl
+
+
+@test
+def snapshot_series_runs_to_the_snapshot():
+    # t_hold mallocs its 50 blocks of 100 bytes at once, then waits with
+    # no event for 2 s: a snapshot's series still runs to its t-end, the
+    # buckets after the last malloc holding those 5,000 bytes
+    out = os.path.join(WORK, "snap-series.json")
+    t = start_hold(out, ["--snapshot-every", "500ms"], stderr=subprocess.PIPE)
+    snaps = []
+    try:
+        def late_snapshot():
+            if not os.path.exists(out):
+                return False
+            with open(out) as f:
+                snaps.append(json.load(f))
+            return snaps[-1]["te"] >= snaps[-1]["tg"] + 2000000
+        wait_for(late_snapshot, "no snapshot 2 s after the mallocs")
+    finally:
+        stderr = t.communicate("", timeout=60)[1]
+    check_eq(t.returncode, 0, "exit status (%s)" % stderr.strip())
+    snap = snaps[-1]
+    check_eq(totals(snap), HOLD_HELD, "the snapshot")
+    tl = check_series_to_te(snap, "the snapshot")
+    last = snap["tg"] // tl["bucketUs"]   # the bucket of the last malloc
+    check(len(tl["t"]) - last > 2000000 // tl["bucketUs"] - 1,
+          "buckets after the last malloc: %d" % (len(tl["t"]) - last))
+    check_eq(max(tl["bytesMax"]), 5000, "the highest bytes")
+    check_eq((tl["bytesLast"][-1], tl["blocksLast"][-1]), (5000, 50), "the last point")
+    check_eq((sum(tl["allocs"]), sum(tl["frees"])), (50, 0), "allocations and frees")
+    held = [(tl[k][i] for k in ("bytesMin", "bytesMax", "bytesLast", "blocksMin",
+                                "blocksMax", "blocksLast", "allocs", "frees"))
+            for i in range(last + 1, len(tl["t"]))]
+    check_eq(set(tuple(h) for h in held), {(5000, 5000, 5000, 50, 50, 50, 0, 0)},
+             "the buckets after the last malloc")
+    with open(out) as f:
+        final = json.load(f)
+    check_eq(totals(final), HOLD_FINAL, "the final profile")
+    tl = check_series_to_te(final, "the final profile")
+    check_eq((tl["bytesLast"][-1], sum(tl["frees"])), (0, 50), "the final series' end")
 
 
 STATUS = re.compile(r"^dhtrace: (\d+\.\d)s  ([\d,]+) events/s  live (\d+(?:\.\d)? "

@@ -3,6 +3,7 @@
  * `dhtrace view FILE` and `dhtrace view BASE NEW`: the profile, or the
  * diff of two, as one HTML page (src/out/view.c) that works offline.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,28 @@ enum { OPT_ALL_FRAMES = 256 };
 /* What the writer gets: the inputs and, for two, their diff. */
 struct view {
 	struct out_view_input in[2];
+	struct out_overhead cost[2];
 	size_t n;
 	const struct an_diff *diff;
 };
+
+/* What tracing cost, for the page to show as record printed it: the
+ * file's dhtraceOverhead read back into v->cost[@i]. */
+static int read_cost(struct view *v, size_t i)
+{
+	const char *json = v->in[i].df->meta.overhead;
+	char why[128];
+
+	if (!json)
+		return 0;
+	if (out_overhead_parse(json, &v->cost[i], why, sizeof(why))) {
+		fprintf(stderr, "dhtrace: %s: dhtraceOverhead.%s\n",
+			v->in[i].name, why);
+		return -EINVAL;
+	}
+	v->in[i].overhead = &v->cost[i];
+	return 0;
+}
 
 static int write_view(const void *ctx, FILE *f)
 {
@@ -104,6 +124,9 @@ int cmd_view(int argc, char **argv)
 			.r = &reports[computed],
 		};
 	}
+	for (size_t i = 0; i < v.n; i++)
+		if (read_cost(&v, i))
+			goto out;
 	if (v.n == 2) {
 		if (an_diff_compute(&inputs[0], &inputs[1], AN_SORT_TOTAL, 0,
 				    o.all_frames, &d))

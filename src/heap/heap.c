@@ -440,6 +440,9 @@ void heap_finish(struct heap *h, uint64_t t_end_ns)
 {
 	tick(h, t_end_ns);
 	check_for_peak(h);
+	/* the series runs to t-end (a snapshot's moment included); out of
+	 * memory, it ends at the last event */
+	timeline_end(&h->timeline, h->now - h->t0);
 	/* Live blocks end now, but stay in the current (t-end) counts. */
 	for (size_t i = 0; i < h->blocks.cap; i++) {
 		const struct block *b = &h->blocks.slots[i];

@@ -96,7 +96,8 @@ void heap_pp_stats(const struct heap *h, uint32_t pp,
 		   struct heap_pp_stats *out);
 
 /* The heap over time (heap/timeline.h): every bucket from time zero to
- * the last event, each of the width heap_timeline_width_ns(). */
+ * t-end after heap_finish() (to the last event before), each of the
+ * width heap_timeline_width_ns(). */
 struct heap_tl_point {
 	uint64_t t_ns;			/* the bucket's start */
 	uint64_t bytes_min, bytes_max, bytes_last;

@@ -102,20 +102,27 @@ static int extend(struct timeline *t, size_t k)
 	return 0;
 }
 
+/* The bucket of @t_ns in *@k, the series halved and extended to reach
+ * it. 0 or -ENOMEM. */
+static int reach(struct timeline *t, uint64_t t_ns, size_t *k)
+{
+	while (t_ns / t->width_ns >= TIMELINE_MAX)
+		halve(t);
+	*k = t_ns / t->width_ns;
+	/* events come in time order (the accounting's clock never steps
+	 * back); an earlier bucket is the last one */
+	if (t->n && *k < t->n - 1)
+		*k = t->n - 1;
+	return *k >= t->n ? extend(t, *k) : 0;
+}
+
 int timeline_note(struct timeline *t, uint64_t t_ns, uint64_t bytes,
 		  uint64_t blocks, enum timeline_event ev, uint64_t n)
 {
 	struct timeline_bucket *b;
 	size_t k;
 
-	while (t_ns / t->width_ns >= TIMELINE_MAX)
-		halve(t);
-	k = t_ns / t->width_ns;
-	/* events come in time order (the accounting's clock never steps
-	 * back); an earlier bucket is the last one */
-	if (t->n && k < t->n - 1)
-		k = t->n - 1;
-	if (k >= t->n && extend(t, k))
+	if (reach(t, t_ns, &k))
 		return -ENOMEM;
 	b = &t->v[k];
 	b->bytes_min = min(b->bytes_min, bytes);
@@ -129,4 +136,11 @@ int timeline_note(struct timeline *t, uint64_t t_ns, uint64_t bytes,
 	else
 		b->frees += n;
 	return 0;
+}
+
+int timeline_end(struct timeline *t, uint64_t t_ns)
+{
+	size_t k;
+
+	return t->n ? reach(t, t_ns, &k) : 0;
 }

@@ -4,8 +4,9 @@
  * width doubling (pairs of buckets merged) as the run gets longer. Each
  * bucket keeps the exact minimum, maximum and last value of the live
  * bytes and blocks in it, and the allocations and frees in it, so the
- * peak is never smoothed away. Every bucket from time zero to the last
- * event is kept; one without events holds the state it found.
+ * peak is never smoothed away. Every bucket from time zero to the end
+ * (timeline_end(), else the last event) is kept; one without events
+ * holds the state it found.
  */
 #ifndef DHTRACE_HEAP_TIMELINE_H
 #define DHTRACE_HEAP_TIMELINE_H
@@ -39,5 +40,9 @@ int timeline_copy(struct timeline *dst, const struct timeline *src);
  * accounting's units). 0, or -ENOMEM (nothing recorded). */
 int timeline_note(struct timeline *t, uint64_t t_ns, uint64_t bytes,
 		  uint64_t blocks, enum timeline_event ev, uint64_t n);
+/* The run ends at @t_ns: the series runs to its bucket, the last state
+ * carried forward (nothing for a series without events). 0, or -ENOMEM
+ * (the series ends where it did). */
+int timeline_end(struct timeline *t, uint64_t t_ns);
 
 #endif

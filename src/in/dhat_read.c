@@ -86,18 +86,16 @@ static const struct key top_keys[] = {
 	KEY("dhtraceOverhead", K_OVERHEAD, J_MAP),
 };
 
+#define TL_NAME(id, key) [id] = key,
+const char *const dhat_tl_names[DHAT_TL_NCOLS] = { DHAT_TL_COLUMNS(TL_NAME) };
+#undef TL_NAME
+
+#define TL_KEY(id, key) KEY(key, id, J_ARRAY),
 static const struct key tl_keys[] = {
 	KEY("bucketUs", K_TL_BUCKET, J_NUM),
-	KEY("t", DHAT_TL_T, J_ARRAY),
-	KEY("bytesMin", DHAT_TL_BYTES_MIN, J_ARRAY),
-	KEY("bytesMax", DHAT_TL_BYTES_MAX, J_ARRAY),
-	KEY("bytesLast", DHAT_TL_BYTES_LAST, J_ARRAY),
-	KEY("blocksMin", DHAT_TL_BLOCKS_MIN, J_ARRAY),
-	KEY("blocksMax", DHAT_TL_BLOCKS_MAX, J_ARRAY),
-	KEY("blocksLast", DHAT_TL_BLOCKS_LAST, J_ARRAY),
-	KEY("allocs", DHAT_TL_ALLOCS, J_ARRAY),
-	KEY("frees", DHAT_TL_FREES, J_ARRAY),
+	DHAT_TL_COLUMNS(TL_KEY)
 };
+#undef TL_KEY
 
 static const char *const stat_names[DHAT_NSTATS] = {
 	"tb", "tbk", "tl", "mb", "mbk", "gb", "gbk", "eb", "ebk",
@@ -216,7 +214,7 @@ static const char *place(const struct reader *r, char *buf, size_t len)
 		break;
 	case S_TL_COL:
 		snprintf(buf, len, "dhtraceTimeline.%s[%zu]",
-			 tl_keys[r->tl_col + 1].name,
+			 dhat_tl_names[r->tl_col],
 			 r->meta->timeline.len[r->tl_col]);
 		break;
 	default:

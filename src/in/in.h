@@ -56,14 +56,28 @@ enum dhat_meta_field {
 };
 
 /* dhtrace's heap over time ("dhtraceTimeline", README "The heap over
- * time"): columns of equal length, 0 of them when the file has none. */
+ * time"): columns of equal length, 0 of them when the file has none.
+ * The one list of them, in the file's order: X(id, key in the file). */
+#define DHAT_TL_COLUMNS(X)						\
+	X(DHAT_TL_T, "t")	/* bucket start, in the file's time unit */ \
+	X(DHAT_TL_BYTES_MIN, "bytesMin")				\
+	X(DHAT_TL_BYTES_MAX, "bytesMax")				\
+	X(DHAT_TL_BYTES_LAST, "bytesLast")				\
+	X(DHAT_TL_BLOCKS_MIN, "blocksMin")				\
+	X(DHAT_TL_BLOCKS_MAX, "blocksMax")				\
+	X(DHAT_TL_BLOCKS_LAST, "blocksLast")				\
+	X(DHAT_TL_ALLOCS, "allocs")					\
+	X(DHAT_TL_FREES, "frees")
+
+#define DHAT_TL_ID(id, key) id,
 enum dhat_tl_col {
-	DHAT_TL_T,		/* bucket start, in the file's time unit */
-	DHAT_TL_BYTES_MIN, DHAT_TL_BYTES_MAX, DHAT_TL_BYTES_LAST,
-	DHAT_TL_BLOCKS_MIN, DHAT_TL_BLOCKS_MAX, DHAT_TL_BLOCKS_LAST,
-	DHAT_TL_ALLOCS, DHAT_TL_FREES,
+	DHAT_TL_COLUMNS(DHAT_TL_ID)
 	DHAT_TL_NCOLS
 };
+#undef DHAT_TL_ID
+
+/* A column's key in the file: "t", "bytesMin", ... */
+extern const char *const dhat_tl_names[DHAT_TL_NCOLS];
 
 struct dhat_timeline {
 	uint64_t bucket;	/* width, in the file's time unit */

@@ -35,34 +35,25 @@ static int put_str(FILE *f, const char *s)
 	return put(f, s, strlen(s));
 }
 
-enum tl_column { TL_T, TL_BYTES_MIN, TL_BYTES_MAX, TL_BYTES_LAST,
-		 TL_BLOCKS_MIN, TL_BLOCKS_MAX, TL_BLOCKS_LAST, TL_ALLOCS,
-		 TL_FREES, TL_COLUMNS };
-
-static const char *const tl_names[TL_COLUMNS] = {
-	"t", "bytesMin", "bytesMax", "bytesLast", "blocksMin", "blocksMax",
-	"blocksLast", "allocs", "frees",
-};
-
-static uint64_t tl_value(const struct heap_tl_point *b, enum tl_column c)
+static uint64_t tl_value(const struct heap_tl_point *b, enum dhat_tl_col c)
 {
 	switch (c) {
-	case TL_T: return b->t_ns / 1000;	/* µs, as te and tg */
-	case TL_BYTES_MIN: return b->bytes_min;
-	case TL_BYTES_MAX: return b->bytes_max;
-	case TL_BYTES_LAST: return b->bytes_last;
-	case TL_BLOCKS_MIN: return b->blocks_min;
-	case TL_BLOCKS_MAX: return b->blocks_max;
-	case TL_BLOCKS_LAST: return b->blocks_last;
-	case TL_ALLOCS: return b->allocs;
+	case DHAT_TL_T: return b->t_ns / 1000;	/* µs, as te and tg */
+	case DHAT_TL_BYTES_MIN: return b->bytes_min;
+	case DHAT_TL_BYTES_MAX: return b->bytes_max;
+	case DHAT_TL_BYTES_LAST: return b->bytes_last;
+	case DHAT_TL_BLOCKS_MIN: return b->blocks_min;
+	case DHAT_TL_BLOCKS_MAX: return b->blocks_max;
+	case DHAT_TL_BLOCKS_LAST: return b->blocks_last;
+	case DHAT_TL_ALLOCS: return b->allocs;
 	default: return b->frees;
 	}
 }
 
 /* One column of the heap over time: "name":[v,v,...]. */
-static int put_column(FILE *f, const struct profile *p, enum tl_column c)
+static int put_column(FILE *f, const struct profile *p, enum dhat_tl_col c)
 {
-	if (fprintf(f, ",\"%s\":[", tl_names[c]) < 0)
+	if (fprintf(f, ",\"%s\":[", dhat_tl_names[c]) < 0)
 		return neg_errno();
 	for (size_t i = 0; i < p->ntimeline; i++)
 		if (fprintf(f, "%s%" PRIu64, i ? "," : "",
@@ -82,7 +73,7 @@ static int put_timeline(FILE *f, const struct profile *p)
 	if (fprintf(f, "\n,\"dhtraceTimeline\":{\"bucketUs\":%" PRIu64,
 		    p->timeline_width_ns / 1000) < 0)
 		return neg_errno();
-	for (int c = 0; c < TL_COLUMNS && !err; c++)
+	for (int c = 0; c < DHAT_TL_NCOLS && !err; c++)
 		err = put_column(f, p, c);
 	return err ? err : put_str(f, "}");
 }

@@ -55,9 +55,19 @@ struct out_overhead {
 };
 
 /* @o in one line, "overhead: 3,000 probe hits (...) ...": the end of run
- * summary and the pprof comment. */
+ * summary, the pprof comment and (after its label) the view's summary. */
+#define OUT_OVERHEAD_LABEL "overhead: "
 const char *out_overhead_text(const struct out_overhead *o, char *buf,
 			      size_t len);
+/* Sets @o's share and slowdown from its cost and the target's CPU time
+ * (-1 for unknown: not calibrated, CPU time unknown, or all cost). */
+void out_overhead_ratios(struct out_overhead *o);
+/* @o from @json, a file's "dhtraceOverhead" object as the DHAT writer
+ * writes it (the reader keeps it as text), so that it reads as the line
+ * of the run that wrote it. 0, or -EINVAL with "<field>: <why>" in
+ * @err[@len]. */
+int out_overhead_parse(const char *json, struct out_overhead *o, char *err,
+		       size_t len);
 
 struct profile {
 	const char *cmd;	/* executable and arguments, space-separated */
@@ -318,6 +328,8 @@ struct out_view_input {
 	const struct dhat_file *df;	/* empty for a baseline */
 	const struct an_summary *summary;
 	const struct an_report *r;	/* by site, all rows */
+	/* the file's dhtraceOverhead (out_overhead_parse()); NULL: none */
+	const struct out_overhead *overhead;
 };
 
 int out_view_fprint(const struct out_view_input *in, size_t n,

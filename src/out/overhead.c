@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* What tracing cost, in one line for people (and the pprof comment). */
+/*
+ * What tracing cost, in one line for people (and the pprof comment), and
+ * read back from a DHAT file for the view, which shows the same line.
+ */
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
 
 #include "out/out.h"
 
@@ -32,7 +40,7 @@ const char *out_overhead_text(const struct out_overhead *o, char *buf,
 	size_t at = 0;
 
 	buf[0] = '\0';
-	add(buf, len, &at, "overhead: %s probe hits (%s allocation entries, "
+	add(buf, len, &at, OUT_OVERHEAD_LABEL "%s probe hits (%s allocation entries, "
 	    "%s returns, %s releases; %s single-stepped) in %.3f s, %s a second",
 	    out_thousands(hits, a), out_thousands(o->alloc_hits, b),
 	    out_thousands(o->return_hits, c), out_thousands(o->release_hits, d),
@@ -67,4 +75,132 @@ const char *out_overhead_text(const struct out_overhead *o, char *buf,
 		    !o->cpu_ns ? "the target's CPU time is unknown" :
 		    "the cost is all of it");
 	return buf;
+}
+
+void out_overhead_ratios(struct out_overhead *o)
+{
+	/* The target's CPU time includes the cost; untraced it would have
+	 * spent the rest. When the cost is most of it, the rest is small
+	 * and the slowdown as uncertain as the cost: the share is not. */
+	o->share = o->calibrated && o->cpu_ns ?
+		   (double)o->cost_ns / (double)o->cpu_ns : -1;
+	o->slowdown = o->calibrated && o->cpu_ns > o->cost_ns ?
+		      (double)o->cost_ns / (double)(o->cpu_ns - o->cost_ns) : -1;
+}
+
+/* What is read, and the first field that was wrong. */
+struct fields {
+	yajl_val obj;
+	const char *bad;
+};
+
+/* The value of @key in @obj, NULL when absent. */
+static yajl_val member(yajl_val obj, const char *key)
+{
+	const char *path[] = { key, NULL };
+
+	return yajl_tree_get(obj, path, yajl_t_any);
+}
+
+static bool wrong(struct fields *f, const char *key)
+{
+	if (!f->bad)
+		f->bad = key;
+	return false;
+}
+
+/* A non-negative integer. */
+static bool u64_at(struct fields *f, const char *key, uint64_t *v)
+{
+	yajl_val x = member(f->obj, key);
+	const char *s = YAJL_IS_NUMBER(x) ? YAJL_GET_NUMBER(x) : "";
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return (*s >= '0' && *s <= '9' && !*end && !errno) || wrong(f, key);
+}
+
+/* A non-negative integer, or null (*@known false, *@v 0). */
+static bool known_u64_at(struct fields *f, const char *key, bool *known,
+			 uint64_t *v)
+{
+	*known = !YAJL_IS_NULL(member(f->obj, key));
+	*v = 0;
+	return !*known || u64_at(f, key, v);
+}
+
+/* A non-negative finite number, read as the writer's %.3f wrote it. */
+static bool double_at(struct fields *f, const char *key, double *v)
+{
+	yajl_val x = member(f->obj, key);
+	const char *s = YAJL_IS_NUMBER(x) ? YAJL_GET_NUMBER(x) : "";
+	char *end;
+
+	*v = strtod(s, &end);
+	return (*s && !*end && isfinite(*v) && *v >= 0) || wrong(f, key);
+}
+
+/* The calibrated costs: a trap of each kind, and the traps by hit kind. */
+static bool traps_at(struct fields *f, struct out_overhead *o)
+{
+	struct fields each = { member(f->obj, "trapNs"), NULL };
+	struct fields sum = { member(f->obj, "trapsNs"), NULL };
+	bool ok;
+
+	ok = double_at(&each, "emulated", &o->trap_emulated_ns) &&
+	     double_at(&each, "stepped", &o->trap_stepped_ns) &&
+	     double_at(&each, "return", &o->trap_return_ns) &&
+	     u64_at(&sum, "allocEntries", &o->traps_alloc_ns) &&
+	     u64_at(&sum, "returns", &o->traps_return_ns) &&
+	     u64_at(&sum, "releases", &o->traps_release_ns);
+	if (!ok)
+		f->bad = each.bad ? "trapNs" : "trapsNs";
+	return ok;
+}
+
+/* Why the traps are not calibrated. */
+static bool why_at(struct fields *f, struct out_overhead *o)
+{
+	yajl_val x = member(f->obj, "calibration");
+
+	if (!YAJL_IS_STRING(x))
+		return wrong(f, "calibration");
+	snprintf(o->why, sizeof(o->why), "%s", YAJL_GET_STRING(x));
+	return true;
+}
+
+int out_overhead_parse(const char *json, struct out_overhead *o, char *err,
+		       size_t len)
+{
+	struct fields f = { yajl_tree_parse(json, NULL, 0), NULL };
+	bool cost_known, cpu_known, ok;
+
+	memset(o, 0, sizeof(*o));
+	if (!YAJL_IS_OBJECT(f.obj)) {
+		yajl_tree_free(f.obj);
+		snprintf(err, len, "not a JSON object");
+		return -EINVAL;
+	}
+	o->calibrated = YAJL_IS_OBJECT(member(f.obj, "trapNs"));
+	ok = u64_at(&f, "allocEntries", &o->alloc_hits) &&
+	     u64_at(&f, "returns", &o->return_hits) &&
+	     u64_at(&f, "releases", &o->release_hits) &&
+	     u64_at(&f, "stepped", &o->stepped_hits) &&
+	     u64_at(&f, "wallNs", &o->wall_ns) &&
+	     u64_at(&f, "hitsPerSecond", &o->hits_per_sec) &&
+	     known_u64_at(&f, "bpfNs", &o->bpf_known, &o->bpf_ns) &&
+	     (o->bpf_known ? u64_at(&f, "bpfRuns", &o->bpf_runs) : true) &&
+	     (o->calibrated ? traps_at(&f, o) : why_at(&f, o)) &&
+	     known_u64_at(&f, "costNs", &cost_known, &o->cost_ns) &&
+	     (cost_known == o->calibrated || wrong(&f, "costNs")) &&
+	     known_u64_at(&f, "targetCpuNs", &cpu_known, &o->cpu_ns);
+	yajl_tree_free(f.obj);
+	if (!ok) {
+		snprintf(err, len, "%s: missing, or not what dhtrace writes",
+			 f.bad);
+		return -EINVAL;
+	}
+	out_overhead_ratios(o);
+	return 0;
 }

@@ -31,11 +31,18 @@ static void amount(struct json_out *j, uint64_t bytes, uint64_t blocks)
 	json_str(j, s);
 }
 
+/* The line record printed of what tracing cost, after its label. */
+static const char *overhead_line(const struct out_overhead *o, char *buf,
+				 size_t len)
+{
+	return out_overhead_text(o, buf, len) + strlen(OUT_OVERHEAD_LABEL);
+}
+
 static void summary(struct json_out *j, const struct out_view_input *in)
 {
 	const struct dhat_meta *meta = &in->df->meta;
 	const uint64_t *m = in->summary->m;
-	char t1[32], t2[32], s[128];
+	char t1[32], t2[32], s[128], cost[512];
 
 	json_key(j, "summary");
 	json_open(j, '{');
@@ -83,21 +90,17 @@ static void summary(struct json_out *j, const struct out_view_input *in)
 	} else {
 		json_str(j, NULL);
 	}
-	/* dhtrace's own objects, as the file has them (JSON text) */
+	/* dhtrace's sampling, as the file has it (JSON text) */
 	json_key(j, "sampling");
 	json_str(j, meta->sampling);
 	json_key(j, "overhead");
-	json_str(j, meta->overhead);
+	json_str(j, in->overhead ?
+		 overhead_line(in->overhead, cost, sizeof(cost)) : NULL);
 	json_close(j, '}');
 }
 
 static void timeline(struct json_out *j, const struct dhat_timeline *tl)
 {
-	static const char *const names[DHAT_TL_NCOLS] = {
-		"t", "bytesMin", "bytesMax", "bytesLast", "blocksMin",
-		"blocksMax", "blocksLast", "allocs", "frees",
-	};
-
 	json_key(j, "timeline");
 	if (!tl->n) {
 		json_str(j, NULL);
@@ -107,7 +110,7 @@ static void timeline(struct json_out *j, const struct dhat_timeline *tl)
 	json_key(j, "bucketUs");
 	json_u64(j, tl->bucket);
 	for (int c = 0; c < DHAT_TL_NCOLS; c++) {
-		json_key(j, names[c]);
+		json_key(j, dhat_tl_names[c]);
 		json_open(j, '[');
 		for (size_t i = 0; i < tl->n; i++)
 			json_u64(j, tl->col[c][i]);

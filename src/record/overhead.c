@@ -7,6 +7,7 @@
  * the target's threads spent that they would not have spent untraced:
  * the estimate compares it with the CPU time they spent without it.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -44,6 +45,32 @@ static uint64_t traps_ns(uint64_t hits, double each_ns)
 	return (uint64_t)((double)hits * each_ns + 0.5);
 }
 
+/* The file keeps a trap's cost to 0.001 ns: the line read back from it
+ * (dhtrace view) is the line written now. */
+static double to_milli(double ns)
+{
+	return round(ns * 1000) / 1000;
+}
+
+/* The traps' time from their calibrated cost, and the whole cost. */
+static void add_traps(const struct probes_cost *c, struct out_overhead *o)
+{
+	o->trap_emulated_ns = to_milli(c->traps.emulated_ns);
+	o->trap_stepped_ns = to_milli(c->traps.stepped_ns);
+	o->trap_return_ns = to_milli(c->traps.return_ns);
+	o->traps_alloc_ns = traps_ns(c->hits[DH_CNT_HIT_ALLOC],
+				     c->traps.emulated_ns) +
+			    traps_ns(c->hits[DH_CNT_HIT_ALLOC_STEPPED],
+				     c->traps.stepped_ns);
+	o->traps_release_ns = traps_ns(c->hits[DH_CNT_HIT_RELEASE],
+				       c->traps.emulated_ns) +
+			      traps_ns(c->hits[DH_CNT_HIT_RELEASE_STEPPED],
+				       c->traps.stepped_ns);
+	o->traps_return_ns = traps_ns(o->return_hits, c->traps.return_ns);
+	o->cost_ns = o->traps_alloc_ns + o->traps_return_ns +
+		     o->traps_release_ns + o->bpf_ns;
+}
+
 void overhead_measure(const struct shared *sh, uint64_t cpu_ns,
 		      struct out_overhead *o)
 {
@@ -72,29 +99,7 @@ void overhead_measure(const struct shared *sh, uint64_t cpu_ns,
 	o->calibrated = c.traps.calibrated;
 	memcpy(o->why, c.traps.why, sizeof(o->why));
 	o->cpu_ns = cpu_ns;
-	o->share = -1;
-	o->slowdown = -1;
-	if (!o->calibrated)
-		return;
-	o->trap_emulated_ns = c.traps.emulated_ns;
-	o->trap_stepped_ns = c.traps.stepped_ns;
-	o->trap_return_ns = c.traps.return_ns;
-	o->traps_alloc_ns = traps_ns(c.hits[DH_CNT_HIT_ALLOC],
-				     c.traps.emulated_ns) +
-			    traps_ns(c.hits[DH_CNT_HIT_ALLOC_STEPPED],
-				     c.traps.stepped_ns);
-	o->traps_release_ns = traps_ns(c.hits[DH_CNT_HIT_RELEASE],
-				       c.traps.emulated_ns) +
-			      traps_ns(c.hits[DH_CNT_HIT_RELEASE_STEPPED],
-				       c.traps.stepped_ns);
-	o->traps_return_ns = traps_ns(o->return_hits, c.traps.return_ns);
-	o->cost_ns = o->traps_alloc_ns + o->traps_return_ns +
-		     o->traps_release_ns + o->bpf_ns;
-	/* The target's CPU time includes the cost; untraced it would have
-	 * spent the rest. When the cost is most of it, the rest is small
-	 * and the slowdown as uncertain as the cost: the share is not. */
-	if (cpu_ns)
-		o->share = (double)o->cost_ns / (double)cpu_ns;
-	if (cpu_ns > o->cost_ns)
-		o->slowdown = (double)o->cost_ns / (double)(cpu_ns - o->cost_ns);
+	if (o->calibrated)
+		add_traps(&c, o);
+	out_overhead_ratios(o);
 }

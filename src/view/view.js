@@ -52,20 +52,6 @@
       '(--sample-bytes), numbers estimated; requested exactly: ' +
       thousands(s.requestedBytes) + ' bytes in ' + thousands(s.requestedBlocks) + ' blocks';
   }
-  function overheadText(json) {
-    const o = JSON.parse(json);
-    const ms = (ns) => (ns / 1e6).toFixed(3) + ' ms';
-    let t = thousands(o.allocEntries + o.returns + o.releases) + ' probe hits (' +
-      thousands(o.allocEntries) + ' allocation entries, ' + thousands(o.returns) +
-      ' returns, ' + thousands(o.releases) + ' releases; ' + thousands(o.stepped) +
-      ' single-stepped) in ' + (o.wallNs / 1e9).toFixed(3) + ' s';
-    t += o.bpfNs === null ? '; BPF time unknown' :
-      '; BPF ' + ms(o.bpfNs) + ' in ' + thousands(o.bpfRuns) + ' runs';
-    if (o.costNs !== null && o.costNs !== undefined) t += '; cost ' + ms(o.costNs);
-    if (typeof o.costShare === 'number') t += ', ' + (o.costShare * 100).toFixed(1) + '% of the target\'s CPU';
-    if (typeof o.slowdown === 'number') t += ': estimated slowdown +' + (o.slowdown * 100).toFixed(1) + '%';
-    return t;
-  }
   function summaryRows(f) {
     const s = f.summary;
     const rows = [['Command', s.cmd || '?']];
@@ -75,7 +61,7 @@
     rows.push(['At t-gmax', s.peak + (s.when ? ', ' + s.when : '')]);
     rows.push(['At t-end', s.end]);
     if (s.sampling) rows.push(['Sampling', samplingText(s.sampling)]);
-    if (s.overhead) rows.push(['Overhead', overheadText(s.overhead)]);
+    if (s.overhead) rows.push(['Overhead', s.overhead]); // formatted by C
     return rows;
   }
   function showSummary() {
@@ -143,7 +129,8 @@
     $('chart-part').hidden = false;
     const base = DIFF ? FILES[0].timeline : null;
     const W = Math.max(400, $('chart').clientWidth || 900), H = 220;
-    const L = 80, R = 10, T = 14, B = 26;
+    // the marks' names above the plot, t-end's right of its line
+    const L = 80, R = 40, T = 20, B = 26;
     const s = CUR.summary;
     const end = (a) => a.t[a.t.length - 1] + a.bucketUs;
     let xmax = Math.max(end(tl), s.te || 0, 1);
@@ -186,12 +173,16 @@
     line.dataset.buckets = n;
     const marks = [];
     if (s.hasTimes) marks.push(['t-gmax', s.tg], ['t-end', s.te]);
+    // t-gmax's name right of its line, or left when t-end's is near
+    // (an 11px "t-gmax" is some 35px wide)
+    const gmaxLeft = X(s.te) - X(s.tg) < 45;
     for (const [name, t] of marks) {
       const m = svg('line', { class: 'mark', x1: X(t), y1: T, x2: X(t), y2: H - B }, root);
       m.dataset.mark = name;
       m.dataset.t = t;
-      svg('text', { x: X(t) + (name === 't-end' ? -3 : 3), y: T + 2,
-        'text-anchor': name === 't-end' ? 'end' : 'start' }, root).textContent = name;
+      const left = name === 't-gmax' && gmaxLeft;
+      svg('text', { x: X(t) + (left ? -3 : 3), y: T - 6,
+        'text-anchor': left ? 'end' : 'start' }, root).textContent = name;
     }
     const cursor = svg('line', { class: 'cursor', x1: 0, y1: T, x2: 0, y2: H - B,
       visibility: 'hidden' }, root);

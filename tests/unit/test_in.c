@@ -352,6 +352,14 @@ static void test_errors(void)
 		  "t.json: byte 108: pps[1]: missing field 'mb' (required when bklt is true)" },
 		{ HDR "\"pps\":[" OK_PP ",{\"tb\":1,\"tbk\":1," PP_REST ",\"fs\":[1,2,0]}]," FTBL "}",
 		  "t.json: byte 181: pps[1].fs[1]: frame 2 is outside ftbl (2 entries)" },
+		/* dhtrace's own fields */
+		{ HDR "\"dhtraceSampling\":5", "t.json: byte 52: dhtraceSampling: expected an object, got a number" },
+		{ HDR "\"dhtraceOverhead\":[]", "t.json: byte 52: dhtraceOverhead: expected an object, got an array" },
+		{ HDR "\"dhtraceOverhead\":{},\"dhtraceOverhead\":{}", "t.json: byte 73: dhtraceOverhead: appears twice" },
+		{ HDR "\"dhtraceTimeline\":{\"bucketUs\":-1", "t.json: byte 65: dhtraceTimeline.bucketUs: expected a non-negative integer, got -1" },
+		{ HDR "\"dhtraceTimeline\":{\"t\":[0,\"1\"]", "t.json: byte 62: dhtraceTimeline.t[1]: expected a non-negative integer, got a string" },
+		{ HDR "\"dhtraceTimeline\":{\"bytesMax\":{}", "t.json: byte 64: dhtraceTimeline.bytesMax: expected an array, got an object" },
+		{ HDR "\"dhtraceTimeline\":{\"bucketUs\":1,\"t\":[0]}", "t.json: byte 73: dhtraceTimeline: a column missing, or columns of different lengths" },
 	};
 	struct dhat_file df;
 	struct dhat_err err;
@@ -400,6 +408,174 @@ static void test_stat_names(void)
 		CHECK_U64(dhat_stat_parse(dhat_stat_name(i)), i);
 	CHECK_STR(dhat_stat_name(DHAT_GBK), "gbk");
 	CHECK_U64(dhat_stat_parse("fs"), (uint64_t)-1);
+}
+
+/* --- dhtrace's own fields --------------------------------------------- */
+
+/* A file of dhtrace's with its sampling, overhead and series, spaced out
+ * as a person might write it. */
+static const char dhtrace_fields[] =
+	"{\"dhatFileVersion\":2, \"bklt\":true,\n"
+	" \"dhtraceSampling\": {\"meanBytes\": 524288, \"requestedBytes\": 3303348,"
+	" \"requestedBlocks\": 268},\n"
+	" \"dhtraceOverhead\": {\"allocEntries\":268, \"returns\":268,"
+	" \"releases\":262, \"stepped\":3, \"wallNs\":2100000000,"
+	" \"hitsPerSecond\":380, \"bpfNs\":180000, \"bpfRuns\":800,"
+	" \"trapNs\":{\"emulated\":783.916, \"stepped\":13133.396,"
+	" \"return\":634.476}, \"trapsNs\":{\"allocEntries\":210089,"
+	" \"returns\":170039, \"releases\":205386}, \"costNs\":765514,"
+	" \"targetCpuNs\":50000000, \"costShare\":0.0153, \"slowdown\":0.0155},\n"
+	" \"dhtraceTimeline\": {\"bucketUs\":1000, \"t\":[0,1000,2000],"
+	" \"bytesMin\":[0,40,40], \"bytesMax\":[100,300,40],"
+	" \"bytesLast\":[100,40,40], \"blocksMin\":[0,1,1],"
+	" \"blocksMax\":[1,3,1], \"blocksLast\":[1,1,1],"
+	" \"allocs\":[1,2,0], \"frees\":[0,2,0]},\n"
+	" \"pps\":[], \"ftbl\":[\"[root]\"]}";
+
+/* The reader keeps dhtraceSampling and dhtraceOverhead whole, as compact
+ * JSON with the numbers as written, and the series column by column;
+ * the overhead reads back into the numbers and the line of the run. */
+static void test_dhtrace_fields(void)
+{
+	static const uint64_t want[DHAT_TL_NCOLS][3] = {
+		[DHAT_TL_T] = { 0, 1000, 2000 },
+		[DHAT_TL_BYTES_MIN] = { 0, 40, 40 },
+		[DHAT_TL_BYTES_MAX] = { 100, 300, 40 },
+		[DHAT_TL_BYTES_LAST] = { 100, 40, 40 },
+		[DHAT_TL_BLOCKS_MIN] = { 0, 1, 1 },
+		[DHAT_TL_BLOCKS_MAX] = { 1, 3, 1 },
+		[DHAT_TL_BLOCKS_LAST] = { 1, 1, 1 },
+		[DHAT_TL_ALLOCS] = { 1, 2, 0 },
+		[DHAT_TL_FREES] = { 0, 2, 0 },
+	};
+	const struct dhat_timeline *tl;
+	struct out_overhead o;
+	struct dhat_file df;
+	struct dhat_err err;
+	char line[512], why[128];
+
+	CHECK_U64(load(dhtrace_fields, &df, &err), 0);
+	CHECK_STR(err.msg, "");
+	CHECK_STR(df.meta.sampling, "{\"meanBytes\":524288,\"requestedBytes\":"
+		  "3303348,\"requestedBlocks\":268}");
+	CHECK_STR(df.meta.overhead, "{\"allocEntries\":268,\"returns\":268,"
+		  "\"releases\":262,\"stepped\":3,\"wallNs\":2100000000,"
+		  "\"hitsPerSecond\":380,\"bpfNs\":180000,\"bpfRuns\":800,"
+		  "\"trapNs\":{\"emulated\":783.916,\"stepped\":13133.396,"
+		  "\"return\":634.476},\"trapsNs\":{\"allocEntries\":210089,"
+		  "\"returns\":170039,\"releases\":205386},\"costNs\":765514,"
+		  "\"targetCpuNs\":50000000,\"costShare\":0.0153,"
+		  "\"slowdown\":0.0155}");
+	tl = &df.meta.timeline;
+	CHECK_U64(tl->bucket, 1000);
+	CHECK_U64(tl->n, 3);
+	for (int c = 0; c < DHAT_TL_NCOLS && tl->n == 3; c++)
+		for (size_t i = 0; i < 3; i++)
+			CHECK_U64(tl->col[c][i], want[c][i]);
+	CHECK_U64(out_overhead_parse(df.meta.overhead, &o, why, sizeof(why)), 0);
+	CHECK(o.alloc_hits == 268 && o.return_hits == 268 &&
+	      o.release_hits == 262 && o.stepped_hits == 3 &&
+	      o.wall_ns == 2100000000 && o.hits_per_sec == 380);
+	CHECK(o.bpf_known && o.bpf_ns == 180000 && o.bpf_runs == 800);
+	CHECK(o.calibrated && o.trap_emulated_ns == 783.916 &&
+	      o.trap_stepped_ns == 13133.396 && o.trap_return_ns == 634.476);
+	CHECK(o.traps_alloc_ns == 210089 && o.traps_return_ns == 170039 &&
+	      o.traps_release_ns == 205386);
+	CHECK(o.cost_ns == 765514 && o.cpu_ns == 50000000);
+	/* share and slowdown from the cost and the CPU time, as recorded */
+	CHECK(o.share == 765514.0 / 50000000.0);
+	CHECK(o.slowdown == 765514.0 / (50000000.0 - 765514.0));
+	CHECK_STR(out_overhead_text(&o, line, sizeof(line)),
+		  "overhead: 798 probe hits (268 allocation entries, 268 "
+		  "returns, 262 releases; 3 single-stepped) in 2.100 s, 380 a "
+		  "second; BPF 0.180 ms in 800 runs; traps 0.586 ms (0.78 \xc2\xb5s "
+		  "an emulated entry, 13.13 \xc2\xb5s a single-stepped one, 0.63 "
+		  "\xc2\xb5s a return); the cost, 0.766 ms, is 1.5% of the "
+		  "target's 50.000 ms of CPU: estimated slowdown +1.6%");
+	dhat_file_free(&df);
+}
+
+/* An overhead object that is not what dhtrace writes is named by its
+ * first wrong field. */
+static void test_overhead_errors(void)
+{
+	static const struct {
+		const char *json, *msg;
+	} cases[] = {
+		{ "[]", "not a JSON object" },
+		{ "{\"allocEntries\"", "not a JSON object" },
+		{ "{}", "allocEntries: missing, or not what dhtrace writes" },
+		{ "{\"allocEntries\":-1}", "allocEntries: missing, or not what dhtrace writes" },
+		{ "{\"allocEntries\":1,\"returns\":1.5}",
+		  "returns: missing, or not what dhtrace writes" },
+		{ "{\"allocEntries\":1,\"returns\":1,\"releases\":1,"
+		  "\"stepped\":0,\"wallNs\":1,\"hitsPerSecond\":1,"
+		  "\"bpfNs\":null,\"trapNs\":null,\"calibration\":7}",
+		  "calibration: missing, or not what dhtrace writes" },
+		{ "{\"allocEntries\":1,\"returns\":1,\"releases\":1,"
+		  "\"stepped\":0,\"wallNs\":1,\"hitsPerSecond\":1,"
+		  "\"bpfNs\":null,\"trapNs\":{\"emulated\":1,\"stepped\":\"2\","
+		  "\"return\":3}}", "trapNs: missing, or not what dhtrace writes" },
+		{ "{\"allocEntries\":1,\"returns\":1,\"releases\":1,"
+		  "\"stepped\":0,\"wallNs\":1,\"hitsPerSecond\":1,"
+		  "\"bpfNs\":null,\"trapNs\":null,\"calibration\":\"no\","
+		  "\"costNs\":5}", "costNs: missing, or not what dhtrace writes" },
+	};
+	struct out_overhead o;
+	char why[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		CHECK_U64(out_overhead_parse(cases[i].json, &o, why, sizeof(why)),
+			  (uint64_t)-EINVAL);
+		CHECK_STR(why, cases[i].msg);
+	}
+}
+
+/* What the recorder measured, through the file and back, prints the
+ * same line: calibrated or not, the CPU time known or not. */
+static void test_overhead_round_trip(void)
+{
+	static const struct out_overhead runs[] = {
+		{ .alloc_hits = 2000, .return_hits = 2000, .release_hits = 4000,
+		  .wall_ns = 119999999, .hits_per_sec = 66836, .bpf_known = true,
+		  .bpf_ns = 5181234, .bpf_runs = 8003, .calibrated = true,
+		  .trap_emulated_ns = 783.916, .trap_stepped_ns = 13133.395,
+		  .trap_return_ns = 634.475, .traps_alloc_ns = 1567832,
+		  .traps_return_ns = 1268950, .traps_release_ns = 3135664,
+		  .cost_ns = 11153680, .cpu_ns = 15028000 },
+		{ .alloc_hits = 3, .return_hits = 3, .stepped_hits = 1,
+		  .wall_ns = 1000, .hits_per_sec = 6000000,
+		  .why = "perf_event_open: Permission denied" },
+		{ .alloc_hits = 1, .return_hits = 1, .wall_ns = 1,
+		  .bpf_known = true, .bpf_ns = 10, .bpf_runs = 2,
+		  .calibrated = true, .trap_emulated_ns = 0.001,
+		  .trap_stepped_ns = 0.005, .trap_return_ns = 2.5,
+		  .traps_alloc_ns = 1, .traps_return_ns = 3, .cost_ns = 14,
+		  .cpu_ns = 14 },
+	};
+	static const char *const ftbl[] = { "[root]" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(runs); i++) {
+		struct out_overhead o = runs[i], back;
+		struct profile p = { .cmd = "x", .overhead = &o, .ftbl = ftbl,
+				     .nftbl = 1 };
+		char *buf = NULL, line[512], again[512], why[128];
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		struct dhat_file df;
+		struct dhat_err err;
+
+		out_overhead_ratios(&o);
+		CHECK_U64(out_dhat_json_fprint(&p, f), 0);
+		fclose(f);
+		CHECK_U64(load_str(buf, len, &df, &err), 0);
+		CHECK_U64(out_overhead_parse(df.meta.overhead, &back, why,
+					     sizeof(why)), 0);
+		CHECK_STR(out_overhead_text(&back, again, sizeof(again)),
+			  out_overhead_text(&o, line, sizeof(line)));
+		dhat_file_free(&df);
+		free(buf);
+	}
 }
 
 /* --- frame strings ------------------------------------------------------ */
@@ -517,6 +693,9 @@ int main(void)
 	RUN(test_deep_nesting);
 	RUN(test_load_path);
 	RUN(test_stat_names);
+	RUN(test_dhtrace_fields);
+	RUN(test_overhead_errors);
+	RUN(test_overhead_round_trip);
 	RUN(test_frames);
 	UNIT_EXIT();
 }

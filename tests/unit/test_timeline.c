@@ -91,7 +91,17 @@ static void test_heap_series(void)
 	}
 	CHECK_U64(max, tot.gmax_bytes);
 	CHECK_U64(pt.bytes_last, tot.end_bytes);
-	CHECK_U64(heap_timeline_len(h), 4);	/* 0 .. 3 ms */
+	/* 0 .. 5 ms: to t-end, the last 2 ms holding the 600 bytes left */
+	CHECK_U64(heap_timeline_len(h), 6);
+	for (size_t i = 4; i < 6; i++) {
+		heap_timeline_point(h, i, &pt);
+		CHECK_U64(pt.t_ns, i * MS);
+		CHECK(pt.bytes_min == 600 && pt.bytes_max == 600 &&
+		      pt.bytes_last == 600 && pt.blocks_min == 1 &&
+		      pt.blocks_max == 1 && pt.blocks_last == 1);
+		CHECK_U64(pt.allocs + pt.frees, 0);
+	}
+	/* the child, not finished, ends at its last event */
 	CHECK_U64(heap_timeline_len(child), 5);
 	heap_timeline_point(child, 4, &pt);
 	CHECK_U64(pt.bytes_last, 0);
@@ -100,10 +110,40 @@ static void test_heap_series(void)
 	heap_free(h);
 }
 
+/* The end of a run carries the last state to its bucket, halving the
+ * series as an event there would; a series without events stays empty. */
+static void test_end_carries_the_last_state(void)
+{
+	struct timeline t;
+
+	timeline_init(&t);
+	CHECK(!timeline_end(&t, 5 * MS));
+	CHECK_U64(t.n, 0);
+	CHECK(!timeline_note(&t, MS, 100, 1, TIMELINE_ALLOC, 1));
+	CHECK(!timeline_note(&t, MS + 1, 300, 2, TIMELINE_ALLOC, 1));
+	CHECK(!timeline_end(&t, 4 * MS + 999999));
+	CHECK_U64(t.n, 5);
+	CHECK_U64(t.v[1].bytes_min, 0);
+	CHECK_U64(t.v[1].bytes_max, 300);
+	for (size_t i = 2; i < 5; i++)
+		CHECK(t.v[i].bytes_min == 300 && t.v[i].bytes_max == 300 &&
+		      t.v[i].bytes_last == 300 && t.v[i].blocks_last == 2 &&
+		      t.v[i].allocs + t.v[i].frees == 0);
+	/* an end past 2,000 buckets of 1 ms: 2 ms buckets, up to 2,500 ms */
+	CHECK(!timeline_end(&t, 2500 * MS));
+	CHECK_U64(t.width_ns, 2 * MS);
+	CHECK_U64(t.n, 1251);
+	CHECK_U64(t.v[0].bytes_max, 300);
+	CHECK_U64(t.v[0].allocs, 2);
+	CHECK_U64(t.v[1250].bytes_last, 300);
+	timeline_destroy(&t);
+}
+
 int main(void)
 {
 	RUN(test_buckets_keep_min_max_last);
 	RUN(test_width_doubles_and_peak_stays);
 	RUN(test_heap_series);
+	RUN(test_end_carries_the_last_state);
 	return unit_total_failed != 0;
 }

@@ -134,8 +134,10 @@ class Browser:
         return [m["params"]["request"]["url"] for m in self.events
                 if m.get("method") == "Network.requestWillBeSent"]
 
-    def screenshot(self, path):
+    def screenshot(self, path, most=None):
+        """The whole page as a PNG, or its top MOST pixels."""
         h = self.js("document.documentElement.scrollHeight")
+        h = min(h, most) if most else h
         w = self.js("document.documentElement.scrollWidth")
         r = self.call("Page.captureScreenshot", format="png",
                       captureBeyondViewport=True,
