@@ -386,9 +386,14 @@
   const PAGE = 200;
   let shown = PAGE;
   let rows = [], columns = [], sortBy = 1, sortDown = true;
+  // The first frame, and where it is code without a name (a stripped
+  // library's static function) the first frame that has one too.
   function siteTitle(frames) {
     if (!frames.length) return '[root]';
-    return frames[0] + (frames.length > 1 ? '  (+' + (frames.length - 1) + ' frames)' : '');
+    const named = frames.findIndex((f) => !f.startsWith('???'));
+    const shown = named > 0 ? [frames[0], frames[named]] : [frames[0]];
+    const more = frames.length - shown.length;
+    return shown.join(' \u2190 ') + (more > 0 ? '  (+' + more + ' frames)' : '');
   }
   function profileTable() {
     const names = CUR.frames;
