@@ -1100,7 +1100,45 @@ def sampled_pprof_says_its_period():
     raw = subprocess.run(["go", "tool", "pprof", "-raw", out], capture_output=True,
                          text=True).stdout
     check(re.search(r"^Period: 1048576$", raw, re.M), "no period in:\n" + raw[:400])
-    check("sampled: a block in every 1048576 bytes" in raw, "no comment in:\n" + raw[:400])
+    check("Comment: sampled: a block in every 1,048,576 bytes on average" in raw,
+          "no comment in:\n" + raw[:400])
+
+
+@test
+def sampled_files_say_so_in_report_and_convert():
+    # report, and convert's pprof, say what the run said: sampled with N
+    # (pprof's Period too) and the requests counted exactly, and the
+    # overhead line; a field that is not what dhtrace writes is refused.
+    path = os.path.join(WORK, "said.json")
+    r = dhtrace(["-o", path, "--sample-bytes", "64K", "--", prog("t_alloc")])
+    check_eq(r.returncode, 0, "dhtrace: " + r.stderr)
+    sampled = re.search(r"^dhtrace: sampled: (.*); return probes run: [\d,]+$",
+                        r.stderr, re.M).group(1)
+    check_eq(sampled, "a block in every 65,536 bytes on average (--sample-bytes), "
+             "numbers estimated; requested exactly: 5,145 bytes in 14 blocks",
+             "the run's sampling line")
+    cost = re.search(r"^dhtrace: overhead: (.*)$", r.stderr, re.M).group(1)
+    rep = dhtrace(["report", path]).stdout
+    check_eq(report_line(rep, "Sampled:"), sampled, "report's Sampled line")
+    check_eq(report_line(rep, "Overhead:"), cost, "report's Overhead line")
+    pb = os.path.join(WORK, "said.pb.gz")
+    c = dhtrace(["convert", path, pb])
+    check_eq((c.returncode, c.stderr), (0, ""), "convert")
+    raw = subprocess.run(["go", "tool", "pprof", "-raw", pb], capture_output=True,
+                         text=True).stdout
+    check(re.search(r"^Period: 65536$", raw, re.M), "no period in:\n" + raw[:400])
+    check_eq(re.findall(r"^Comment: (sampled|overhead): (.*)$", raw, re.M)[-2:],
+             [("sampled", sampled), ("overhead", cost)], "convert's comments")
+    with open(path) as f:
+        text = f.read()
+    bad = os.path.join(WORK, "said-bad.json")
+    with open(bad, "w") as f:
+        f.write(text.replace('"meanBytes":65536', '"meanBytes":"65536"'))
+    for cmd in (["report", bad], ["convert", bad, pb]):
+        e = dhtrace(cmd)
+        check_eq((e.returncode, e.stderr.strip()),
+                 (1, "dhtrace: %s: dhtraceSampling.meanBytes: missing, or not "
+                     "what dhtrace writes" % bad), " ".join(cmd[:1]) + " of a bad field")
 
 
 @test

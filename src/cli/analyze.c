@@ -223,6 +223,7 @@ static int report_file(const char *path, const struct an_opts *o,
 	struct dhat_file df;
 	struct dhat_err err;
 	struct an_report r;
+	struct out_recorded how;
 	struct out_style st = style(c);
 	int ret;
 
@@ -231,13 +232,18 @@ static int report_file(const char *path, const struct an_opts *o,
 		fprintf(stderr, "dhtrace: %s\n", err.msg);
 		return 1;
 	}
+	if (out_recorded_read(&df.meta, &how, err.msg, sizeof(err.msg))) {
+		fprintf(stderr, "dhtrace: %s: %s\n", path, err.msg);
+		dhat_file_free(&df);
+		return 1;
+	}
 	ret = an_report_compute(&df, o, &r);
 	if (ret) {
 		dhat_file_free(&df);
 		return write_failed(ret);
 	}
 	ret = c->json ? out_report_json_fprint(&r, &df, o, stdout) :
-			out_report_fprint(&r, &df, o, &st, stdout);
+			out_report_fprint(&r, &df, &how, o, &st, stdout);
 	ret = ret ? write_failed(ret) : run_gates(c, NULL, &r.summary);
 	an_report_free(&r);
 	dhat_file_free(&df);

@@ -33,26 +33,23 @@ enum { OPT_ALL_FRAMES = 256 };
 /* What the writer gets: the inputs and, for two, their diff. */
 struct view {
 	struct out_view_input in[2];
-	struct out_overhead cost[2];
+	struct out_recorded how[2];
 	size_t n;
 	const struct an_diff *diff;
 };
 
-/* What tracing cost, for the page to show as record printed it: the
- * file's dhtraceOverhead read back into v->cost[@i]. */
-static int read_cost(struct view *v, size_t i)
+/* How input @i was recorded (sampling, cost), for the page to say as
+ * record printed it. */
+static int read_how(struct view *v, size_t i)
 {
-	const char *json = v->in[i].df->meta.overhead;
-	char why[128];
+	char why[160];
 
-	if (!json)
-		return 0;
-	if (out_overhead_parse(json, &v->cost[i], why, sizeof(why))) {
-		fprintf(stderr, "dhtrace: %s: dhtraceOverhead.%s\n",
-			v->in[i].name, why);
+	if (out_recorded_read(&v->in[i].df->meta, &v->how[i], why,
+			      sizeof(why))) {
+		fprintf(stderr, "dhtrace: %s: %s\n", v->in[i].name, why);
 		return -EINVAL;
 	}
-	v->in[i].overhead = &v->cost[i];
+	v->in[i].how = &v->how[i];
 	return 0;
 }
 
@@ -125,7 +122,7 @@ int cmd_view(int argc, char **argv)
 		};
 	}
 	for (size_t i = 0; i < v.n; i++)
-		if (read_cost(&v, i))
+		if (read_how(&v, i))
 			goto out;
 	if (v.n == 2) {
 		if (an_diff_compute(&inputs[0], &inputs[1], AN_SORT_TOTAL, 0,

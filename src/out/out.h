@@ -69,6 +69,39 @@ void out_overhead_ratios(struct out_overhead *o);
 int out_overhead_parse(const char *json, struct out_overhead *o, char *err,
 		       size_t len);
 
+/* --sample-bytes, as the summary, the files and the views say it. */
+struct out_sampling {
+	uint64_t mean_bytes;		/* N */
+	uint64_t requested_bytes, requested_blocks;	/* counted exactly */
+};
+
+#define OUT_SAMPLING_LABEL "sampled: "
+/* "sampled: a block in every 524,288 bytes on average (--sample-bytes),
+ * numbers estimated; requested exactly: 5,145 bytes in 14 blocks". */
+const char *out_sampling_text(const struct out_sampling *s, char *buf,
+			      size_t len);
+/* @s from a file's "dhtraceSampling" object; as out_overhead_parse(). */
+int out_sampling_parse(const char *json, struct out_sampling *s, char *err,
+		       size_t len);
+
+/* How a dhtrace file was recorded (recorded.c): what its own fields say. */
+struct out_recorded {
+	bool sampled, costed;		/* which of the two it has */
+	struct out_sampling sampling;
+	struct out_overhead overhead;
+};
+
+#define OUT_RECORDED_TEXT 512	/* a line of either */
+/* @r from @m's dhtraceSampling and dhtraceOverhead: 0, or -EINVAL with
+ * "dhtraceOverhead.wallNs: why" (the field wrong) in @err[@len]. */
+int out_recorded_read(const struct dhat_meta *m, struct out_recorded *r,
+		      char *err, size_t len);
+/* @r's lines, as the pprof comments a recording writes: how many, in
+ * @comments (their text in @text). */
+size_t out_recorded_comments(const struct out_recorded *r,
+			     char text[2][OUT_RECORDED_TEXT],
+			     const char *comments[2]);
+
 struct profile {
 	const char *cmd;	/* executable and arguments, space-separated */
 	int pid;
@@ -294,6 +327,7 @@ struct out_style {
 void out_sparkline_fprint(const struct dhat_timeline *tl, uint64_t tg,
 			  const char *indent, FILE *f);
 int out_report_fprint(const struct an_report *r, const struct dhat_file *df,
+		      const struct out_recorded *how,
 		      const struct an_opts *o, const struct out_style *st,
 		      FILE *f);
 int out_report_json_fprint(const struct an_report *r,
@@ -328,8 +362,8 @@ struct out_view_input {
 	const struct dhat_file *df;	/* empty for a baseline */
 	const struct an_summary *summary;
 	const struct an_report *r;	/* by site, all rows */
-	/* the file's dhtraceOverhead (out_overhead_parse()); NULL: none */
-	const struct out_overhead *overhead;
+	/* how it was recorded (out_recorded_read()); NULL: not said */
+	const struct out_recorded *how;
 };
 
 int out_view_fprint(const struct out_view_input *in, size_t n,

@@ -7,12 +7,34 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <yajl/yajl_tree.h>
 #include <zlib.h>
 
 #include "in/in.h"	/* enum pb_wire */
 
 /* -errno, or -EIO when a failed call left errno unset. */
 int neg_errno(void);
+
+/*
+ * Reading dhtrace's own objects back (fields.c): each reader returns true,
+ * or false with the first wrong key kept in bad.
+ */
+struct fields {
+	yajl_val obj;
+	const char *bad;
+};
+
+/* The value of @key in @obj, NULL when absent. */
+yajl_val field_member(yajl_val obj, const char *key);
+/* Keeps @key as the wrong one (if none was yet); false. */
+bool field_wrong(struct fields *f, const char *key);
+/* A non-negative integer. */
+bool field_u64(struct fields *f, const char *key, uint64_t *v);
+/* A non-negative integer, or null (*@known false, *@v 0). */
+bool field_known_u64(struct fields *f, const char *key, bool *known,
+		    uint64_t *v);
+/* A non-negative finite number, read as the writer's %.3f wrote it. */
+bool field_double(struct fields *f, const char *key, double *v);
 
 /*
  * Protobuf wire format (pb.c), as FORMATS.md 4.6 gives it: a growable byte

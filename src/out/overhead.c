@@ -4,13 +4,12 @@
  * read back from a DHAT file for the view, which shows the same line.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
 #include "out/out.h"
+#include "out/out_int.h"
 
 /* Appends to @buf[@len] at *@at, cutting what does not fit. */
 static void add(char *buf, size_t len, size_t *at, const char *fmt, ...)
@@ -88,72 +87,19 @@ void out_overhead_ratios(struct out_overhead *o)
 		      (double)o->cost_ns / (double)(o->cpu_ns - o->cost_ns) : -1;
 }
 
-/* What is read, and the first field that was wrong. */
-struct fields {
-	yajl_val obj;
-	const char *bad;
-};
-
-/* The value of @key in @obj, NULL when absent. */
-static yajl_val member(yajl_val obj, const char *key)
-{
-	const char *path[] = { key, NULL };
-
-	return yajl_tree_get(obj, path, yajl_t_any);
-}
-
-static bool wrong(struct fields *f, const char *key)
-{
-	if (!f->bad)
-		f->bad = key;
-	return false;
-}
-
-/* A non-negative integer. */
-static bool u64_at(struct fields *f, const char *key, uint64_t *v)
-{
-	yajl_val x = member(f->obj, key);
-	const char *s = YAJL_IS_NUMBER(x) ? YAJL_GET_NUMBER(x) : "";
-	char *end;
-
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return (*s >= '0' && *s <= '9' && !*end && !errno) || wrong(f, key);
-}
-
-/* A non-negative integer, or null (*@known false, *@v 0). */
-static bool known_u64_at(struct fields *f, const char *key, bool *known,
-			 uint64_t *v)
-{
-	*known = !YAJL_IS_NULL(member(f->obj, key));
-	*v = 0;
-	return !*known || u64_at(f, key, v);
-}
-
-/* A non-negative finite number, read as the writer's %.3f wrote it. */
-static bool double_at(struct fields *f, const char *key, double *v)
-{
-	yajl_val x = member(f->obj, key);
-	const char *s = YAJL_IS_NUMBER(x) ? YAJL_GET_NUMBER(x) : "";
-	char *end;
-
-	*v = strtod(s, &end);
-	return (*s && !*end && isfinite(*v) && *v >= 0) || wrong(f, key);
-}
-
 /* The calibrated costs: a trap of each kind, and the traps by hit kind. */
 static bool traps_at(struct fields *f, struct out_overhead *o)
 {
-	struct fields each = { member(f->obj, "trapNs"), NULL };
-	struct fields sum = { member(f->obj, "trapsNs"), NULL };
+	struct fields each = { field_member(f->obj, "trapNs"), NULL };
+	struct fields sum = { field_member(f->obj, "trapsNs"), NULL };
 	bool ok;
 
-	ok = double_at(&each, "emulated", &o->trap_emulated_ns) &&
-	     double_at(&each, "stepped", &o->trap_stepped_ns) &&
-	     double_at(&each, "return", &o->trap_return_ns) &&
-	     u64_at(&sum, "allocEntries", &o->traps_alloc_ns) &&
-	     u64_at(&sum, "returns", &o->traps_return_ns) &&
-	     u64_at(&sum, "releases", &o->traps_release_ns);
+	ok = field_double(&each, "emulated", &o->trap_emulated_ns) &&
+	     field_double(&each, "stepped", &o->trap_stepped_ns) &&
+	     field_double(&each, "return", &o->trap_return_ns) &&
+	     field_u64(&sum, "allocEntries", &o->traps_alloc_ns) &&
+	     field_u64(&sum, "returns", &o->traps_return_ns) &&
+	     field_u64(&sum, "releases", &o->traps_release_ns);
 	if (!ok)
 		f->bad = each.bad ? "trapNs" : "trapsNs";
 	return ok;
@@ -162,10 +108,10 @@ static bool traps_at(struct fields *f, struct out_overhead *o)
 /* Why the traps are not calibrated. */
 static bool why_at(struct fields *f, struct out_overhead *o)
 {
-	yajl_val x = member(f->obj, "calibration");
+	yajl_val x = field_member(f->obj, "calibration");
 
 	if (!YAJL_IS_STRING(x))
-		return wrong(f, "calibration");
+		return field_wrong(f, "calibration");
 	snprintf(o->why, sizeof(o->why), "%s", YAJL_GET_STRING(x));
 	return true;
 }
@@ -182,19 +128,19 @@ int out_overhead_parse(const char *json, struct out_overhead *o, char *err,
 		snprintf(err, len, "not a JSON object");
 		return -EINVAL;
 	}
-	o->calibrated = YAJL_IS_OBJECT(member(f.obj, "trapNs"));
-	ok = u64_at(&f, "allocEntries", &o->alloc_hits) &&
-	     u64_at(&f, "returns", &o->return_hits) &&
-	     u64_at(&f, "releases", &o->release_hits) &&
-	     u64_at(&f, "stepped", &o->stepped_hits) &&
-	     u64_at(&f, "wallNs", &o->wall_ns) &&
-	     u64_at(&f, "hitsPerSecond", &o->hits_per_sec) &&
-	     known_u64_at(&f, "bpfNs", &o->bpf_known, &o->bpf_ns) &&
-	     (o->bpf_known ? u64_at(&f, "bpfRuns", &o->bpf_runs) : true) &&
+	o->calibrated = YAJL_IS_OBJECT(field_member(f.obj, "trapNs"));
+	ok = field_u64(&f, "allocEntries", &o->alloc_hits) &&
+	     field_u64(&f, "returns", &o->return_hits) &&
+	     field_u64(&f, "releases", &o->release_hits) &&
+	     field_u64(&f, "stepped", &o->stepped_hits) &&
+	     field_u64(&f, "wallNs", &o->wall_ns) &&
+	     field_u64(&f, "hitsPerSecond", &o->hits_per_sec) &&
+	     field_known_u64(&f, "bpfNs", &o->bpf_known, &o->bpf_ns) &&
+	     (o->bpf_known ? field_u64(&f, "bpfRuns", &o->bpf_runs) : true) &&
 	     (o->calibrated ? traps_at(&f, o) : why_at(&f, o)) &&
-	     known_u64_at(&f, "costNs", &cost_known, &o->cost_ns) &&
-	     (cost_known == o->calibrated || wrong(&f, "costNs")) &&
-	     known_u64_at(&f, "targetCpuNs", &cpu_known, &o->cpu_ns);
+	     field_known_u64(&f, "costNs", &cost_known, &o->cost_ns) &&
+	     (cost_known == o->calibrated || field_wrong(&f, "costNs")) &&
+	     field_known_u64(&f, "targetCpuNs", &cpu_known, &o->cpu_ns);
 	yajl_tree_free(f.obj);
 	if (!ok) {
 		snprintf(err, len, "%s: missing, or not what dhtrace writes",

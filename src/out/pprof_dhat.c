@@ -165,8 +165,11 @@ static char *program_of(const char *cmd)
 
 /* The profile of the file read, its program points in the spool. */
 static int write_profile(struct converter *c, const struct dhat_meta *m,
-			 const char *path, bool all_frames)
+			 const struct out_recorded *how, const char *path,
+			 bool all_frames)
 {
+	char text[2][OUT_RECORDED_TEXT];
+	const char *comments[2];
 	const struct pprof_value_type totals[2] = {
 		{ m->bksu ? m->bksu : "blocks", "count" },
 		{ m->bsu ? m->bsu : "bytes",
@@ -184,12 +187,15 @@ static int write_profile(struct converter *c, const struct dhat_meta *m,
 		.totals = m->bklt ? NULL : totals,
 		.mappings = &placeholder,
 		.nmappings = 1,
+		.sample_bytes = how->sampled ? how->sampling.mean_bytes : 0,
+		.comments = comments,
 	};
 	char *program = program_of(m->cmd);
 	int err;
 
 	if (!program)
 		return -ENOMEM;
+	p.ncomments = out_recorded_comments(how, text, comments);
 	/* the viewer's times are µs in dhat-rs and dhtrace files, and
 	 * instructions (no duration) in valgrind's */
 	if (m->tu && !strcmp(m->tu, "\xc2\xb5s"))
@@ -200,6 +206,19 @@ static int write_profile(struct converter *c, const struct dhat_meta *m,
 	return err;
 }
 
+/* How the file was recorded: sampled (pprof's Period) and its cost, for
+ * the comments a recording writes too. */
+static int recorded_as(const struct dhat_meta *m, const char *name,
+		       struct out_recorded *how, struct dhat_err *err)
+{
+	char why[160];
+
+	if (!out_recorded_read(m, how, why, sizeof(why)))
+		return 0;
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", name, why);
+	return -EINVAL;
+}
+
 int pprof_dhat_convert(FILE *in, const char *name, const char *path,
 		       bool all_frames, struct dhat_err *err)
 {
@@ -207,6 +226,7 @@ int pprof_dhat_convert(FILE *in, const char *name, const char *path,
 		.pp = spool_pp, .frame = keep_frame,
 	};
 	struct converter c = { 0 };
+	struct out_recorded how;
 	struct dhat_meta meta;
 	int ret;
 
@@ -220,11 +240,15 @@ int pprof_dhat_convert(FILE *in, const char *name, const char *path,
 	setvbuf(c.spool, NULL, _IOFBF, SPOOL_BUFFER);
 	ret = dhat_read(in, name, &ops, &c, &meta, err);
 	if (!ret) {
-		rewind(c.spool);
-		ret = write_profile(&c, &meta, path, all_frames);
-		if (ret)
-			snprintf(err->msg, sizeof(err->msg),
-				 "cannot write %s: %s", path, strerror(-ret));
+		ret = recorded_as(&meta, name, &how, err);
+		if (!ret) {
+			rewind(c.spool);
+			ret = write_profile(&c, &meta, &how, path, all_frames);
+			if (ret)
+				snprintf(err->msg, sizeof(err->msg),
+					 "cannot write %s: %s", path,
+					 strerror(-ret));
+		}
 		dhat_meta_free(&meta);
 	}
 	fclose(c.spool);

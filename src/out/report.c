@@ -37,16 +37,23 @@ static double share(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0;
 }
 
+/* The file's totals, and how it was recorded as the run said it: the
+ * estimates say so first, the cost comes last. */
 static void summary(FILE *f, const struct an_report *r,
-		    const struct dhat_meta *meta)
+		    const struct dhat_meta *meta,
+		    const struct out_recorded *how)
 {
 	const uint64_t *m = r->summary.m;
 	const char *tu = meta->tu ? meta->tu : "";
-	char t1[32], t2[32];
+	char t1[32], t2[32], text[OUT_RECORDED_TEXT];
 
 	fprintf(f, "Command:    %s\n", meta->cmd ? meta->cmd : "?");
 	if (meta->present & (1u << DHAT_M_PID))
 		fprintf(f, "PID:        %" PRIu64 "\n", meta->pid);
+	if (how->sampled)
+		fprintf(f, "Sampled:    %s\n",
+			out_sampling_text(&how->sampling, text, sizeof(text)) +
+			strlen(OUT_SAMPLING_LABEL));
 	fprintf(f, "Total:      ");
 	amount(f, m[AN_TOTAL], m[AN_TOTAL_BLOCKS]);
 	fprintf(f, "\nAt t-gmax:  ");
@@ -59,6 +66,10 @@ static void summary(FILE *f, const struct an_report *r,
 	fputc('\n', f);
 	if (meta->timeline.n)
 		out_sparkline_fprint(&meta->timeline, meta->tg, "            ", f);
+	if (how->costed)
+		fprintf(f, "Overhead:   %s\n",
+			out_overhead_text(&how->overhead, text, sizeof(text)) +
+			strlen(OUT_OVERHEAD_LABEL));
 }
 
 /* The text after "0x...: ": the same frame reads the same in every run. */
@@ -125,10 +136,11 @@ static void row(FILE *f, size_t i, const struct an_row *w,
 }
 
 int out_report_fprint(const struct an_report *r, const struct dhat_file *df,
+		      const struct out_recorded *how,
 		      const struct an_opts *o, const struct out_style *st,
 		      FILE *f)
 {
-	summary(f, r, &df->meta);
+	summary(f, r, &df->meta, how);
 	fprintf(f, "%s %zu of %zu %s%s, by %s, sorted by %s\n",
 		o->leaks ? "Leaks:     " : "Shown:     ", r->nrows, r->nmatched,
 		o->by == AN_BY_SITE ? "program point" : an_group_name(o->by),

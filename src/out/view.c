@@ -31,18 +31,27 @@ static void amount(struct json_out *j, uint64_t bytes, uint64_t blocks)
 	json_str(j, s);
 }
 
-/* The line record printed of what tracing cost, after its label. */
-static const char *overhead_line(const struct out_overhead *o, char *buf,
-				 size_t len)
+/* The lines record printed of how it sampled and what tracing cost, after
+ * their labels: the page has its own. */
+static void recorded_lines(struct json_out *j, const struct out_recorded *how)
 {
-	return out_overhead_text(o, buf, len) + strlen(OUT_OVERHEAD_LABEL);
+	char text[OUT_RECORDED_TEXT];
+
+	json_key(j, "sampling");
+	json_str(j, how && how->sampled ?
+		 out_sampling_text(&how->sampling, text, sizeof(text)) +
+		 strlen(OUT_SAMPLING_LABEL) : NULL);
+	json_key(j, "overhead");
+	json_str(j, how && how->costed ?
+		 out_overhead_text(&how->overhead, text, sizeof(text)) +
+		 strlen(OUT_OVERHEAD_LABEL) : NULL);
 }
 
 static void summary(struct json_out *j, const struct out_view_input *in)
 {
 	const struct dhat_meta *meta = &in->df->meta;
 	const uint64_t *m = in->summary->m;
-	char t1[32], t2[32], s[128], cost[512];
+	char t1[32], t2[32], s[128];
 
 	json_key(j, "summary");
 	json_open(j, '{');
@@ -90,12 +99,7 @@ static void summary(struct json_out *j, const struct out_view_input *in)
 	} else {
 		json_str(j, NULL);
 	}
-	/* dhtrace's sampling, as the file has it (JSON text) */
-	json_key(j, "sampling");
-	json_str(j, meta->sampling);
-	json_key(j, "overhead");
-	json_str(j, in->overhead ?
-		 overhead_line(in->overhead, cost, sizeof(cost)) : NULL);
+	recorded_lines(j, in->how);
 	json_close(j, '}');
 }
 

@@ -148,9 +148,17 @@ static int write_pprof(const struct shared *sh, const struct proc *r,
 		       const struct out_overhead *cost, bool all_frames,
 		       const char *path)
 {
-	char text[512], sampled[128];
+	char text[2][OUT_RECORDED_TEXT];
 	const char *comments[2];
-	size_t n = 0;
+	struct out_recorded how = {
+		.sampled = sh->sample_bytes != 0,
+		.sampling = {
+			.mean_bytes = sh->sample_bytes,
+			.requested_bytes = r->requested.bytes,
+			.requested_blocks = r->requested.blocks,
+		},
+		.costed = cost != NULL,
+	};
 	struct heap_totals t;
 	struct pprof_profile p = {
 		.cmd = r->cmd, .pid = r->pid, .time_nanos = sh->wall_start_ns,
@@ -158,15 +166,9 @@ static int write_pprof(const struct shared *sh, const struct proc *r,
 		.comments = comments,
 	};
 
-	if (sh->sample_bytes) {
-		snprintf(sampled, sizeof(sampled), "sampled: a block in every "
-			 "%" PRIu64 " bytes on average, values estimated",
-			 sh->sample_bytes);
-		comments[n++] = sampled;
-	}
 	if (cost)
-		comments[n++] = out_overhead_text(cost, text, sizeof(text));
-	p.ncomments = n;
+		how.overhead = *cost;
+	p.ncomments = out_recorded_comments(&how, text, comments);
 	heap_totals(r->heap, &t);
 	p.duration_nanos = (int64_t)t.tend_ns;
 	return pprof_record_write(&p, r->sites, r->sym, r->heap, r->exe,

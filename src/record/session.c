@@ -594,16 +594,17 @@ static void print_losses(const struct session *s)
 /* --sample-bytes: what is estimated, what is exact, what it saved. */
 static void print_sampling(const struct session *s, const struct done *d)
 {
+	const struct out_sampling how = {
+		.mean_bytes = s->sh.sample_bytes,
+		.requested_bytes = d->requested.bytes,
+		.requested_blocks = d->requested.blocks,
+	};
 	uint64_t c[DH_CNT_COUNT];
-	char n[32], b[32], k[32], r[32];
+	char text[OUT_RECORDED_TEXT], r[32];
 
 	probes_counters(s->sh.probes, c);
-	fprintf(stderr, "dhtrace: sampled: a block in every %s bytes on average "
-		"(--sample-bytes), numbers estimated; requested exactly: %s bytes "
-		"in %s blocks; return probes run: %s\n",
-		out_thousands(s->sh.sample_bytes, n),
-		out_thousands(d->requested.bytes, b),
-		out_thousands(d->requested.blocks, k),
+	fprintf(stderr, "dhtrace: %s; return probes run: %s\n",
+		out_sampling_text(&how, text, sizeof(text)),
 		out_thousands(c[DH_CNT_HIT_RETURN], r));
 	if (c[DH_CNT_SAMPLED_LOST])
 		fprintf(stderr, "dhtrace: sampled blocks not followed (table "

@@ -46,12 +46,6 @@
   }
 
   // ---- summary ----
-  function samplingText(json) {
-    const s = JSON.parse(json);
-    return 'a block in every ' + thousands(s.meanBytes) + ' bytes on average ' +
-      '(--sample-bytes), numbers estimated; requested exactly: ' +
-      thousands(s.requestedBytes) + ' bytes in ' + thousands(s.requestedBlocks) + ' blocks';
-  }
   function summaryRows(f) {
     const s = f.summary;
     const rows = [['Command', s.cmd || '?']];
@@ -60,7 +54,7 @@
     rows.push(['Total', s.total]);
     rows.push(['At t-gmax', s.peak + (s.when ? ', ' + s.when : '')]);
     rows.push(['At t-end', s.end]);
-    if (s.sampling) rows.push(['Sampling', samplingText(s.sampling)]);
+    if (s.sampling) rows.push(['Sampling', s.sampling]); // formatted by C
     if (s.overhead) rows.push(['Overhead', s.overhead]); // formatted by C
     return rows;
   }
