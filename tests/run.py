@@ -3247,8 +3247,11 @@ def check_converted_pprof(src, name, extra=()):
     check_eq((r.returncode, r.stderr), (0, ""), "convert exit status, stderr")
     raw = pprof_raw(out)
     check_eq(raw["types"], PPROF_TYPES, "sample types")
-    check_eq(raw["comments"], ["cmd: " + p["cmd"], "pid: %d" % p["pid"]],
-             "comments")
+    want = ["cmd: " + p["cmd"], "pid: %d" % p["pid"]]
+    if "dhtraceOverhead" in p:	# the line the run printed, as report has it
+        want.append("overhead: " + report_line(dhtrace(["report", src]).stdout,
+                                               "Overhead:"))
+    check_eq(raw["comments"], want, "comments")
     check_eq(sorted(s[0] for s in raw["samples"]),
              sorted(tuple(pp[c] for c in PPROF_COLUMNS) for pp in p["pps"]),
              "samples' values")
@@ -3790,8 +3793,10 @@ def analysis_needs_no_root_and_reports_bad_files():
 
 def without_json_only(text):
     """A text report without what pprof files cannot carry: lifetimes, the
-    time of t-gmax and the heap over time."""
+    time of t-gmax, the heap over time, and the overhead line (a comment
+    in pprof, which report does not read back)."""
     text = re.sub(r", at [\d,]+ of [\d,]+ µs\n", "\n", text)
+    text = re.sub(r"^Overhead: .*\n", "", text, flags=re.M)
     text = re.sub(r"^Over time: .*\n.*\^ t-gmax\n", "", text, flags=re.M)
     return re.sub(r"^    avg lifetime .*\n", "", text, flags=re.M)
 
