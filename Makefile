@@ -182,7 +182,7 @@ $(BUILD)/bench/mallocfree: tests/bench/mallocfree.c
 
 $(BUILD)/bench/heap_replay: tests/bench/heap_replay.c $(filter $(BUILD)/src/heap/%,$(LIB_OBJS))
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $^ -o $@
+	$(CC) $(CFLAGS) $^ -lm -o $@
 
 # The JSON parsers Debian packages, each parsing the same big DHAT file.
 $(BUILD)/bench/parse_yajl: tests/bench/parse_yajl.c $(filter $(BUILD)/src/in/% $(BUILD)/src/util/%,$(LIB_OBJS))

@@ -1051,6 +1051,27 @@ def sampled_estimates_are_within_their_error():
 
 
 @test
+def sampled_resizes_weigh_by_their_block():
+    # A resize of a sampled block is followed without a draw: it weighs
+    # 1 / (1 - e^(-C/N)) for the C bytes its block requested so far, at
+    # most 1 + N/C, so n resizes of sizes S_i add at most
+    # T + N (1 + ln(C_n / C_0)) bytes (T, the exact total) and
+    # n + N/C_0 (1 + ln n) blocks, whatever was drawn. Weighed by its own
+    # size, as once, each would count about N bytes: 2,000 N here.
+    mean, total, n, first = 16384, 399100, 2001, 100
+    exact, _ = trace([prog("t_regrow")], "t_regrow")
+    check_eq(totals(exact)["total"], (total, n), "exact totals")
+    for run in range(3):
+        est, r = trace([prog("t_regrow")], "t_regrow-sampled-%d" % run,
+                       ["--sample-bytes", "16K"])
+        tb, tbk = totals(est)["total"]
+        check(tb <= total + mean * (1 + math.log(total / first)),
+              "%d bytes estimated for %d" % (tb, total))
+        check(tbk <= n + mean / first * (1 + math.log(n)),
+              "%d blocks estimated for %d" % (tbk, n))
+
+
+@test
 def sampled_requests_are_counted_as_dhat_counts():
     # The exact totals a sampled run prints are DHAT's: malloc(0) is a
     # byte, realloc(p, 0) a free, and an allocation function that calls

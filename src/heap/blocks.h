@@ -17,6 +17,7 @@
 struct block {
 	uint64_t addr;		/* 0: empty slot */
 	uint64_t size;
+	uint64_t chain;		/* sampled: its requests' bytes (see heap.c) */
 	uint64_t t_alloc_ns;
 	uint32_t pid;
 	uint32_t pp;

@@ -46,20 +46,26 @@ struct heap {
 	uint64_t unknown_frees, unknown_reallocs, failed_reallocs;
 	/*
 	 * Sampled (heap_set_sampling): a block of size S stands for
-	 * 1 / (1 - e^(-S/N)) blocks, its bytes as many times S. Block counts
-	 * are kept in units of 1/unit block (bytes likewise) and rounded on
-	 * the way out; exact, unit is 1 and every block weighs 1.
+	 * 1 / (1 - e^(-S/N)) blocks, its bytes as many times S. A resize of
+	 * a sampled block is followed without a draw of its own: the block
+	 * is seen then if a sample fell in any of its requests so far, of C
+	 * bytes in all (its chain), with probability 1 - e^(-C/N), and from
+	 * then on it weighs that much less. Weighing a resize by its own
+	 * size would count a small buffer resized a thousand times a
+	 * thousand times N. Block counts are kept in units of 1/unit block
+	 * (bytes likewise) and rounded on the way out; exact, unit is 1 and
+	 * every block weighs 1.
 	 */
 	double sample_bytes;	/* N; 0: exact */
 	uint64_t unit;
 };
 
-/* What a block of @size weighs, in units. */
-static uint64_t weight(const struct heap *h, uint64_t size)
+/* What a block whose requests came to @chain bytes weighs, in units. */
+static uint64_t weight(const struct heap *h, uint64_t chain)
 {
 	if (!h->sample_bytes)
 		return 1;
-	return (uint64_t)llround(h->unit / -expm1(-(double)size / h->sample_bytes));
+	return (uint64_t)llround(h->unit / -expm1(-(double)chain / h->sample_bytes));
 }
 
 /* A count in units, as a count. */
@@ -168,7 +174,7 @@ static uint64_t lifetime(const struct heap *h, const struct block *b)
 
 	if (!h->sample_bytes)
 		return ns;
-	return (uint64_t)((double)ns * weight(h, b->size));
+	return (uint64_t)((double)ns * weight(h, b->chain));
 }
 
 /* The block is freed now. It may be in the table or not. */
@@ -176,7 +182,7 @@ static void retire(struct heap *h, const struct block *b)
 {
 	struct pp_info *pp = &h->pps[b->pp];
 
-	uint64_t w = weight(h, b->size);
+	uint64_t w = weight(h, b->chain);
 
 	check_for_peak(h);
 	pp_sync(h, pp);
@@ -192,7 +198,8 @@ static void retire(struct heap *h, const struct block *b)
 static void resize(struct heap *h, struct block *b, uint64_t size)
 {
 	struct pp_info *pp = &h->pps[b->pp];
-	uint64_t was = b->size * weight(h, b->size), w = weight(h, size);
+	uint64_t w_was = weight(h, b->chain), was = b->size * w_was;
+	uint64_t w = weight(h, b->chain + size);
 
 	if (size * w < was)
 		check_for_peak(h);
@@ -200,12 +207,13 @@ static void resize(struct heap *h, struct block *b, uint64_t size)
 	h->total_bytes += size * w;
 	h->total_blocks += w;
 	h->curr_bytes = h->curr_bytes - was + size * w;
-	h->curr_blocks = h->curr_blocks - weight(h, b->size) + w;
+	h->curr_blocks = h->curr_blocks - w_was + w;
 	pp->s.tb += size * w;
 	pp->s.tbk += w;
 	pp->s.eb = pp->s.eb - was + size * w;
-	pp->s.ebk = pp->s.ebk - weight(h, b->size) + w;
+	pp->s.ebk = pp->s.ebk - w_was + w;
 	b->size = size;
+	b->chain += size;
 	note_peaks(h, pp);
 	note_time(h, TIMELINE_ALLOC, w);
 }
@@ -342,6 +350,7 @@ int heap_alloc(struct heap *h, uint32_t pid, uint64_t addr, uint64_t size,
 	if (!size)
 		size = 1;
 	slot->size = size;
+	slot->chain = size;
 	slot->t_alloc_ns = h->now;
 	slot->pp = pp_id;
 	if (pp_id >= h->pp_count)
@@ -460,14 +469,38 @@ void heap_finish(struct heap *h, uint64_t t_end_ns)
 		pp_sync(h, &h->pps[i]);
 }
 
+/* Sampled, the totals of the program points as each is rounded: what a
+ * file has and a reader of it adds up, to the block. */
+static void sum_of_pps(const struct heap *h, struct heap_totals *out)
+{
+	/* at the peak now, before leaving it: the current counts are it */
+	bool at_peak = h->curr_bytes == h->max_bytes;
+	struct heap_pp_stats s;
+
+	for (uint32_t pp = 0; pp < h->pp_count; pp++) {
+		heap_pp_stats(h, pp, &s);
+		out->total_bytes += s.tb;
+		out->total_blocks += s.tbk;
+		out->gmax_bytes += at_peak ? s.eb : s.gb;
+		out->gmax_blocks += at_peak ? s.ebk : s.gbk;
+		out->end_bytes += s.eb;
+		out->end_blocks += s.ebk;
+	}
+}
+
 void heap_totals(const struct heap *h, struct heap_totals *out)
 {
-	out->total_bytes = whole(h, h->total_bytes);
-	out->total_blocks = whole(h, h->total_blocks);
-	out->gmax_bytes = whole(h, h->max_bytes);
-	out->gmax_blocks = whole(h, h->max_blocks);
-	out->end_bytes = whole(h, h->curr_bytes);
-	out->end_blocks = whole(h, h->curr_blocks);
+	memset(out, 0, sizeof(*out));
+	if (h->unit > 1) {
+		sum_of_pps(h, out);
+	} else {
+		out->total_bytes = h->total_bytes;
+		out->total_blocks = h->total_blocks;
+		out->gmax_bytes = h->max_bytes;
+		out->gmax_blocks = h->max_blocks;
+		out->end_bytes = h->curr_bytes;
+		out->end_blocks = h->curr_blocks;
+	}
 	out->tgmax_ns = h->tgmax - h->t0;
 	out->tend_ns = h->now - h->t0;
 	out->unknown_frees = h->unknown_frees;
@@ -484,17 +517,22 @@ void heap_pp_stats(const struct heap *h, uint32_t pp,
 		   struct heap_pp_stats *out)
 {
 	const struct heap_pp_stats *s;
+	bool synced;
 
 	if (pp >= h->pp_count) {
 		memset(out, 0, sizeof(*out));
 		return;
 	}
 	s = &h->pps[pp].s;
+	/* unchanged since the last peak: the counts it has are the peak's
+	 * (see pp_sync) */
+	synced = h->pps[pp].epoch == h->epoch;
 	*out = (struct heap_pp_stats){
 		.tb = whole(h, s->tb), .tbk = whole(h, s->tbk),
 		.tl_ns = whole(h, s->tl_ns),
 		.mb = whole(h, s->mb), .mbk = whole(h, s->mbk),
-		.gb = whole(h, s->gb), .gbk = whole(h, s->gbk),
+		.gb = whole(h, synced ? s->gb : s->eb),
+		.gbk = whole(h, synced ? s->gbk : s->ebk),
 		.eb = whole(h, s->eb), .ebk = whole(h, s->ebk),
 	};
 }
