@@ -247,6 +247,8 @@ static int site_of_stack(const struct shared *sh, struct proc *p,
 
 	if (sites_lookup(p->sites, stack_id, pp))
 		return 0;
+	if (sh->catch_up)
+		sh->catch_up(sh->catch_up_ctx);
 	if (stack_id)
 		n = probes_stack(sh->probes, stack_id, ips, sh->max_ips);
 	/* A wrapper left unprobed (operator new over malloc, Rust's shim

@@ -18,6 +18,12 @@ struct shared {
 	const char *allocator;		/* --allocator; NULL: every layer */
 	uint64_t sample_bytes;		/* --sample-bytes; 0: every call */
 	int64_t wall_start_ns;		/* when tracing started */
+	/* Takes in the mappings the kernel has told of since the last look:
+	 * called before a new stack is symbolized, as it may run in a
+	 * library mapped (and even unmapped) since, whose record comes
+	 * through another ring than the events. */
+	void (*catch_up)(void *ctx);
+	void *catch_up_ctx;
 };
 
 struct file_id {

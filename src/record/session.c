@@ -242,14 +242,22 @@ static int on_mapping(void *ctx, const struct mapping *m)
 	return p ? proc_add_mapping(&s->sh, p, m) : 0;
 }
 
+static void drain_mappings(void *ctx)
+{
+	struct session *s = ctx;
+
+	for (size_t i = 0; i < s->nwatches; i++)
+		mmap_watch_drain(s->watches[i], on_mapping, s);
+}
+
 /* Everything the kernel has told so far: mappings first, as a new stack
- * may run in a library mapped since we last looked. */
+ * may run in a library mapped since we last looked (and again before
+ * each new stack: see struct shared). */
 static int drain(struct session *s)
 {
 	int err;
 
-	for (size_t i = 0; i < s->nwatches; i++)
-		mmap_watch_drain(s->watches[i], on_mapping, s);
+	drain_mappings(s);
 	err = probes_consume(s->sh.probes);
 	return s->err ? s->err : err;
 }
@@ -907,12 +915,13 @@ int record(const struct record_opts *o)
 	struct session s = { .o = o, .sh.max_ips = o->max_frames - 1,
 			     .sh.allocator = o->allocator,
 			     .sh.sample_bytes = o->sample_bytes, .epfd = -1,
-			     .snap.fd = -1 };
+			     .sh.catch_up = drain_mappings, .snap.fd = -1 };
 	struct target t = { .pidfd = -1, .release_fd = -1, .exec_err_fd = -1 };
 	char *exe = NULL;
 	sigset_t mask;
 	int status = 1, err;
 
+	s.sh.catch_up_ctx = &s;
 	/* Signals arrive through a signalfd in the loop; the command
 	 * unblocks them before exec. */
 	loop_signals(&mask);
