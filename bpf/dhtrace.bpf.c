@@ -177,11 +177,34 @@ struct {
 
 const volatile bool fp_fallback = true;	/* frame pointers where no CFI */
 
+/*
+ * The rule of each return address, as found in a process's mapping list
+ * and its object's rows: a direct-mapped cache per CPU, so that a frame
+ * seen before costs one array lookup instead of two binary searches. An
+ * entry holds for the list generation it was found in (user space gives
+ * every change of a list a new one), so a dlopen, a munmap, an exec or
+ * another process in the slot never sees it.
+ */
+#define ROW_CACHE_SIZE 4096	/* a power of two */
+
+struct row_cache_entry {
+	__u64 gen, pc;
+	struct dh_unwind_row row;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ROW_CACHE_SIZE);
+	__type(key, __u32);
+	__type(value, struct row_cache_entry);
+} row_cache SEC(".maps");
+
 /* Where the unwinder stands: the frame of return address pc. */
 struct dh_unwinder {
 	__u64 pc, sp, bp;
 	__u64 hash;
 	struct dh_stack *s;
+	struct dh_unwind_proc proc;	/* gen 0: user space has no list */
 	__u32 n;
 	__u32 end;		/* enum dh_counter: how the stack ended */
 };
@@ -191,25 +214,20 @@ struct dh_unwinder {
  * on its own, instead of once per path through the unwinder that calls it.
  */
 
-/* The mapping of the current process that holds @addr: 0 and *@out, or
- * -1 when user space has not told it. */
-__noinline int find_mapping(__u64 addr, struct dh_unwind_mapping *out)
+/* The mapping that holds @addr in the list of @nmappings at @slot: 0 and
+ * *@out, or -1 when user space has not told it. */
+__noinline int find_mapping(__u32 slot, __u32 nmappings, __u64 addr,
+			    struct dh_unwind_mapping *out)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 base = slot * DH_MAX_MAPPINGS, lo = 0, hi, mid, key;
 	struct dh_unwind_mapping *m;
-	struct dh_unwind_proc *proc;
-	__u32 lo = 0, hi, mid, base, key;
 
 	if (!out)
 		return -1;
-	proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
-	if (!proc)
-		return -1;
-	base = proc->slot * DH_MAX_MAPPINGS;
 	/* A mask, not a test: a test would give the verifier one path where
 	 * hi is a constant, whose every branch it would then walk. User
 	 * space keeps nmappings <= DH_MAX_MAPPINGS. */
-	hi = proc->nmappings & (2 * DH_MAX_MAPPINGS - 1);
+	hi = nmappings & (2 * DH_MAX_MAPPINGS - 1);
 	for (int i = 0; i < 12 && lo < hi; i++) {	/* log2(2 * DH_MAX_MAPPINGS) + 1 */
 		mid = lo + (hi - lo) / 2;
 		key = base + mid;
@@ -285,41 +303,66 @@ static long vma_mapping(struct task_struct *task, struct vm_area_struct *vma,
 	return 0;
 }
 
-/* The mapping of @addr, from user space's list, else from the process's
- * own memory map (slower: only for mappings user space has not seen). */
-static __always_inline bool mapping_of(__u64 addr, struct dh_unwind_mapping *out)
+/* The mapping of @addr from the process's own memory map (slower: only
+ * for mappings user space has not told). */
+static __always_inline bool vma_mapping_of(__u64 addr,
+					   struct dh_unwind_mapping *out)
 {
 	struct vma_lookup l = { .addr = addr };
 
-	if (!find_mapping(addr, out))
-		return true;
 	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_mapping, &l, 0))
 		return false;
 	*out = l.m;
 	return true;
 }
 
-/* The rule for the frame of return address @pc. */
-static __always_inline struct dh_unwind_row rule_at(__u64 pc)
+/* The rule of @pc in the rows of mapping @m. */
+static __always_inline struct dh_unwind_row row_of(const struct dh_unwind_mapping *m,
+						   __u64 pc)
 {
 	struct dh_unwind_row none = { .rule = DH_RULE_NONE }, *r;
-	struct dh_unwind_mapping m;
-	__u64 addr;
+	__u64 addr = pc - 1 - m->bias;
 	__u32 key;
 	int i;
 
-	/* pc - 1: a call that never returns can end its function. */
-	if (!mapping_of(pc - 1, &m) || !m.count)
+	if (!m->count || addr >> 32)
 		return none;
-	addr = pc - 1 - m.bias;
-	if (addr >> 32)
-		return none;
-	i = find_row(m.first, m.count, addr);
+	i = find_row(m->first, m->count, addr);
 	if (i < 0)
 		return none;
 	key = i;
 	r = bpf_map_lookup_elem(&unwind_rows, &key);
 	return r ? *r : none;
+}
+
+static __always_inline struct row_cache_entry *row_cache_slot(__u64 pc)
+{
+	__u32 key = (pc * 0x9e3779b97f4a7c15ULL) >> 52;	/* log2(ROW_CACHE_SIZE) */
+
+	return bpf_map_lookup_elem(&row_cache, &key);
+}
+
+/* The rule for the frame of return address @pc (pc - 1: a call that never
+ * returns can end its function): cached, else from user space's list of
+ * the process's mappings, else from its memory map. */
+static __always_inline struct dh_unwind_row rule_at(const struct dh_unwinder *u,
+						    __u64 pc)
+{
+	struct dh_unwind_row none = { .rule = DH_RULE_NONE }, row;
+	struct row_cache_entry *c = row_cache_slot(pc);
+	struct dh_unwind_mapping m;
+
+	if (c && u->proc.gen && c->gen == u->proc.gen && c->pc == pc)
+		return c->row;
+	if (find_mapping(u->proc.slot, u->proc.nmappings, pc - 1, &m))
+		return vma_mapping_of(pc - 1, &m) ? row_of(&m, pc) : none;
+	row = row_of(&m, pc);
+	if (c) {
+		c->gen = u->proc.gen;
+		c->pc = pc;
+		c->row = row;
+	}
+	return row;
 }
 
 /* Code built without frame pointers leaves anything in rbp: read only what
@@ -344,7 +387,7 @@ static long unwind_step(__u32 i, void *ctx)
 		u->end = DH_CNT_END_DEPTH;
 		return 1;
 	}
-	row = rule_at(u->pc);
+	row = rule_at(u, u->pc);
 	switch (row.rule) {
 	case DH_RULE_CFA_RSP:
 	case DH_RULE_CFA_RBP:
@@ -400,18 +443,22 @@ fault:
  */
 static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u64 sp)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, tgid = bpf_get_current_pid_tgid() >> 32;
 	struct dh_unwinder u = {
 		.sp = sp + 8,
 		.bp = PT_REGS_FP(ctx),
 		.hash = 0xcbf29ce484222325ULL,
 	};
+	struct dh_unwind_proc *proc;
 	__u64 hash;
 	long err;
 
 	u.s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!u.s)
 		return 0;
+	proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
+	if (proc)
+		u.proc = *proc;
 	if (bpf_probe_read_user(&u.pc, sizeof(u.pc), (void *)sp) || !u.pc)
 		return 0;
 	bpf_loop(DH_MAX_FRAMES - 1, unwind_step, &u, 0);
