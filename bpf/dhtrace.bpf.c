@@ -468,6 +468,10 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u64 sp)
 
 	hash = u.hash ^ (u.hash >> 29);
 	hash |= 1;	/* 0 means "no stack" */
+	/* Most stacks were stored before: a lookup takes no lock, an
+	 * update does. Stacks are never deleted. */
+	if (bpf_map_lookup_elem(&stacks, &hash))
+		return hash;
 	err = bpf_map_update_elem(&stacks, &hash, u.s, BPF_NOEXIST);
 	if (err && err != -17 /* EEXIST */) {
 		count(DH_CNT_STACKS_LOST);
