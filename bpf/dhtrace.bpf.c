@@ -199,11 +199,32 @@ struct {
 	__type(value, struct row_cache_entry);
 } row_cache SEC(".maps");
 
+/*
+ * The user stack is read a window at a time: a frame's words are mostly
+ * in the window of the frame below, so a stack costs a read or two, not
+ * one or two a frame. A window is aligned and lies within one page: it
+ * can be read whenever the word asked for can.
+ */
+#define WINDOW 2048	/* a power of two, at most the page size */
+
+struct stack_window {
+	__u64 w[WINDOW / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stack_window);
+} windows SEC(".maps");
+
 /* Where the unwinder stands: the frame of return address pc. */
 struct dh_unwinder {
 	__u64 pc, sp, bp;
 	__u64 hash;
 	struct dh_stack *s;
+	struct stack_window *w;
+	__u64 w_base;		/* the address w holds; 0: none */
 	struct dh_unwind_proc proc;	/* gen 0: user space has no list */
 	__u32 n;
 	__u32 end;		/* enum dh_counter: how the stack ended */
@@ -373,12 +394,30 @@ static __always_inline bool on_stack(__u64 addr, __u64 sp)
 	return addr >= sp && addr - sp <= MAX_STACK_SPAN && !(addr & 7);
 }
 
+/* The word of the user stack at @addr, from the window that holds it. */
+static __always_inline bool read_word(struct dh_unwinder *u, __u64 addr,
+				      __u64 *out)
+{
+	__u64 base = addr & ~(__u64)(WINDOW - 1);
+
+	if (addr & 7)
+		return !bpf_probe_read_user(out, sizeof(*out), (void *)addr);
+	if (base != u->w_base) {
+		u->w_base = 0;
+		if (bpf_probe_read_user(u->w, sizeof(*u->w), (void *)base))
+			return false;
+		u->w_base = base;
+	}
+	*out = u->w->w[(addr - base) / 8 & (WINDOW / 8 - 1)];
+	return true;
+}
+
 /* One frame up. Returns 0 to go on, 1 when the stack ended. */
 static long unwind_step(__u32 i, void *ctx)
 {
 	struct dh_unwinder *u = ctx;
 	struct dh_unwind_row row;
-	__u64 cfa, ra, frame[2];
+	__u64 cfa, ra, bp;
 
 	u->s->ips[i & (DH_MAX_FRAMES - 1)] = u->pc;
 	u->hash = (u->hash ^ u->pc) * 0x100000001b3ULL;
@@ -392,12 +431,9 @@ static long unwind_step(__u32 i, void *ctx)
 	case DH_RULE_CFA_RSP:
 	case DH_RULE_CFA_RBP:
 		cfa = (row.rule == DH_RULE_CFA_RSP ? u->sp : u->bp) + row.cfa_off;
-		if (!on_stack(cfa, u->sp + 8) ||
-		    bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
+		if (!on_stack(cfa, u->sp + 8) || !read_word(u, cfa - 8, &ra))
 			goto fault;
-		if (row.rbp_off &&
-		    bpf_probe_read_user(&u->bp, sizeof(u->bp),
-					(void *)(cfa + row.rbp_off)))
+		if (row.rbp_off && !read_word(u, cfa + row.rbp_off, &u->bp))
 			goto fault;
 		u->sp = cfa;
 		break;
@@ -408,14 +444,13 @@ static long unwind_step(__u32 i, void *ctx)
 		}
 		/* The chain must climb the stack (the next step checks the
 		 * saved rbp, which code with CFI need not have kept). */
-		if (!on_stack(u->bp, u->sp) ||
-		    bpf_probe_read_user(frame, sizeof(frame), (void *)u->bp)) {
+		if (!on_stack(u->bp, u->sp) || !read_word(u, u->bp, &bp) ||
+		    !read_word(u, u->bp + 8, &ra)) {
 			u->end = DH_CNT_END_NO_TABLE;
 			return 1;
 		}
-		ra = frame[1];
 		u->sp = u->bp + 16;
-		u->bp = frame[0];
+		u->bp = bp;
 		break;
 	case DH_RULE_OUTERMOST:
 		u->end = DH_CNT_END_COMPLETE;
@@ -454,12 +489,13 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u64 sp)
 	long err;
 
 	u.s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!u.s)
+	u.w = bpf_map_lookup_elem(&windows, &zero);
+	if (!u.s || !u.w)
 		return 0;
 	proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
 	if (proc)
 		u.proc = *proc;
-	if (bpf_probe_read_user(&u.pc, sizeof(u.pc), (void *)sp) || !u.pc)
+	if (!read_word(&u, sp, &u.pc) || !u.pc)
 		return 0;
 	bpf_loop(DH_MAX_FRAMES - 1, unwind_step, &u, 0);
 	if (u.n < DH_MAX_FRAMES)
