@@ -176,6 +176,8 @@ struct {
 } unwind_objects SEC(".maps");
 
 const volatile bool fp_fallback = true;	/* frame pointers where no CFI */
+const volatile bool cfi = true;		/* user space gives tables (else no
+					 * frame has one: do not look) */
 
 /*
  * The rule of each return address, as found in a process's mapping list
@@ -370,9 +372,12 @@ static __always_inline struct dh_unwind_row rule_at(const struct dh_unwinder *u,
 						    __u64 pc)
 {
 	struct dh_unwind_row none = { .rule = DH_RULE_NONE }, row;
-	struct row_cache_entry *c = row_cache_slot(pc);
+	struct row_cache_entry *c;
 	struct dh_unwind_mapping m;
 
+	if (!cfi)
+		return none;
+	c = row_cache_slot(pc);
 	if (c && u->proc.gen && c->gen == u->proc.gen && c->pc == pc)
 		return c->row;
 	if (find_mapping(u->proc.slot, u->proc.nmappings, pc - 1, &m))

@@ -99,6 +99,7 @@ static int load(struct probes *p, const struct probes_opts *o)
 	skel->rodata->max_frames = o->max_frames;
 	skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 	skel->rodata->fp_fallback = o->fp_fallback;
+	skel->rodata->cfi = o->unwind_rows;
 	skel->rodata->follow_forks = o->follow;
 	skel->rodata->sample_bytes = o->sample_bytes;
 	for (unsigned int i = 0; i < DH_EXP_TABLE; i++)
