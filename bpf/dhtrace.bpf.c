@@ -204,10 +204,13 @@ struct {
 /*
  * The user stack is read a window at a time: a frame's words are mostly
  * in the window of the frame below, so a stack costs a read or two, not
- * one or two a frame. A window is aligned and lies within one page: it
- * can be read whenever the word asked for can.
+ * one or two a frame. A window starts a little below the word asked for
+ * (the walk goes up the stack, and a copy costs by the byte) and ends at
+ * most at the end of its page: it can be read whenever the word can.
  */
 #define WINDOW 2048	/* a power of two, at most the page size */
+#define WINDOW_ALIGN 64	/* how far below the word a window may start */
+#define PAGE 4096
 
 struct stack_window {
 	__u64 w[WINDOW / 8];
@@ -226,7 +229,8 @@ struct dh_unwinder {
 	__u64 hash;
 	struct dh_stack *s;
 	struct stack_window *w;
-	__u64 w_base;		/* the address w holds; 0: none */
+	__u64 w_base;		/* the address w holds */
+	__u32 w_len;		/* its bytes; 0: none */
 	struct dh_unwind_proc proc;	/* gen 0: user space has no list */
 	__u32 n;
 	__u32 end;		/* enum dh_counter: how the stack ended */
@@ -403,15 +407,21 @@ static __always_inline bool on_stack(__u64 addr, __u64 sp)
 static __always_inline bool read_word(struct dh_unwinder *u, __u64 addr,
 				      __u64 *out)
 {
-	__u64 base = addr & ~(__u64)(WINDOW - 1);
+	__u64 base = u->w_base;
+	__u32 len;
 
 	if (addr & 7)
 		return !bpf_probe_read_user(out, sizeof(*out), (void *)addr);
-	if (base != u->w_base) {
-		u->w_base = 0;
-		if (bpf_probe_read_user(u->w, sizeof(*u->w), (void *)base))
+	if (addr < base || addr - base + 8 > u->w_len) {
+		base = addr & ~(__u64)(WINDOW_ALIGN - 1);
+		len = PAGE - (base & (PAGE - 1));
+		if (len > WINDOW)
+			len = WINDOW;
+		u->w_len = 0;
+		if (bpf_probe_read_user(u->w, len, (void *)base))
 			return false;
 		u->w_base = base;
+		u->w_len = len;
 	}
 	*out = u->w->w[(addr - base) / 8 & (WINDOW / 8 - 1)];
 	return true;
