@@ -187,7 +187,8 @@ const volatile bool cfi = true;		/* user space gives tables (else no
  * every change of a list a new one), so a dlopen, a munmap, an exec or
  * another process in the slot never sees it.
  */
-#define ROW_CACHE_SIZE 4096	/* a power of two */
+#define ROW_CACHE_BITS 12
+#define ROW_CACHE_SIZE (1 << ROW_CACHE_BITS)
 
 struct row_cache_entry {
 	__u64 gen, pc;
@@ -364,7 +365,7 @@ static __always_inline struct dh_unwind_row row_of(const struct dh_unwind_mappin
 
 static __always_inline struct row_cache_entry *row_cache_slot(__u64 pc)
 {
-	__u32 key = (pc * 0x9e3779b97f4a7c15ULL) >> 52;	/* log2(ROW_CACHE_SIZE) */
+	__u32 key = (pc * 0x9e3779b97f4a7c15ULL) >> (64 - ROW_CACHE_BITS);
 
 	return bpf_map_lookup_elem(&row_cache, &key);
 }
