@@ -206,11 +206,12 @@ struct {
  * The user stack is read a window at a time: a frame's words are mostly
  * in the window of the frame below, so a stack costs a read or two, not
  * one or two a frame. A window starts a little below the word asked for
- * (the walk goes up the stack, and a copy costs by the byte) and ends at
- * most at the end of its page: it can be read whenever the word can.
+ * (the walk goes up the stack, and a copy costs by the byte; but a
+ * frame's saved rbp lies below its return address) and keeps to the
+ * word's page: it can be read whenever the word can.
  */
 #define WINDOW 2048	/* a power of two, at most the page size */
-#define WINDOW_ALIGN 64	/* how far below the word a window may start */
+#define WINDOW_BELOW 64	/* how far below the word a window starts */
 #define PAGE 4096
 
 struct stack_window {
@@ -414,7 +415,9 @@ static __always_inline bool read_word(struct dh_unwinder *u, __u64 addr,
 	if (addr & 7)
 		return !bpf_probe_read_user(out, sizeof(*out), (void *)addr);
 	if (addr < base || addr - base + 8 > u->w_len) {
-		base = addr & ~(__u64)(WINDOW_ALIGN - 1);
+		base = addr - WINDOW_BELOW;
+		if ((base ^ addr) & ~(__u64)(PAGE - 1))
+			base = addr & ~(__u64)(PAGE - 1);
 		len = PAGE - (base & (PAGE - 1));
 		if (len > WINDOW)
 			len = WINDOW;
