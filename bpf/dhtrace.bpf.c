@@ -176,12 +176,64 @@ struct {
 } unwind_objects SEC(".maps");
 
 const volatile bool fp_fallback = true;	/* frame pointers where no CFI */
+const volatile bool cfi = true;		/* user space gives tables (else no
+					 * frame has one: do not look) */
+
+/*
+ * The rule of each return address, as found in a process's mapping list
+ * and its object's rows: a direct-mapped cache per CPU, so that a frame
+ * seen before costs one array lookup instead of two binary searches. An
+ * entry holds for the list generation it was found in (user space gives
+ * every change of a list a new one), so a dlopen, a munmap, an exec or
+ * another process in the slot never sees it.
+ */
+#define ROW_CACHE_BITS 12
+#define ROW_CACHE_SIZE (1 << ROW_CACHE_BITS)
+
+struct row_cache_entry {
+	__u64 gen, pc;
+	struct dh_unwind_row row;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ROW_CACHE_SIZE);
+	__type(key, __u32);
+	__type(value, struct row_cache_entry);
+} row_cache SEC(".maps");
+
+/*
+ * The user stack is read a window at a time: a frame's words are mostly
+ * in the window of the frame below, so a stack costs a read or two, not
+ * one or two a frame. A window starts a little below the word asked for
+ * (the walk goes up the stack, and a copy costs by the byte; but a
+ * frame's saved rbp lies below its return address) and keeps to the
+ * word's page: it can be read whenever the word can.
+ */
+#define WINDOW 2048	/* a power of two, at most the page size */
+#define WINDOW_BELOW 64	/* how far below the word a window starts */
+#define PAGE 4096
+
+struct stack_window {
+	__u64 w[WINDOW / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stack_window);
+} windows SEC(".maps");
 
 /* Where the unwinder stands: the frame of return address pc. */
 struct dh_unwinder {
 	__u64 pc, sp, bp;
 	__u64 hash;
 	struct dh_stack *s;
+	struct stack_window *w;
+	__u64 w_base;		/* the address w holds */
+	__u32 w_len;		/* its bytes; 0: none */
+	struct dh_unwind_proc proc;	/* gen 0: user space has no list */
 	__u32 n;
 	__u32 end;		/* enum dh_counter: how the stack ended */
 };
@@ -191,25 +243,20 @@ struct dh_unwinder {
  * on its own, instead of once per path through the unwinder that calls it.
  */
 
-/* The mapping of the current process that holds @addr: 0 and *@out, or
- * -1 when user space has not told it. */
-__noinline int find_mapping(__u64 addr, struct dh_unwind_mapping *out)
+/* The mapping that holds @addr in the list of @nmappings at @slot: 0 and
+ * *@out, or -1 when user space has not told it. */
+__noinline int find_mapping(__u32 slot, __u32 nmappings, __u64 addr,
+			    struct dh_unwind_mapping *out)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 base = slot * DH_MAX_MAPPINGS, lo = 0, hi, mid, key;
 	struct dh_unwind_mapping *m;
-	struct dh_unwind_proc *proc;
-	__u32 lo = 0, hi, mid, base, key;
 
 	if (!out)
 		return -1;
-	proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
-	if (!proc)
-		return -1;
-	base = proc->slot * DH_MAX_MAPPINGS;
 	/* A mask, not a test: a test would give the verifier one path where
 	 * hi is a constant, whose every branch it would then walk. User
 	 * space keeps nmappings <= DH_MAX_MAPPINGS. */
-	hi = proc->nmappings & (2 * DH_MAX_MAPPINGS - 1);
+	hi = nmappings & (2 * DH_MAX_MAPPINGS - 1);
 	for (int i = 0; i < 12 && lo < hi; i++) {	/* log2(2 * DH_MAX_MAPPINGS) + 1 */
 		mid = lo + (hi - lo) / 2;
 		key = base + mid;
@@ -285,41 +332,69 @@ static long vma_mapping(struct task_struct *task, struct vm_area_struct *vma,
 	return 0;
 }
 
-/* The mapping of @addr, from user space's list, else from the process's
- * own memory map (slower: only for mappings user space has not seen). */
-static __always_inline bool mapping_of(__u64 addr, struct dh_unwind_mapping *out)
+/* The mapping of @addr from the process's own memory map (slower: only
+ * for mappings user space has not told). */
+static __always_inline bool vma_mapping_of(__u64 addr,
+					   struct dh_unwind_mapping *out)
 {
 	struct vma_lookup l = { .addr = addr };
 
-	if (!find_mapping(addr, out))
-		return true;
 	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_mapping, &l, 0))
 		return false;
 	*out = l.m;
 	return true;
 }
 
-/* The rule for the frame of return address @pc. */
-static __always_inline struct dh_unwind_row rule_at(__u64 pc)
+/* The rule of @pc in the rows of mapping @m. */
+static __always_inline struct dh_unwind_row row_of(const struct dh_unwind_mapping *m,
+						   __u64 pc)
 {
 	struct dh_unwind_row none = { .rule = DH_RULE_NONE }, *r;
-	struct dh_unwind_mapping m;
-	__u64 addr;
+	__u64 addr = pc - 1 - m->bias;
 	__u32 key;
 	int i;
 
-	/* pc - 1: a call that never returns can end its function. */
-	if (!mapping_of(pc - 1, &m) || !m.count)
+	if (!m->count || addr >> 32)
 		return none;
-	addr = pc - 1 - m.bias;
-	if (addr >> 32)
-		return none;
-	i = find_row(m.first, m.count, addr);
+	i = find_row(m->first, m->count, addr);
 	if (i < 0)
 		return none;
 	key = i;
 	r = bpf_map_lookup_elem(&unwind_rows, &key);
 	return r ? *r : none;
+}
+
+static __always_inline struct row_cache_entry *row_cache_slot(__u64 pc)
+{
+	__u32 key = (pc * 0x9e3779b97f4a7c15ULL) >> (64 - ROW_CACHE_BITS);
+
+	return bpf_map_lookup_elem(&row_cache, &key);
+}
+
+/* The rule for the frame of return address @pc (pc - 1: a call that never
+ * returns can end its function): cached, else from user space's list of
+ * the process's mappings, else from its memory map. */
+static __always_inline struct dh_unwind_row rule_at(const struct dh_unwinder *u,
+						    __u64 pc)
+{
+	struct dh_unwind_row none = { .rule = DH_RULE_NONE }, row;
+	struct row_cache_entry *c;
+	struct dh_unwind_mapping m;
+
+	if (!cfi)
+		return none;
+	c = row_cache_slot(pc);
+	if (c && u->proc.gen && c->gen == u->proc.gen && c->pc == pc)
+		return c->row;
+	if (find_mapping(u->proc.slot, u->proc.nmappings, pc - 1, &m))
+		return vma_mapping_of(pc - 1, &m) ? row_of(&m, pc) : none;
+	row = row_of(&m, pc);
+	if (c) {
+		c->gen = u->proc.gen;
+		c->pc = pc;
+		c->row = row;
+	}
+	return row;
 }
 
 /* Code built without frame pointers leaves anything in rbp: read only what
@@ -330,12 +405,38 @@ static __always_inline bool on_stack(__u64 addr, __u64 sp)
 	return addr >= sp && addr - sp <= MAX_STACK_SPAN && !(addr & 7);
 }
 
+/* The word of the user stack at @addr, from the window that holds it. */
+static __always_inline bool read_word(struct dh_unwinder *u, __u64 addr,
+				      __u64 *out)
+{
+	__u64 base = u->w_base;
+	__u32 len;
+
+	if (addr & 7)
+		return !bpf_probe_read_user(out, sizeof(*out), (void *)addr);
+	if (addr < base || addr - base + 8 > u->w_len) {
+		base = addr - WINDOW_BELOW;
+		if ((base ^ addr) & ~(__u64)(PAGE - 1))
+			base = addr & ~(__u64)(PAGE - 1);
+		len = PAGE - (base & (PAGE - 1));
+		if (len > WINDOW)
+			len = WINDOW;
+		u->w_len = 0;
+		if (bpf_probe_read_user(u->w, len, (void *)base))
+			return false;
+		u->w_base = base;
+		u->w_len = len;
+	}
+	*out = u->w->w[(addr - base) / 8 & (WINDOW / 8 - 1)];
+	return true;
+}
+
 /* One frame up. Returns 0 to go on, 1 when the stack ended. */
 static long unwind_step(__u32 i, void *ctx)
 {
 	struct dh_unwinder *u = ctx;
 	struct dh_unwind_row row;
-	__u64 cfa, ra, frame[2];
+	__u64 cfa, ra, bp;
 
 	u->s->ips[i & (DH_MAX_FRAMES - 1)] = u->pc;
 	u->hash = (u->hash ^ u->pc) * 0x100000001b3ULL;
@@ -344,17 +445,14 @@ static long unwind_step(__u32 i, void *ctx)
 		u->end = DH_CNT_END_DEPTH;
 		return 1;
 	}
-	row = rule_at(u->pc);
+	row = rule_at(u, u->pc);
 	switch (row.rule) {
 	case DH_RULE_CFA_RSP:
 	case DH_RULE_CFA_RBP:
 		cfa = (row.rule == DH_RULE_CFA_RSP ? u->sp : u->bp) + row.cfa_off;
-		if (!on_stack(cfa, u->sp + 8) ||
-		    bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
+		if (!on_stack(cfa, u->sp + 8) || !read_word(u, cfa - 8, &ra))
 			goto fault;
-		if (row.rbp_off &&
-		    bpf_probe_read_user(&u->bp, sizeof(u->bp),
-					(void *)(cfa + row.rbp_off)))
+		if (row.rbp_off && !read_word(u, cfa + row.rbp_off, &u->bp))
 			goto fault;
 		u->sp = cfa;
 		break;
@@ -365,14 +463,13 @@ static long unwind_step(__u32 i, void *ctx)
 		}
 		/* The chain must climb the stack (the next step checks the
 		 * saved rbp, which code with CFI need not have kept). */
-		if (!on_stack(u->bp, u->sp) ||
-		    bpf_probe_read_user(frame, sizeof(frame), (void *)u->bp)) {
+		if (!on_stack(u->bp, u->sp) || !read_word(u, u->bp, &bp) ||
+		    !read_word(u, u->bp + 8, &ra)) {
 			u->end = DH_CNT_END_NO_TABLE;
 			return 1;
 		}
-		ra = frame[1];
 		u->sp = u->bp + 16;
-		u->bp = frame[0];
+		u->bp = bp;
 		break;
 	case DH_RULE_OUTERMOST:
 		u->end = DH_CNT_END_COMPLETE;
@@ -400,19 +497,24 @@ fault:
  */
 static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u64 sp)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, tgid = bpf_get_current_pid_tgid() >> 32;
 	struct dh_unwinder u = {
 		.sp = sp + 8,
 		.bp = PT_REGS_FP(ctx),
 		.hash = 0xcbf29ce484222325ULL,
 	};
+	struct dh_unwind_proc *proc;
 	__u64 hash;
 	long err;
 
 	u.s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!u.s)
+	u.w = bpf_map_lookup_elem(&windows, &zero);
+	if (!u.s || !u.w)
 		return 0;
-	if (bpf_probe_read_user(&u.pc, sizeof(u.pc), (void *)sp) || !u.pc)
+	proc = bpf_map_lookup_elem(&unwind_procs, &tgid);
+	if (proc)
+		u.proc = *proc;
+	if (!read_word(&u, sp, &u.pc) || !u.pc)
 		return 0;
 	bpf_loop(DH_MAX_FRAMES - 1, unwind_step, &u, 0);
 	if (u.n < DH_MAX_FRAMES)
@@ -421,6 +523,10 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx, __u64 sp)
 
 	hash = u.hash ^ (u.hash >> 29);
 	hash |= 1;	/* 0 means "no stack" */
+	/* Most stacks were stored before: a lookup takes no lock, an
+	 * update does. Stacks are never deleted. */
+	if (bpf_map_lookup_elem(&stacks, &hash))
+		return hash;
 	err = bpf_map_update_elem(&stacks, &hash, u.s, BPF_NOEXIST);
 	if (err && err != -17 /* EEXIST */) {
 		count(DH_CNT_STACKS_LOST);

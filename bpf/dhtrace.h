@@ -156,6 +156,9 @@ struct dh_unwind_mapping {
 struct dh_unwind_proc {
 	__u32 slot;		/* of its mappings in unwind_mappings */
 	__u32 nmappings;
+	__u64 gen;		/* new on every change of any process's list
+				 * (never 0): the kernel side's cached rows
+				 * of an older list are not used */
 };
 
 /*

@@ -48,6 +48,7 @@ struct probes {
 	unsigned int closing;	/* closer threads running */
 	unsigned int retries;	/* attach calls that had to be retried */
 	bool slot_used[DH_UNWIND_SLOTS];	/* of unwind_mappings */
+	uint64_t gen;		/* of the last mapping list given */
 	int stats_fd;		/* keeps BPF run-time stats on; -1: off */
 	uint64_t bpf_ns0, bpf_runs0;	/* the calibration's */
 	struct trap_costs traps;
@@ -98,6 +99,7 @@ static int load(struct probes *p, const struct probes_opts *o)
 	skel->rodata->max_frames = o->max_frames;
 	skel->rodata->wakeup_bytes = o->ringbuf_bytes / 4;
 	skel->rodata->fp_fallback = o->fp_fallback;
+	skel->rodata->cfi = o->unwind_rows;
 	skel->rodata->follow_forks = o->follow;
 	skel->rodata->sample_bytes = o->sample_bytes;
 	for (unsigned int i = 0; i < DH_EXP_TABLE; i++)
@@ -665,7 +667,7 @@ int probes_set_rows(struct probes *p, uint32_t first,
 
 int probes_space_open(struct probes *p, pid_t pid)
 {
-	struct dh_unwind_proc proc = { 0 };
+	struct dh_unwind_proc proc = { .gen = ++p->gen };
 	uint32_t key = pid;
 
 	while (proc.slot < DH_UNWIND_SLOTS && p->slot_used[proc.slot])
@@ -692,7 +694,9 @@ void probes_space_close(struct probes *p, pid_t pid, int slot)
 int probes_set_mappings(struct probes *p, pid_t pid, int slot,
 			const struct dh_unwind_mapping *m, uint32_t n)
 {
-	struct dh_unwind_proc proc = { .slot = slot, .nmappings = n };
+	struct dh_unwind_proc proc = {
+		.slot = slot, .nmappings = n, .gen = ++p->gen,
+	};
 	uint32_t key = pid;
 	int err;
 

@@ -102,7 +102,8 @@ struct probes_opts {
 	unsigned int max_frames;	/* return addresses per stack */
 	size_t ringbuf_bytes;		/* power of two */
 	bool empty;			/* benchmark floor: probes do nothing */
-	unsigned int unwind_rows;	/* capacity of the unwinding tables */
+	unsigned int unwind_rows;	/* capacity of the unwinding tables;
+					 * 0: none, frame pointers only */
 	bool fp_fallback;		/* frame pointers where no CFI */
 	bool follow;			/* trace the children of the traced */
 	bool all_execs;			/* report every exec (-a) */
