@@ -1701,6 +1701,33 @@ def probe_hits_are_counted_exactly():
              "single-stepped entries (%s)" % (m and m.group(1)))
 
 
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@test
+def overhead_counts_the_cpu_of_the_traced_time_only():
+    # -p on a process that has already run a while: the target's CPU time
+    # in the overhead line is what it used while traced, not since it began
+    busy = subprocess.Popen(["sh", "-c", "while :; do :; done"])
+    try:
+        wait_for(lambda: cpu_seconds(busy.pid) >= 1.0, "a second of CPU")
+        before = cpu_seconds(busy.pid)
+        out = os.path.join(WORK, "busy.json")
+        r = dhtrace(["-p", str(busy.pid), "-d", "1s", "-o", out])
+        check_eq(r.returncode, 0, "dhtrace -p: " + r.stderr)
+        used = cpu_seconds(busy.pid) - before
+    finally:
+        busy.kill()
+        busy.wait()
+    with open(out) as f:
+        cpu = json.load(f)["dhtraceOverhead"]["targetCpuNs"] / 1e9
+    check(0.3 < cpu <= used + 0.05,
+          "target CPU %.2f s, %.2f s used while dhtrace ran" % (cpu, used))
+
+
 @test
 def overhead_estimate_is_reckoned_from_its_parts():
     o = pairs_hits(2000)[0]

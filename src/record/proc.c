@@ -105,6 +105,7 @@ struct proc *proc_new(const struct shared *sh, pid_t pid, bool running)
 	p->pid = pid;
 	p->pidfd = -1;
 	p->alloc_seen = running;	/* its allocator comes from its maps */
+	p->cpu_before_ns = running ? proc_cpu_ns(pid) : 0;
 	p->cmd = process_cmdline(pid);
 	if (!p->cmd || image_new(sh, p, monotonic_ns(), running)) {
 		proc_free(p);

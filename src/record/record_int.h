@@ -51,6 +51,8 @@ struct proc {
 	bool alloc_seen;
 	struct probe_links *links;
 	bool root;			/* the command's, or a -p PID's */
+	uint64_t cpu_before_ns;		/* CPU time used before it was traced
+					 * (attached to running) */
 	bool ptraced;			/* ptrace holds its children and execs */
 	int pidfd;			/* -1 unless followed without ptrace */
 };

@@ -282,11 +282,15 @@ static void snapshot_finished(struct session *s)
 	snapshot_done(&s->snap);
 }
 
-/* The run's cost so far, with @p's CPU time, @cpu_ns. */
+/* The run's cost so far, with @p's CPU time, @cpu_ns in all: what it used
+ * while traced counts. */
 static void measure_cost(struct session *s, const struct proc *p,
 			 uint64_t cpu_ns)
 {
-	*(p->root ? &s->cpu_roots : &s->cpu_others) += cpu_ns;
+	uint64_t traced = cpu_ns > p->cpu_before_ns ?
+			  cpu_ns - p->cpu_before_ns : 0;
+
+	*(p->root ? &s->cpu_roots : &s->cpu_others) += traced;
 	overhead_measure(&s->sh, s->cpu_roots ? s->cpu_roots : s->cpu_others,
 			 &s->cost);
 }
