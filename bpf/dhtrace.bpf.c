@@ -77,6 +77,7 @@ struct thread_state {
 	__s64 countdown;	/* --sample-bytes: bytes to the next sample */
 	bool armed;		/* countdown drawn */
 	bool unsampled;		/* the call in flight is not followed */
+	bool uncounted;		/* a followed resize no sample fell in */
 };
 
 struct {
@@ -110,8 +111,9 @@ static __always_inline void count_hit(__u64 cookie)
 		count(stepped ? DH_CNT_HIT_ALLOC_STEPPED : DH_CNT_HIT_ALLOC);
 }
 
-static __always_inline void emit_as(__u64 id, __u32 kind, __u64 addr,
-				    __u64 old_addr, __u64 size, __u64 stack_id)
+static __always_inline void emit_as(__u64 id, __u32 kind, __u32 ev_flags,
+				    __u64 addr, __u64 old_addr, __u64 size,
+				    __u64 stack_id)
 {
 	struct dh_event *e;
 	__u64 flags;
@@ -124,7 +126,7 @@ static __always_inline void emit_as(__u64 id, __u32 kind, __u64 addr,
 	e->kind = kind;
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
-	e->pad = 0;
+	e->flags = ev_flags;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->addr = addr;
 	e->old_addr = old_addr;
@@ -140,7 +142,7 @@ static __always_inline void emit_as(__u64 id, __u32 kind, __u64 addr,
 static __always_inline void emit(__u32 kind, __u64 addr, __u64 old_addr,
 				 __u64 size, __u64 stack_id)
 {
-	emit_as(bpf_get_current_pid_tgid(), kind, addr, old_addr, size,
+	emit_as(bpf_get_current_pid_tgid(), kind, 0, addr, old_addr, size,
 		stack_id);
 }
 
@@ -660,16 +662,21 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie,
 	}
 
 	st->unsampled = false;
+	st->uncounted = false;
 	if (sample_bytes) {
 		/* realloc(p, 0) frees p: no block, as valgrind counts it */
 		if (!old || size || fn != DH_FN_REALLOC)
 			totals_add(size);
-		/* A resize of a sampled block is followed; of another, it
-		 * is a request like any, and sampled stands for a new one. */
+		/* A resize of a sampled block is followed, and counts only
+		 * if a sample falls in it, as any request; of another, it is
+		 * a request like any, and sampled stands for a new one. */
 		if (old && !sampled_take(old)) {
 			old = 0;
 			if (fn != DH_FN_POSIX_MEMALIGN)
 				fn = DH_FN_MALLOC;
+		} else if (old) {
+			st->uncounted = !sample(&st->countdown, &st->armed,
+						size);
 		}
 		/* An unsampled call keeps its return only if it may call
 		 * another allocation function, which must then see it. */
@@ -716,7 +723,9 @@ static __always_inline int alloc_return(struct pt_regs *ctx)
 	case DH_FN_REALLOCARRAY:
 	case DH_FN_RUST_REALLOC:
 		if (st->arg_ptr) {
-			emit(DH_EV_REALLOC_END, ret, st->arg_ptr, st->size, 0);
+			emit_as(bpf_get_current_pid_tgid(), DH_EV_REALLOC_END,
+				st->uncounted ? DH_EV_F_UNCOUNTED : 0, ret,
+				st->arg_ptr, st->size, 0);
 			/* failed: the block is back; resized: it moved */
 			if (sample_bytes && (ret || st->size))
 				sampled_add(ret ? ret : st->arg_ptr);
@@ -850,7 +859,7 @@ int BPF_PROG(dh_fork, struct task_struct *parent, struct task_struct *child)
 	    !bpf_map_lookup_elem(&tracked, &ptgid))
 		return 0;
 	bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY);
-	emit_as((__u64)ptgid << 32 | parent->pid, DH_EV_FORK, ctgid, 0, 0, 0);
+	emit_as((__u64)ptgid << 32 | parent->pid, DH_EV_FORK, 0, ctgid, 0, 0, 0);
 	return 0;
 }
 

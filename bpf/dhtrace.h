@@ -66,7 +66,7 @@ struct dh_event {
 	__u32 kind;		/* enum dh_event_kind */
 	__u32 pid;		/* thread group id */
 	__u32 tid;
-	__u32 pad;
+	__u32 flags;		/* DH_EV_F_* */
 	__u64 ts_ns;		/* CLOCK_MONOTONIC */
 	union {
 		struct {
@@ -75,6 +75,12 @@ struct dh_event {
 			__u64 size;	/* requested size (calloc: nmemb * size) */
 			__u64 stack_id;	/* key into the stacks map; 0 = no stack */
 		};
+
+/* DH_EV_REALLOC_END, --sample-bytes: a resize of a followed block that no
+ * sample fell in. It moves and resizes the block, and counts in no total:
+ * each resize counts as sampled on its own, as any request does. */
+#define DH_EV_F_UNCOUNTED 1u
+
 		/* DH_EV_EXEC: the new image's name, as it was at the exec
 		 * (by the time user space reads /proc, it may have exec'ed
 		 * again) */

@@ -1051,24 +1051,28 @@ def sampled_estimates_are_within_their_error():
 
 
 @test
-def sampled_resizes_weigh_by_their_block():
-    # A resize of a sampled block is followed without a draw: it weighs
-    # 1 / (1 - e^(-C/N)) for the C bytes its block requested so far, at
-    # most 1 + N/C, so n resizes of sizes S_i add at most
-    # T + N (1 + ln(C_n / C_0)) bytes (T, the exact total) and
-    # n + N/C_0 (1 + ln n) blocks, whatever was drawn. Weighed by its own
-    # size, as once, each would count about N bytes: 2,000 N here.
-    mean, total, n, first = 16384, 399100, 2001, 100
+def sampled_resizes_count_as_requests():
+    # A resize of a sampled block is followed, and counts in the totals
+    # only if a sample falls in it, weighed by its own size, as any
+    # request: t_regrow's 2,001 requests are each sampled with p = 1 -
+    # e^(-S/N), so the estimates are within four standard deviations
+    # (bytes sqrt(sum S^2 (1/p - 1)), blocks sqrt(sum (1/p - 1))). Counting
+    # every followed resize, as once, gave about 2,000 N bytes here.
+    mean = 16384
+    sizes = [100] + [100 + (i * 37) % 200 for i in range(2000)]
+    p = [-math.expm1(-s / mean) for s in sizes]
+    sd_bytes = math.sqrt(sum(s * s * (1 / q - 1) for s, q in zip(sizes, p)))
+    sd_blocks = math.sqrt(sum(1 / q - 1 for q in p))
     exact, _ = trace([prog("t_regrow")], "t_regrow")
-    check_eq(totals(exact)["total"], (total, n), "exact totals")
+    check_eq(totals(exact)["total"], (sum(sizes), len(sizes)), "exact totals")
     for run in range(3):
         est, r = trace([prog("t_regrow")], "t_regrow-sampled-%d" % run,
                        ["--sample-bytes", "16K"])
         tb, tbk = totals(est)["total"]
-        check(tb <= total + mean * (1 + math.log(total / first)),
-              "%d bytes estimated for %d" % (tb, total))
-        check(tbk <= n + mean / first * (1 + math.log(n)),
-              "%d blocks estimated for %d" % (tbk, n))
+        check(abs(tb - sum(sizes)) <= 4 * sd_bytes,
+              "%d bytes estimated for %d, sd %.0f" % (tb, sum(sizes), sd_bytes))
+        check(abs(tbk - len(sizes)) <= 4 * sd_blocks + 1,
+              "%d blocks estimated for %d, sd %.0f" % (tbk, len(sizes), sd_blocks))
 
 
 @test

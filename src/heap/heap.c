@@ -47,12 +47,14 @@ struct heap {
 	/*
 	 * Sampled (heap_set_sampling): a block of size S stands for
 	 * 1 / (1 - e^(-S/N)) blocks, its bytes as many times S. A resize of
-	 * a sampled block is followed without a draw of its own: the block
-	 * is seen then if a sample fell in any of its requests so far, of C
-	 * bytes in all (its chain), with probability 1 - e^(-C/N), and from
-	 * then on it weighs that much less. Weighing a resize by its own
-	 * size would count a small buffer resized a thousand times a
-	 * thousand times N. Block counts are kept in units of 1/unit block
+	 * a sampled block is followed whether a sample falls in it or not,
+	 * and counts in the totals only if one does, at its own size's
+	 * weight, as any request. Live, the block is there if a sample fell
+	 * in any of its requests so far, of C bytes in all (its chain), with
+	 * probability 1 - e^(-C/N), and weighs that much less. (Counting
+	 * every followed resize at its size's weight counted a small buffer
+	 * resized a thousand times a thousand times N.) Block counts are
+	 * kept in units of 1/unit block
 	 * (bytes likewise) and rounded on the way out; exact, unit is 1 and
 	 * every block weighs 1.
 	 */
@@ -194,28 +196,35 @@ static void retire(struct heap *h, const struct block *b)
 	note_time(h, TIMELINE_FREE, w);
 }
 
-/* One more block of @size in the totals; PP and allocation time stay. */
-static void resize(struct heap *h, struct block *b, uint64_t size)
+/*
+ * The block is @size bytes now; PP and allocation time stay. Counted, it
+ * is one more block of @size in the totals (sampled, a resize counts as a
+ * request of its own does: weighed by its size). Either way it is live at
+ * the weight its requests give it (see struct heap).
+ */
+static void resize(struct heap *h, struct block *b, uint64_t size,
+		   bool counted)
 {
 	struct pp_info *pp = &h->pps[b->pp];
 	uint64_t w_was = weight(h, b->chain), was = b->size * w_was;
 	uint64_t w = weight(h, b->chain + size);
+	uint64_t wc = counted ? weight(h, size) : 0;
 
 	if (size * w < was)
 		check_for_peak(h);
 	pp_sync(h, pp);
-	h->total_bytes += size * w;
-	h->total_blocks += w;
+	h->total_bytes += size * wc;
+	h->total_blocks += wc;
 	h->curr_bytes = h->curr_bytes - was + size * w;
 	h->curr_blocks = h->curr_blocks - w_was + w;
-	pp->s.tb += size * w;
-	pp->s.tbk += w;
+	pp->s.tb += size * wc;
+	pp->s.tbk += wc;
 	pp->s.eb = pp->s.eb - was + size * w;
 	pp->s.ebk = pp->s.ebk - w_was + w;
 	b->size = size;
 	b->chain += size;
 	note_peaks(h, pp);
-	note_time(h, TIMELINE_ALLOC, w);
+	note_time(h, TIMELINE_ALLOC, wc);
 }
 
 /*
@@ -414,7 +423,8 @@ int heap_realloc_begin(struct heap *h, uint32_t pid, uint32_t tid,
 }
 
 int heap_realloc_end(struct heap *h, uint32_t pid, uint32_t tid,
-		     uint64_t new_addr, uint64_t size, uint64_t t_ns)
+		     uint64_t new_addr, uint64_t size, bool counted,
+		     uint64_t t_ns)
 {
 	struct pending *p;
 	struct block *slot;
@@ -437,7 +447,7 @@ int heap_realloc_end(struct heap *h, uint32_t pid, uint32_t tid,
 		if (!slot)
 			return -ENOMEM;
 		/* An allocator whose realloc(p, 0) returns a block. */
-		resize(h, &p->b, size ? size : 1);
+		resize(h, &p->b, size ? size : 1, counted);
 		p->b.addr = new_addr;
 		*slot = p->b;
 	}

@@ -80,8 +80,11 @@ void heap_release(struct heap *h, uint32_t pid, uint64_t addr, uint64_t t_ns);
  */
 int heap_realloc_begin(struct heap *h, uint32_t pid, uint32_t tid,
 		       uint64_t old_addr, uint64_t t_ns);
+/* @counted false: sampled, a resize no sample fell in (it moves the block
+ * and counts in no total). */
 int heap_realloc_end(struct heap *h, uint32_t pid, uint32_t tid,
-		     uint64_t new_addr, uint64_t size, uint64_t t_ns);
+		     uint64_t new_addr, uint64_t size, bool counted,
+		     uint64_t t_ns);
 
 /* End of the run at @t_end_ns: takes the final peak and retires live
  * blocks. No events may follow. */

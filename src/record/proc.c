@@ -285,7 +285,8 @@ int proc_event(const struct shared *sh, struct proc *p,
 		err = heap_realloc_begin(p->heap, 0, e->tid, e->old_addr, t);
 		break;
 	case DH_EV_REALLOC_END:
-		err = heap_realloc_end(p->heap, 0, e->tid, e->addr, e->size, t);
+		err = heap_realloc_end(p->heap, 0, e->tid, e->addr, e->size,
+				       !(e->flags & DH_EV_F_UNCOUNTED), t);
 		break;
 	}
 	return err;

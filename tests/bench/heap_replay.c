@@ -198,7 +198,7 @@ static int replay(const struct gen *g, struct heap *h)
 			err = heap_realloc_begin(h, PID, e->tid, e->addr, t);
 			break;
 		case EV_END:
-			err = heap_realloc_end(h, PID, e->tid, e->addr, e->size,
+			err = heap_realloc_end(h, PID, e->tid, e->addr, e->size, true,
 					       t);
 			break;
 		}

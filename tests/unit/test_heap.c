@@ -41,7 +41,7 @@ static void resize(struct heap *h, uint64_t old, uint64_t new_addr,
 		   uint64_t size, uint64_t t)
 {
 	CHECK(heap_realloc_begin(h, PID, TID, old, T0 + t) == 0);
-	CHECK(heap_realloc_end(h, PID, TID, new_addr, size, T0 + t) == 0);
+	CHECK(heap_realloc_end(h, PID, TID, new_addr, size, true, T0 + t) == 0);
 }
 
 static struct heap_totals finish(struct heap *h, uint64_t t)
@@ -365,7 +365,7 @@ static void test_realloc_failure_restores(void)
 	alloc(h, 0x1000, 100, 1, 10);
 	CHECK(heap_realloc_begin(h, PID, TID, 0x1000, T0 + 20) == 0);
 	CHECK_U64(heap_live_blocks(h), 1);
-	CHECK(heap_realloc_end(h, PID, TID, 0, 200, T0 + 30) == 0);
+	CHECK(heap_realloc_end(h, PID, TID, 0, 200, true, T0 + 30) == 0);
 	CHECK_U64(heap_live_blocks(h), 1);
 	release(h, 0x1000, 40);
 	tot = finish(h, 50);
@@ -418,7 +418,7 @@ static void test_realloc_interleaved(void)
 	alloc(h, 0x1000, 100, 1, 10);
 	CHECK(heap_realloc_begin(h, PID, 1, 0x1000, T0 + 20) == 0);
 	CHECK(heap_alloc(h, PID, 0x1000, 30, 2, T0 + 30) == 0);
-	CHECK(heap_realloc_end(h, PID, 1, 0x2000, 200, T0 + 40) == 0);
+	CHECK(heap_realloc_end(h, PID, 1, 0x2000, 200, true, T0 + 40) == 0);
 	CHECK_U64(heap_live_blocks(h), 2);
 	release(h, 0x1000, 50);		/* thread 2's block */
 	CHECK_U64(pp(h, 2).ebk, 0);
@@ -489,7 +489,7 @@ static void test_unknown_tallies(void)
 	release(h, 0xdead0, 10);
 	release(h, 0, 20);			/* free(NULL) counts nothing */
 	resize(h, 0xbeef0, 0xcafe0, 10, 30);	/* allocated before attaching */
-	CHECK(heap_realloc_end(h, PID, 7, 0x100, 10, T0 + 40) == 0);
+	CHECK(heap_realloc_end(h, PID, 7, 0x100, 10, true, T0 + 40) == 0);
 	release(h, 0xcafe0, 50);
 	CHECK(heap_alloc(h, PID, 0, 10, 1, T0 + 60) == 0);	/* failed */
 	CHECK_U64(heap_live_blocks(h), 0);
@@ -542,8 +542,8 @@ static void test_pids_do_not_collide(void)
 	/* Same tid in two processes: two reallocs in flight. */
 	CHECK(heap_realloc_begin(h, 1, 7, 0x2000, T0 + 60) == 0);
 	CHECK(heap_realloc_begin(h, 2, 7, 0x1000, T0 + 60) == 0);
-	CHECK(heap_realloc_end(h, 1, 7, 0x3000, 20, T0 + 70) == 0);
-	CHECK(heap_realloc_end(h, 2, 7, 0x1000, 60, T0 + 70) == 0);
+	CHECK(heap_realloc_end(h, 1, 7, 0x3000, 20, true, T0 + 70) == 0);
+	CHECK(heap_realloc_end(h, 2, 7, 0x1000, 60, true, T0 + 70) == 0);
 	tot = finish(h, 80);
 
 	CHECK_U64(tot.unknown_frees, 1);
@@ -617,11 +617,11 @@ static void test_snapshot_after_several_peaks(void)
 }
 
 /*
- * Sampled with a mean of 1,000 bytes, a block of 100 bytes resized to 200,
- * then 300: each resize is seen if a sample fell in any request of the
- * block so far, 300 bytes, then 600, and weighs 1 / (1 - e^(-300/1000)),
- * then 1 / (1 - e^(-600/1000)) (in 1/1024 blocks: 10,761, 3,951, 2,270),
- * not as a block of its own size would.
+ * Sampled with a mean of 1,000 bytes, a block of 100 bytes resized to 200
+ * (a sample fell in it: it counts at its own size's weight), then to 300
+ * (none did: it counts nothing). Live, the block weighs by its requests so
+ * far: 600 bytes, 1 / (1 - e^(-600/1000)). In 1/1024 blocks: 100 bytes
+ * 10,761, 200 bytes 5,649, 600 bytes 2,270.
  */
 static void test_sampled_resize_weighs_by_its_chain(void)
 {
@@ -631,12 +631,13 @@ static void test_sampled_resize_weighs_by_its_chain(void)
 	heap_set_sampling(h, 1000);
 	alloc(h, 0x1000, 100, 1, 10);
 	resize(h, 0x1000, 0x2000, 200, 20);
-	resize(h, 0x2000, 0x3000, 300, 30);
+	CHECK(heap_realloc_begin(h, PID, TID, 0x2000, T0 + 30) == 0);
+	CHECK(heap_realloc_end(h, PID, TID, 0x3000, 300, false, T0 + 30) == 0);
 	tot = finish(h, 40);
 
-	/* (100 * 10761 + 200 * 3951 + 300 * 2270) / 1024 */
-	CHECK_U64(tot.total_bytes, 2488);
-	CHECK_U64(tot.total_blocks, 17);	/* 16,982 / 1024 */
+	/* (100 * 10761 + 200 * 5649) / 1024, (10761 + 5649) / 1024 */
+	CHECK_U64(tot.total_bytes, 2154);
+	CHECK_U64(tot.total_blocks, 16);
 	CHECK_U64(tot.end_bytes, 665);		/* 300 * 2270 / 1024 */
 	CHECK_U64(tot.end_blocks, 2);
 	heap_free(h);
