@@ -664,6 +664,9 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie,
 	st->unsampled = false;
 	st->uncounted = false;
 	if (sample_bytes) {
+		/* each request draws once, whatever it turns out to be */
+		bool hit = sample(&st->countdown, &st->armed, size);
+
 		/* realloc(p, 0) frees p: no block, as valgrind counts it */
 		if (!old || size || fn != DH_FN_REALLOC)
 			totals_add(size);
@@ -674,13 +677,13 @@ static __always_inline int alloc_entry(struct pt_regs *ctx, __u64 cookie,
 			old = 0;
 			if (fn != DH_FN_POSIX_MEMALIGN)
 				fn = DH_FN_MALLOC;
-		} else if (old) {
-			st->uncounted = !sample(&st->countdown, &st->armed,
-						size);
 		}
-		/* An unsampled call keeps its return only if it may call
-		 * another allocation function, which must then see it. */
-		if (!old && !sample(&st->countdown, &st->armed, size)) {
+		if (old) {
+			st->uncounted = !hit;
+		} else if (!hit) {
+			/* An unsampled call keeps its return only if it may
+			 * call another allocation function, which must then
+			 * see it. */
 			if (session && !(cookie & DH_COOKIE_NESTS))
 				return ENTRY_SKIP;
 			st->unsampled = true;
