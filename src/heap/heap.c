@@ -54,9 +54,8 @@ struct heap {
 	 * probability 1 - e^(-C/N), and weighs that much less. (Counting
 	 * every followed resize at its size's weight counted a small buffer
 	 * resized a thousand times a thousand times N.) Block counts are
-	 * kept in units of 1/unit block
-	 * (bytes likewise) and rounded on the way out; exact, unit is 1 and
-	 * every block weighs 1.
+	 * kept in units of 1/unit block (bytes likewise) and rounded on the
+	 * way out; exact, unit is 1 and every block weighs 1.
 	 */
 	double sample_bytes;	/* N; 0: exact */
 	uint64_t unit;
@@ -183,7 +182,6 @@ static uint64_t lifetime(const struct heap *h, const struct block *b)
 static void retire(struct heap *h, const struct block *b)
 {
 	struct pp_info *pp = &h->pps[b->pp];
-
 	uint64_t w = weight(h, b->chain);
 
 	check_for_peak(h);
